@@ -1,0 +1,187 @@
+"""Every default of the platform, in one place, with the reason for it.
+
+A run is described by one `RunConfig`: the variant name plus five sections. Field names are unique
+across sections, so a run is also a flat dict of parameters (what MLflow logs, what MLproject and
+Optuna set). `build_config(variant, overrides)` is the only way entry points make one: it rejects
+unknown names and values that cannot be cast, with a one-line error naming the parameter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+
+from emotion.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    data_dir: str = ""  # empty: the built-in synthetic corpus (no download, no server)
+    corpus: str = "auto"  # "auto" | "ravdess" | "cremad": which file-name scheme to parse
+    modalities: str = "auto"  # "auto" uses video when every clip has it; "audio" | "audio+video"
+    max_actors: int = 0  # 0 = all; >0 keeps the first N actors (quick real-data checks)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    feature_kind: str = "logmel"  # log-mel is what the BiLSTM source designs used; "mfcc" adds deltas
+    sample_rate: int = 16_000  # every corpus resampled to 16 kHz: the speech band, 3x fewer samples than 48 kHz
+    n_mels: int = 40  # 40 bands: standard for SER, keeps the BiLSTM input small
+    n_mfcc: int = 20  # with deltas and delta-deltas: 60 features per frame
+    win_ms: float = 25.0  # classic 25 ms / 10 ms analysis frames
+    hop_ms: float = 10.0
+    fmin: float = 20.0
+    fmax: float = 8000.0  # Nyquist at 16 kHz
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    split: str = "speaker"  # "speaker" (no actor in two sets) | "random_leaky" (leaks speakers, named so on purpose)
+    split_seed: int = 42
+    test_fraction: float = 0.2  # ~1/5 of actors held out for test, ~1/5 of the rest for validation
+    val_fraction: float = 0.2
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    batch_size: int = 32
+    length_mode: str = "bucket"  # "bucket" | "batch_max" | "fixed" | "percentile"
+    fixed_length: int = 0  # frames, for length_mode="fixed" (pad or truncate)
+    length_percentile: float = 98.0  # for length_mode="percentile": pad/truncate to this percentile of train lengths
+    n_buckets: int = 8  # bucket boundaries at train-length quantiles; <=5% padding on RAVDESS
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30
+    learning_rate: float = 1e-3  # Adam default; ReduceLROnPlateau lowers it when validation stalls
+    loss: str = "focal"  # "focal" (CategoricalFocalCrossentropy) | "crossentropy"
+    focal_gamma: float = 2.0  # focal-loss paper default
+    class_weighting: bool = True  # inverse-frequency weights from the training split
+    early_stopping_patience: int = 8
+    reduce_lr_patience: int = 3
+    reduce_lr_factor: float = 0.5
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class MultimodalConfig:
+    """`no_aug` (and later `aug`, `sync_aug`): two BiLSTM + masked-attention branches, merged."""
+
+    audio_units_1: int = 128  # the source design: BiLSTM(128) -> BiLSTM(64) on audio
+    audio_units_2: int = 64
+    video_units_1: int = 256  # BiLSTM(256) -> BiLSTM(128) on video
+    video_units_2: int = 128
+    attention_units: int = 64
+    dense_units: int = 128
+    dropout: float = 0.3
+    l2: float = 1e-4  # small weight decay on the dense head
+
+
+MODEL_CONFIGS: dict[str, type] = {"no_aug": MultimodalConfig}
+VARIANTS = tuple(MODEL_CONFIGS)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    variant: str
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    model: object = None  # the variant's model dataclass
+
+    def sections(self) -> dict[str, object]:
+        return {
+            "data": self.data,
+            "features": self.features,
+            "split": self.split,
+            "pipeline": self.pipeline,
+            "train": self.train,
+            "model": self.model,
+        }
+
+    def flat(self) -> dict[str, object]:
+        """Every parameter by its unique name, plus the variant: what a run logs."""
+        out: dict[str, object] = {"variant": self.variant}
+        for section in self.sections().values():
+            out.update(dataclasses.asdict(section))
+        return out
+
+
+def _cast(name: str, value, target_type):
+    """Cast a command-line or MLproject string to the field's type, or fail naming the parameter."""
+    if not isinstance(value, str):
+        return target_type(value)
+    text = value.strip().strip("'\"")  # MLproject stores string parameters shell-quoted
+    try:
+        if target_type is bool:
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if target_type is int:
+            as_float = float(text)
+            if not as_float.is_integer():
+                raise ValueError
+            return int(as_float)
+        return target_type(text)
+    except ValueError:
+        raise ConfigError(f"parameter {name}={value!r}: expected {target_type.__name__}") from None
+
+
+_CHOICES = {
+    "corpus": ("auto", "ravdess", "cremad"),
+    "modalities": ("auto", "audio", "audio+video"),
+    "feature_kind": ("logmel", "mfcc"),
+    "split": ("speaker", "random_leaky"),
+    "length_mode": ("bucket", "batch_max", "fixed", "percentile"),
+    "loss": ("focal", "crossentropy"),
+}
+
+
+def _validate(config: RunConfig) -> None:
+    flat = config.flat()
+    for name, allowed in _CHOICES.items():
+        if flat[name] not in allowed:
+            raise ConfigError(f"parameter {name}={flat[name]!r}: expected one of {', '.join(allowed)}")
+    positive = ["sample_rate", "batch_size", "epochs", "learning_rate", "win_ms", "hop_ms", "n_mels", "n_mfcc"]
+    for name in positive:
+        if not flat[name] > 0:
+            raise ConfigError(f"parameter {name}={flat[name]!r}: must be > 0")
+    for name in ("test_fraction", "val_fraction"):
+        if not 0.0 < flat[name] < 0.5:
+            raise ConfigError(f"parameter {name}={flat[name]!r}: must be between 0 and 0.5")
+    if "dropout" in flat and not 0.0 <= flat["dropout"] < 1.0:
+        raise ConfigError(f"parameter dropout={flat['dropout']!r}: must be in [0, 1)")
+    if flat["length_mode"] == "fixed" and flat["fixed_length"] <= 0:
+        raise ConfigError("parameter fixed_length: must be > 0 when length_mode=fixed")
+    if not 0.0 < flat["length_percentile"] <= 100.0:
+        raise ConfigError(f"parameter length_percentile={flat['length_percentile']!r}: must be in (0, 100]")
+    if flat["fmax"] > flat["sample_rate"] / 2:
+        raise ConfigError(f"parameter fmax={flat['fmax']!r}: above Nyquist for sample_rate={flat['sample_rate']}")
+
+
+def build_config(variant: str, overrides: dict | None = None) -> RunConfig:
+    """The variant's defaults with `overrides` (name -> value or string) applied and validated."""
+    if variant not in MODEL_CONFIGS:
+        raise ConfigError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    base = RunConfig(variant=variant, model=MODEL_CONFIGS[variant]())
+    pending = dict(overrides or {})
+    pending.pop("variant", None)
+    replaced = {}
+    for key, section in base.sections().items():
+        changes = {}
+        for f in fields(section):
+            if f.name in pending:
+                changes[f.name] = _cast(f.name, pending.pop(f.name), type(getattr(section, f.name)))
+        replaced[key] = dataclasses.replace(section, **changes)
+    if pending:
+        known = ", ".join(sorted(base.flat()))
+        raise ConfigError(f"unknown parameter(s) {', '.join(sorted(pending))} for variant {variant}; known: {known}")
+    config = RunConfig(variant=variant, **replaced)
+    _validate(config)
+    return config

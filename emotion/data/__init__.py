@@ -1,0 +1,1 @@
+"""Corpora: file-name parsing into one manifest table, the built-in synthetic corpus, speaker splits."""

@@ -1,0 +1,98 @@
+"""Corpus folder -> usable clips with features per modality, and a report of every clip left out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emotion.config import DataConfig, FeatureConfig
+from emotion.data.labels import EMOTIONS
+from emotion.data.manifest import VIDEO_FEATURE_SUFFIX, build_manifest
+from emotion.data.synthetic import ensure_builtin_corpus
+from emotion.errors import BadInputError, ConfigError
+from emotion.features.audio import extract_audio_features, feature_params
+from emotion.features.cache import FeatureCache, extract_many
+from emotion.features.video import load_video_features
+
+
+@dataclass
+class PreparedCorpus:
+    root: Path
+    name: str  # "builtin" or the folder's name
+    manifest: pd.DataFrame  # usable clips only, index 0..n-1
+    labels: np.ndarray  # (n,) class indices into EMOTIONS
+    features: dict[str, list[np.ndarray]]  # modality -> n arrays (T_i, F)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), manifest + features
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(self.features)
+
+    def report_text(self) -> str:
+        lines = [f"usable clips: {len(self.labels)}", f"skipped: {len(self.skipped)}"]
+        lines += [f"{path}\t{reason}" for path, reason in self.skipped]
+        return "\n".join(lines) + "\n"
+
+
+def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path) -> PreparedCorpus:
+    """Manifest, modality choice and cached features; bad clips are skipped with their reason."""
+    root = Path(data.data_dir).expanduser() if data.data_dir else ensure_builtin_corpus(cache_root)
+    manifest, report = build_manifest(root, data.corpus)
+    skipped = list(report.skipped)
+    if data.max_actors > 0:
+        keep = sorted(manifest["actor"].unique())[: data.max_actors]
+        manifest = manifest[manifest["actor"].isin(keep)]
+    modalities = _choose_modalities(data.modalities, manifest, root)
+
+    usable = manifest["has_audio"].to_numpy(copy=True)
+    for path in manifest.loc[~usable, "video_path"]:
+        skipped.append((str(path), "no audio file for this clip"))
+    if "video" in modalities:
+        no_video = usable & ~manifest["has_video"].to_numpy()
+        for path in manifest.loc[no_video, "audio_path"]:
+            skipped.append((str(path), "no video partner for this clip"))
+        usable &= ~no_video
+    manifest = manifest[usable].reset_index(drop=True)
+
+    cache = FeatureCache(Path(cache_root) / "features")
+    extracted = {
+        "audio": extract_many(
+            manifest["audio_path"],
+            partial(extract_audio_features, config=features),
+            feature_params(features),
+            cache,
+            desc="audio features",
+        )
+    }
+    if "video" in modalities:
+        extracted["video"] = extract_many(manifest["video_path"], load_video_features, {}, None, desc="video features")
+
+    ok = np.ones(len(manifest), dtype=bool)
+    for arrays, failures in extracted.values():
+        ok &= np.array([a is not None for a in arrays], dtype=bool)
+        skipped.extend(failures)
+    if not ok.any():
+        raise BadInputError(root, f"no usable clips: all {len(manifest)} failed feature extraction (see the build report)")
+    features_by_modality = {m: [a for a, good in zip(arrays, ok) if good] for m, (arrays, _) in extracted.items()}
+    manifest = manifest[ok].reset_index(drop=True)
+    labels = np.array([EMOTIONS.index(e) for e in manifest["emotion"]], dtype=np.int64)
+    name = "builtin" if not data.data_dir else root.name
+    return PreparedCorpus(root, name, manifest, labels, features_by_modality, sorted(skipped))
+
+
+def _choose_modalities(requested: str, manifest: pd.DataFrame, root: Path) -> tuple[str, ...]:
+    """'auto': audio+video when every clip has per-frame video features, else audio alone."""
+    has_feature_video = manifest["video_path"].map(lambda p: isinstance(p, str) and p.endswith(VIDEO_FEATURE_SUFFIX))
+    if requested == "audio":
+        return ("audio",)
+    if requested == "audio+video":
+        if not has_feature_video.any():
+            raise ConfigError(
+                f"parameter modalities=audio+video: {root} has no per-frame video feature files (*{VIDEO_FEATURE_SUFFIX})"
+            )
+        return ("audio", "video")
+    return ("audio", "video") if bool(has_feature_video.all()) else ("audio",)

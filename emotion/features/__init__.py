@@ -1,0 +1,1 @@
+"""Per-clip features: audio decoding and log-mel/MFCC, per-frame video features, and the on-disk cache."""

@@ -1,0 +1,143 @@
+"""Audio clip -> frame features: decode (soundfile), mono, resample (polyphase), log-mel or MFCC (tf.signal).
+
+Every problem with a file becomes one `BadInputError` line naming the path; a clip that cannot give
+features is skipped by `extract_many`, never a traceback from deep inside a decoder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from emotion.config import FeatureConfig
+from emotion.errors import BadInputError, ConfigError
+
+# Bump when a change here changes the numbers a given config produces: old cache entries stop matching.
+FEATURE_VERSION = 1
+LOG_FLOOR = 1e-6  # log(mel + floor): silence gives log(1e-6) ~ -13.8 instead of -inf
+
+
+def require_file(path) -> Path:
+    """`path` as a Path if it is a readable, non-empty file; else BadInputError with the reason."""
+    path = Path(path)
+    if not path.exists():
+        raise BadInputError(path, "file not found")
+    if not path.is_file():
+        raise BadInputError(path, "not a regular file")
+    try:
+        with open(path, "rb") as handle:
+            first = handle.read(1)
+    except PermissionError:
+        raise BadInputError(path, "not readable (permission denied)") from None
+    except OSError as err:
+        raise BadInputError(path, f"not readable ({err.strerror or err})") from None
+    if not first:
+        raise BadInputError(path, "empty file (0 bytes)")
+    return path
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def load_audio(path, sample_rate: int) -> np.ndarray:
+    """Decode any soundfile-readable file to float32 mono at `sample_rate`.  # (N,)"""
+    path = require_file(path)
+    try:
+        data, file_rate = sf.read(path, dtype="float32", always_2d=True)  # (N, C), ints scaled to [-1, 1)
+    except sf.SoundFileError as err:
+        message = getattr(err, "error_string", None) or str(err)  # error_string omits the path prefix
+        raise BadInputError(path, f"not decodable as audio ({_one_line(message)})") from None
+    if data.shape[0] == 0 or data.shape[1] == 0:
+        raise BadInputError(path, "no audio samples (0 frames)")
+    if not np.isfinite(data).all():
+        raise BadInputError(path, "contains NaN or infinite samples")
+    signal = data.mean(axis=1)  # (N,) channels mixed by mean, not summed: keeps the [-1, 1] range
+    if file_rate != sample_rate:
+        g = gcd(int(file_rate), int(sample_rate))
+        signal = resample_poly(signal, up=sample_rate // g, down=int(file_rate) // g)  # anti-aliased
+    return np.ascontiguousarray(signal, dtype=np.float32)
+
+
+def frame_sizes(sample_rate: int, config: FeatureConfig) -> tuple[int, int, int]:
+    """(window, hop, fft_length) in samples; fft_length is the next power of two >= window."""
+    window = int(round(config.win_ms * sample_rate / 1000))
+    hop = int(round(config.hop_ms * sample_rate / 1000))
+    fft_length = 1 << max(window - 1, 1).bit_length()
+    return window, hop, fft_length
+
+
+def logmel(signal: np.ndarray, sample_rate: int, config: FeatureConfig) -> np.ndarray:
+    """Log mel power spectrogram, T = 1 + (N - window) // hop frames.  # (N,) -> (T, n_mels)"""
+    import tensorflow as tf  # imported here: decoding and the cache stay usable without TF's start-up cost
+
+    window, hop, fft_length = frame_sizes(sample_rate, config)
+    if len(signal) < window:
+        raise ValueError(
+            f"clip shorter than one analysis frame ({1000 * len(signal) / sample_rate:.1f} ms < {config.win_ms:g} ms)"
+        )
+    stft = tf.signal.stft(
+        tf.convert_to_tensor(signal, tf.float32), frame_length=window, frame_step=hop, fft_length=fft_length
+    )  # (T, fft_length // 2 + 1) complex, Hann window, no end padding
+    power = tf.math.real(stft * tf.math.conj(stft))  # (T, bins)
+    weights = tf.signal.linear_to_mel_weight_matrix(
+        config.n_mels, fft_length // 2 + 1, sample_rate, config.fmin, config.fmax
+    )  # (bins, n_mels)
+    mel = tf.matmul(power, weights)  # (T, n_mels)
+    return tf.math.log(mel + LOG_FLOOR).numpy().astype(np.float32)
+
+
+def deltas(x: np.ndarray, width: int = 2) -> np.ndarray:
+    """Regression deltas along time, edges padded by repetition.  # (T, F) -> (T, F)
+
+    d_t = sum_n n (x_{t+n} - x_{t-n}) / (2 sum_n n^2), n = 1..width (HTK/librosa formula).
+    """
+    x = np.asarray(x, dtype=np.float32)
+    padded = np.pad(x, ((width, width), (0, 0)), mode="edge")  # (T + 2 width, F)
+    total = len(x)
+    out = np.zeros_like(x)
+    for n in range(1, width + 1):
+        out += n * (padded[width + n : width + n + total] - padded[width - n : width - n + total])
+    return out / (2 * sum(n * n for n in range(1, width + 1)))
+
+
+def mfcc(signal: np.ndarray, sample_rate: int, config: FeatureConfig) -> np.ndarray:
+    """MFCCs with deltas and delta-deltas.  # (N,) -> (T, 3 * n_mfcc)"""
+    import tensorflow as tf
+
+    if config.n_mfcc > config.n_mels:
+        raise ConfigError(f"parameter n_mfcc={config.n_mfcc}: must be <= n_mels={config.n_mels}")
+    log_mel = logmel(signal, sample_rate, config)  # (T, n_mels)
+    coeffs = tf.signal.mfccs_from_log_mel_spectrograms(log_mel).numpy()[:, : config.n_mfcc]  # (T, n_mfcc)
+    d1 = deltas(coeffs)
+    return np.concatenate([coeffs, d1, deltas(d1)], axis=1).astype(np.float32)  # (T, 3 * n_mfcc)
+
+
+def extract_audio_features(path, config: FeatureConfig) -> np.ndarray:
+    """One file -> its feature matrix per `config.feature_kind`.  # (T, feature_dim(config))"""
+    signal = load_audio(path, config.sample_rate)  # (N,)
+    compute = {"logmel": logmel, "mfcc": mfcc}.get(config.feature_kind)
+    if compute is None:
+        raise ConfigError(f"parameter feature_kind={config.feature_kind!r}: expected one of logmel, mfcc")
+    try:
+        features = compute(signal, config.sample_rate, config)
+    except ValueError as err:
+        raise BadInputError(path, _one_line(err)) from None
+    if not np.isfinite(features).all():  # e.g. a float WAV with huge values overflows the power spectrum
+        raise BadInputError(path, "features contain NaN or infinite values")
+    return features
+
+
+def feature_dim(config: FeatureConfig) -> int:
+    """Features per frame."""
+    return config.n_mels if config.feature_kind == "logmel" else 3 * config.n_mfcc
+
+
+def feature_params(config: FeatureConfig) -> dict:
+    """Everything that decides the numbers `extract_audio_features` returns: the cache key's parameters."""
+    return {**dataclasses.asdict(config), "feature_version": FEATURE_VERSION}

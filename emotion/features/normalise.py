@@ -1,0 +1,64 @@
+"""Per-feature standardisation, fitted on the training split only, saved with the run and the model."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MIN_STD = 1e-5  # a constant feature (silent band) must not blow up into inf
+
+
+@dataclass
+class Normaliser:
+    """mean/std per modality: {"audio": (F,), "video": (F,)}."""
+
+    mean: dict[str, np.ndarray]
+    std: dict[str, np.ndarray]
+
+    @classmethod
+    def fit(cls, sequences: dict[str, list[np.ndarray]]) -> "Normaliser":
+        """Statistics over every frame of the given (training) sequences, per modality."""
+        mean, std = {}, {}
+        for modality, arrays in sequences.items():
+            frames = np.concatenate(arrays, axis=0).astype(np.float64)  # (sum T, F)
+            mean[modality] = frames.mean(axis=0).astype(np.float32)
+            std[modality] = np.maximum(frames.std(axis=0), MIN_STD).astype(np.float32)
+        return cls(mean, std)
+
+    def transform(self, modality: str, sequence: np.ndarray) -> np.ndarray:
+        """(T, F) -> (T, F) standardised; shape mismatch names the modality."""
+        if sequence.ndim != 2 or sequence.shape[1] != self.mean[modality].shape[0]:
+            raise ValueError(
+                f"{modality} features have shape {sequence.shape}; the normaliser expects (T, {self.mean[modality].shape[0]})"
+            )
+        return ((sequence - self.mean[modality]) / self.std[modality]).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        return {m: {"mean": self.mean[m].tolist(), "std": self.std[m].tolist()} for m in self.mean}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Normaliser":
+        mean = {m: np.asarray(v["mean"], dtype=np.float32) for m, v in data.items()}
+        std = {m: np.asarray(v["std"], dtype=np.float32) for m, v in data.items()}
+        return cls(mean, std)
+
+    def save(self, path: Path) -> None:
+        """Atomic write: a reader never sees half a normaliser."""
+        path = Path(path)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "w") as f:
+                json.dump(self.to_dict(), f)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> "Normaliser":
+        return cls.from_dict(json.loads(Path(path).read_text()))

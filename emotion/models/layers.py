@@ -1,0 +1,76 @@
+"""Mask-aware layers shared by the variants: attention pooling and average pooling over valid steps."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+# A "minus infinity" that stays finite: exp(NEG_LARGE - max) is exactly 0 in float32, and a
+# fully padded row gives a uniform softmax (then zeroed below) instead of NaN.
+NEG_LARGE = -1e9
+
+
+@keras.saving.register_keras_serializable(package="emotion")
+class MaskedAttention(keras.layers.Layer):
+    """Additive attention pooling over time that gives padded steps zero weight.
+
+    (B, T, D) with mask (B, T) -> context (B, D); with `return_attention=True` also weights (B, T),
+    which sum to 1 over valid steps (all zeros for a fully padded row).
+    """
+
+    def __init__(self, units: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.score_hidden = keras.layers.Dense(units, activation="tanh", name="score_hidden")
+        self.score_out = keras.layers.Dense(1, use_bias=False, name="score_out")
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        self.score_hidden.build(input_shape)
+        self.score_out.build((*input_shape[:-1], self.units))
+
+    def call(self, inputs, mask=None, return_attention=False):
+        scores = ops.squeeze(self.score_out(self.score_hidden(inputs)), axis=-1)  # (B, T)
+        if mask is None:
+            weights = ops.softmax(scores, axis=-1)
+        else:
+            valid = ops.cast(mask, scores.dtype)  # (B, T), 1 = real step
+            scores = ops.where(valid > 0, scores, NEG_LARGE)
+            weights = ops.softmax(scores, axis=-1) * valid
+            # Renormalise over valid steps; an all-padded row stays all zeros.
+            weights = weights / ops.maximum(ops.sum(weights, axis=-1, keepdims=True), 1e-9)
+        context = ops.sum(inputs * ops.expand_dims(weights, -1), axis=1)  # (B, D)
+        if return_attention:
+            return context, weights
+        return context
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # the time axis is pooled away
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="emotion")
+class MaskedGlobalAveragePooling1D(keras.layers.Layer):
+    """Mean over valid steps only: (B, T, D) with mask (B, T) -> (B, D); zeros for a fully padded row."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.mean(inputs, axis=1)
+        valid = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)  # (B, T, 1)
+        total = ops.sum(inputs * valid, axis=1)  # (B, D)
+        return total / ops.maximum(ops.sum(valid, axis=1), 1.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])

@@ -1,0 +1,115 @@
+"""tf.data input pipeline: variable-length sequences -> padded batches whose zero frames are the mask.
+
+Inputs are per-clip feature arrays per modality ("audio": list of (T_i, Fa), "video": list of
+(Tv_i, Fv)) and integer labels. Every batch is ({"audio": (B, T, Fa)[, "video": (B, Tv, Fv)]},
+(B, n_classes) one-hot). Padding is zeros, which the models' Masking layers turn into masks
+(features are standardised first, so a real frame is never all zeros).
+
+Length modes (PipelineConfig.length_mode):
+- "bucket": clips grouped by audio length into buckets at train-length quantiles, padded to the
+  longest clip of each batch: least padding.
+- "batch_max": plain per-batch padding in the given (shuffled) order.
+- "fixed" / "percentile": pad or truncate audio to one length (fixed_length, or the given
+  percentile of training lengths); video is cut at the same duration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from emotion.config import PipelineConfig
+
+
+def target_length(config: PipelineConfig, train_lengths: np.ndarray) -> int | None:
+    """Frames to pad/truncate audio to, or None for variable length."""
+    if config.length_mode == "fixed":
+        return config.fixed_length
+    if config.length_mode == "percentile":
+        return max(1, int(np.ceil(np.percentile(train_lengths, config.length_percentile))))
+    return None
+
+
+def bucket_boundaries(train_lengths: np.ndarray, n_buckets: int) -> list[int]:
+    """Upper length limits of the buckets: quantiles of the training lengths, strictly increasing."""
+    quantiles = np.quantile(train_lengths, np.linspace(0, 1, n_buckets + 1)[1:-1])
+    return sorted({int(q) + 1 for q in quantiles})
+
+
+def pad_or_truncate(sequence: np.ndarray, length: int) -> np.ndarray:
+    """(T, F) -> (length, F): cut the tail or pad it with zero frames."""
+    if len(sequence) >= length:
+        return sequence[:length]
+    pad = np.zeros((length - len(sequence), sequence.shape[1]), dtype=sequence.dtype)
+    return np.concatenate([sequence, pad], axis=0)
+
+
+def make_dataset(
+    sequences: dict[str, list[np.ndarray]],
+    labels: np.ndarray,
+    n_classes: int,
+    config: PipelineConfig,
+    *,
+    train_lengths: np.ndarray,
+    shuffle: bool,
+    seed: int,
+) -> tf.data.Dataset:
+    """Batched dataset of ({modality: (B, T, F)}, (B, n_classes)); never yields an empty batch."""
+    modalities = list(sequences)
+    n = len(labels)
+    if n == 0:
+        raise ValueError("no clips to batch: the split is empty")
+    fixed = target_length(config, train_lengths)
+    if fixed is not None:
+        sequences = _truncate_all(sequences, fixed)
+
+    def generate():
+        for i in range(n):
+            yield {m: sequences[m][i] for m in modalities}, np.eye(n_classes, dtype=np.float32)[labels[i]]
+
+    signature = (
+        {m: tf.TensorSpec((None, sequences[m][0].shape[1]), tf.float32) for m in modalities},
+        tf.TensorSpec((n_classes,), tf.float32),
+    )
+    ds = tf.data.Dataset.from_generator(generate, output_signature=signature).cache()
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    if config.length_mode == "bucket":
+        boundaries = bucket_boundaries(train_lengths, config.n_buckets)
+        ds = ds.bucket_by_sequence_length(
+            element_length_func=lambda x, y: tf.shape(x["audio"])[0],
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[config.batch_size] * (len(boundaries) + 1),
+            drop_remainder=False,
+        )
+    else:
+        ds = ds.padded_batch(config.batch_size, drop_remainder=False)
+    # Bucketing can leave a short last batch per bucket; it is kept, and an empty one is impossible
+    # but guarded anyway because a zero-size batch crashes Keras' metric updates.
+    ds = ds.filter(lambda x, y: tf.shape(y)[0] > 0)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _truncate_all(sequences: dict[str, list[np.ndarray]], audio_length: int) -> dict[str, list[np.ndarray]]:
+    """Pad/truncate audio to audio_length; cut each video at the same duration (no padding: per batch)."""
+    out = {"audio": [pad_or_truncate(s, audio_length) for s in sequences["audio"]]}
+    for modality, items in sequences.items():
+        if modality == "audio":
+            continue
+        cut = []
+        for audio, other in zip(sequences["audio"], items):
+            keep = max(1, int(np.ceil(len(other) * min(1.0, audio_length / len(audio)))))
+            cut.append(other[:keep])
+        out[modality] = cut
+    return out
+
+
+def padding_waste(dataset: tf.data.Dataset, modality: str = "audio") -> float:
+    """Padded steps / all steps over one pass of the dataset (a padded step is an all-zero frame)."""
+    padded = total = 0
+    for inputs, _ in dataset:
+        frames = inputs[modality].numpy()  # (B, T, F)
+        valid = np.any(frames != 0, axis=-1)  # (B, T)
+        padded += int(valid.size - valid.sum())
+        total += int(valid.size)
+    return padded / total if total else 0.0

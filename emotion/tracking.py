@@ -1,0 +1,112 @@
+"""What a training run logs to MLflow: parameters, data, class weights, curves, metrics, figures, model."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import mlflow
+import mlflow.data
+import numpy as np
+import pandas as pd
+from mlflow.keras import MlflowCallback
+
+from emotion import mlflow_model, plots
+from emotion.config import RunConfig
+from emotion.data.labels import EMOTIONS
+from emotion.dataset import PreparedCorpus
+from emotion.features.normalise import Normaliser
+from emotion.features.video import VIDEO_FPS
+
+
+class EpochMetricsCallback(MlflowCallback):
+    """MLflow's Keras 3 callback (per-epoch loss, accuracy, val_*, learning rate, live in the UI),
+    minus its per-validation `validation_*` metrics, which repeat val_* without an epoch step."""
+
+    def on_test_end(self, logs=None):
+        pass
+
+
+def log_params_once(params: dict) -> None:
+    """Log params not already on the run: `mlflow run` logs MLproject's own, and re-logging a value
+    written differently ('1e-3' vs '0.001') is an error."""
+    run = mlflow.active_run()
+    existing = mlflow.get_run(run.info.run_id).data.params
+    mlflow.log_params({k: v for k, v in params.items() if k not in existing})
+
+
+def log_setup(
+    config: RunConfig,
+    corpus: PreparedCorpus,
+    split: dict[str, np.ndarray],
+    split_summary: dict,
+    class_weights: dict[int, float] | None,
+    normaliser: Normaliser,
+    workdir: Path,
+) -> None:
+    """Everything known before the first epoch."""
+    derived = {
+        "corpus": corpus.name,
+        "corpus_root": str(corpus.root),
+        "modalities_used": "+".join(corpus.modalities),
+        "n_clips": len(corpus.labels),
+        "n_skipped": len(corpus.skipped),
+        **{f"n_{name}": len(idx) for name, idx in split.items()},
+        **{f"{name}_actors": ",".join(split_summary[name]["actors"]) for name in split},
+        **{f"{m}_dim": corpus.features[m][0].shape[1] for m in corpus.modalities},
+    }
+    if class_weights:
+        derived.update({f"class_weight_{EMOTIONS[c]}": round(w, 4) for c, w in class_weights.items()})
+        mlflow.log_dict({EMOTIONS[c]: w for c, w in class_weights.items()}, "class_weights.json")
+    log_params_once({**config.flat(), **derived})
+    mlflow.set_tags({"variant": config.variant, "corpus": corpus.name})
+
+    for name, idx in split.items():
+        frame = corpus.manifest.iloc[idx]
+        dataset = mlflow.data.from_pandas(frame, source=str(corpus.root), targets="emotion", name=f"{corpus.name}-{name}")
+        mlflow.log_input(dataset, context={"val": "validation"}.get(name, name))
+    mlflow.log_dict(split_summary, "split.json")
+    normaliser.save(workdir / "normaliser.json")
+    mlflow.log_artifact(str(workdir / "normaliser.json"))
+    mlflow.log_text(corpus.report_text(), "build_report.txt")
+
+
+def _metric_dict(prefix: str, metrics: dict) -> dict[str, float]:
+    out = {f"{prefix}_ua": metrics["ua"], f"{prefix}_wa": metrics["wa"], f"{prefix}_macro_f1": metrics["macro_f1"]}
+    out.update({f"{prefix}_recall_{label}": r for label, r in metrics["recall"].items() if not math.isnan(r)})
+    return out
+
+
+def log_results(history: dict, val: dict, test: dict, workdir: Path) -> None:
+    """Final metrics on validation and held-out test speakers, figures and tables, TensorBoard logs."""
+    mlflow.log_metrics({**_metric_dict("val", val), **_metric_dict("test", test)})
+    mlflow.log_metric("epochs_run", len(history.get("loss", [])))
+    for name, metrics in (("test", test), ("val", val)):
+        confusion = pd.DataFrame(metrics["confusion"], index=list(EMOTIONS), columns=list(EMOTIONS))
+        mlflow.log_table(confusion.rename_axis("true").reset_index(), f"{name}_confusion_matrix.json")
+        figure = plots.confusion_figure(metrics["confusion"], EMOTIONS, f"{name}: UA {metrics['ua']:.3f}")
+        mlflow.log_figure(figure, f"figures/{name}_confusion_matrix.png")
+        plt.close(figure)
+    figure = plots.learning_curves(history)
+    mlflow.log_figure(figure, "figures/learning_curves.png")
+    plt.close(figure)
+    mlflow.log_dict({k: [float(v) for v in values] for k, values in history.items()}, "history.json")
+    if (workdir / "tensorboard").exists():
+        mlflow.log_artifacts(str(workdir / "tensorboard"), "tensorboard")
+
+
+def log_trained_model(model, normaliser: Normaliser, config: RunConfig, corpus: PreparedCorpus, n_classes: int):
+    """The model (keras flavour + self-contained pyfunc) with a variable-length signature."""
+    input_dims = {m: corpus.features[m][0].shape[1] for m in corpus.modalities}
+    metadata = {
+        "variant": config.variant,
+        "labels": list(EMOTIONS),
+        "modalities": list(corpus.modalities),
+        "features": json.loads(json.dumps(config.features.__dict__)),
+        "video_fps": VIDEO_FPS,
+    }
+    return mlflow_model.log_model(
+        model, normaliser, metadata, mlflow_model.model_signature(input_dims, n_classes), name="model"
+    )

@@ -1,0 +1,126 @@
+"""Fit one variant from a RunConfig inside an MLflow run: data -> split -> normalise -> fit -> evaluate -> log."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import mlflow
+import numpy as np
+from sklearn.utils.class_weight import compute_class_weight
+
+from emotion import tracking
+from emotion.config import RunConfig
+from emotion.data.labels import EMOTIONS
+from emotion.data.splits import describe_split, make_split
+from emotion.dataset import PreparedCorpus, prepare_corpus
+from emotion.features.cache import default_cache_dir
+from emotion.features.normalise import Normaliser
+from emotion.metrics import classification_metrics
+from emotion.models.registry import build_model
+from emotion.pipeline import make_dataset
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    test: dict  # classification_metrics on the held-out test speakers
+    val: dict
+    epochs_run: int
+    seconds: float
+
+
+def class_weights(train_labels: np.ndarray) -> dict[int, float]:
+    """Balanced inverse-frequency weights for the classes present in training."""
+    present = np.unique(train_labels)
+    weights = compute_class_weight("balanced", classes=present, y=train_labels)
+    return {int(c): float(w) for c, w in zip(present, weights)}
+
+
+def make_loss(config: RunConfig) -> keras.losses.Loss:
+    if config.train.loss == "focal":
+        return keras.losses.CategoricalFocalCrossentropy(gamma=config.train.focal_gamma)
+    return keras.losses.CategoricalCrossentropy()
+
+
+def _normalised(corpus: PreparedCorpus, normaliser: Normaliser, positions: np.ndarray) -> dict[str, list[np.ndarray]]:
+    return {m: [normaliser.transform(m, corpus.features[m][i]) for i in positions] for m in corpus.modalities}
+
+
+def predict_labels(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(y_true, y_pred) class indices over one pass (the dataset may reorder clips; labels travel along)."""
+    true, pred = [], []
+    for inputs, onehot in dataset:
+        true.append(np.argmax(onehot.numpy(), axis=1))
+        pred.append(np.argmax(model(inputs, training=False).numpy(), axis=1))
+    return np.concatenate(true), np.concatenate(pred)
+
+
+def _callbacks(config: RunConfig, workdir: Path) -> list[keras.callbacks.Callback]:
+    t = config.train
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", mode="max", patience=t.early_stopping_patience, restore_best_weights=True
+        ),
+        keras.callbacks.ModelCheckpoint(
+            workdir / "best.keras", monitor="val_accuracy", mode="max", save_best_only=True
+        ),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=t.reduce_lr_factor, patience=t.reduce_lr_patience),
+        keras.callbacks.TensorBoard(log_dir=str(workdir / "tensorboard")),
+        tracking.EpochMetricsCallback(),
+    ]
+
+
+def train(config: RunConfig, cache_root: Path | None = None) -> TrainResult:
+    """Train and evaluate `config.variant`, logging everything to the active (or a new) MLflow run."""
+    started = time.time()
+    keras.utils.set_random_seed(config.train.seed)
+    cache_root = Path(cache_root) if cache_root else default_cache_dir()
+    corpus = prepare_corpus(config.data, config.features, cache_root)
+    split = make_split(corpus.manifest, config.split)
+
+    train_idx, val_idx, test_idx = split["train"], split["val"], split["test"]
+    normaliser = Normaliser.fit({m: [corpus.features[m][i] for i in train_idx] for m in corpus.modalities})
+    train_lengths = np.array([len(corpus.features["audio"][i]) for i in train_idx])
+    n_classes = len(EMOTIONS)
+
+    def dataset(positions, shuffle):
+        return make_dataset(
+            _normalised(corpus, normaliser, positions),
+            corpus.labels[positions],
+            n_classes,
+            config.pipeline,
+            train_lengths=train_lengths,
+            shuffle=shuffle,
+            seed=config.train.seed,
+        )
+
+    train_ds, val_ds, test_ds = dataset(train_idx, True), dataset(val_idx, False), dataset(test_idx, False)
+    weights = class_weights(corpus.labels[train_idx]) if config.train.class_weighting else None
+    input_dims = {m: corpus.features[m][0].shape[1] for m in corpus.modalities}
+    model = build_model(config, n_classes, input_dims)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=make_loss(config), metrics=["accuracy"]
+    )
+
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp:
+        workdir = Path(tmp)
+        tracking.log_setup(config, corpus, split, describe_split(corpus.manifest, split), weights, normaliser, workdir)
+        history = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=config.train.epochs,
+            class_weight=weights,
+            callbacks=_callbacks(config, workdir),
+            verbose=2,
+        )
+        val = classification_metrics(*predict_labels(model, val_ds), EMOTIONS)
+        test = classification_metrics(*predict_labels(model, test_ds), EMOTIONS)
+        tracking.log_results(history.history, val, test, workdir)
+        tracking.log_trained_model(model, normaliser, config, corpus, n_classes)
+        seconds = time.time() - started
+        mlflow.log_metric("train_seconds", seconds)
+        return TrainResult(run.info.run_id, test, val, len(history.history["loss"]), seconds)
