@@ -1,0 +1,94 @@
+"""`emotion` command line: train a variant, inspect a corpus. User errors are one line, never a traceback.
+
+    emotion train no_aug epochs=5 data_dir=/data/RAVDESS
+    emotion manifest /data/RAVDESS
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from emotion.errors import EmotionError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter hides the real output
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """["epochs=5", "data_dir="] -> {"epochs": "5", "data_dir": ""}; a bare word is an error."""
+    out = {}
+    for item in items:
+        for token in item.split():  # MLproject passes `extra` as one space-separated string
+            name, sep, value = token.partition("=")
+            if not sep or not name:
+                raise EmotionError(f"argument {token!r}: expected name=value")
+            out[name] = value
+    return out
+
+
+def _train(args) -> int:
+    import mlflow
+
+    from emotion.config import build_config
+    from emotion.train import train
+
+    config = build_config(args.variant, parse_assignments(args.assignments))
+    result = train(config)
+    run = mlflow.get_run(result.run_id)
+    uri = mlflow.get_tracking_uri()
+    test = result.test
+    print(
+        f"\nRun {result.run_id} ({config.variant}): test UA {test['ua']:.3f}, WA {test['wa']:.3f}, "
+        f"macro-F1 {test['macro_f1']:.3f} on held-out speakers, {result.epochs_run} epochs, {result.seconds:.0f} s"
+    )
+    print(f"Logged to {uri} (experiment {run.info.experiment_id})")
+    if uri.startswith(("sqlite:", "file:")) or "://" not in uri:
+        print(f"Browse: mlflow ui --backend-store-uri {uri}   then open http://127.0.0.1:5000")
+    else:
+        print(f"Browse: {uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{result.run_id}")
+    return 0
+
+
+def _manifest(args) -> int:
+    from emotion.data.manifest import build_manifest
+
+    manifest, report = build_manifest(args.folder, args.corpus)
+    print(report.summary())
+    by_corpus = manifest.groupby("corpus").agg(clips=("clip_id", "size"), actors=("actor", "nunique"))
+    print(by_corpus.to_string())
+    if args.output:
+        manifest.to_csv(args.output, index=False)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emotion", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train and evaluate one variant, logged to MLflow")
+    train.add_argument("variant")
+    train.add_argument("assignments", nargs="*", help="parameter overrides, name=value")
+    train.set_defaults(handler=_train)
+    manifest = commands.add_parser("manifest", help="parse a RAVDESS / CREMA-D folder and report bad names")
+    manifest.add_argument("folder")
+    manifest.add_argument("--corpus", default="auto", choices=("auto", "ravdess", "cremad"))
+    manifest.add_argument("--output", help="write the manifest as CSV")
+    manifest.set_defaults(handler=_manifest)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except EmotionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

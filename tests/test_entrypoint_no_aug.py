@@ -1,0 +1,141 @@
+"""End to end: `mlflow run . -e no_aug` through the real mlflow command, read back with MlflowClient."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from conftest import ROOT, subprocess_env
+from emotion.data.labels import EMOTIONS
+
+pytestmark = pytest.mark.slow
+
+EPOCHS = 2
+
+
+@pytest.fixture(scope="module")
+def finished_run(cache_dir, tmp_path_factory):
+    store = tmp_path_factory.mktemp("store")
+    uri = f"sqlite:///{store}/mlflow.db"
+    command = ["mlflow", "run", str(ROOT), "-e", "no_aug", "--env-manager", "local", "--experiment-name", "e2e"]
+    command += ["-P", f"epochs={EPOCHS}", "-P", "extra=reduce_lr_patience=1"]
+    proc = subprocess.run(command, env=subprocess_env(cache_dir, uri), capture_output=True, text=True, timeout=1200)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("e2e")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 1
+    return {"uri": uri, "client": client, "run": runs[0], "output": output, "store": store}
+
+
+def test_run_finished_and_told_the_user_where_it_went(finished_run):
+    run = finished_run["run"]
+    assert run.info.status == "FINISHED"
+    assert f"Run {run.info.run_id}" in finished_run["output"]
+    assert "mlflow ui --backend-store-uri" in finished_run["output"]
+
+
+def test_parameters_and_class_weights_logged(finished_run):
+    params = finished_run["run"].data.params
+    assert params["variant"] == "no_aug" and params["epochs"] == str(EPOCHS)
+    assert params["reduce_lr_patience"] == "1", "extra= overrides must reach the config"
+    assert params["split"] == "speaker" and params["feature_kind"] == "logmel"
+    assert params["modalities_used"] == "audio+video"
+    weights = {e: float(params[f"class_weight_{e}"]) for e in EMOTIONS}
+    assert weights["neutral"] > weights["happy"] > 0, "neutral has half the clips, so twice the weight"
+    actors = {name: set(params[f"{name}_actors"].split(",")) for name in ("train", "val", "test")}
+    assert not (actors["train"] & actors["test"]) and not (actors["train"] & actors["val"]) and not (actors["val"] & actors["test"])
+
+
+def test_curves_and_metrics_logged(finished_run):
+    client, run = finished_run["client"], finished_run["run"]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        history = client.get_metric_history(run.info.run_id, key)
+        assert [m.step for m in history] == list(range(EPOCHS)), key
+    metrics = run.data.metrics
+    for key in ("test_ua", "test_wa", "test_macro_f1", "val_ua"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert any(k.startswith("test_recall_") for k in metrics)
+
+
+def test_artifacts_and_datasets_logged(finished_run):
+    client, run_id = finished_run["client"], finished_run["run"].info.run_id
+    paths = {a.path for a in client.list_artifacts(run_id)}
+    paths |= {a.path for a in client.list_artifacts(run_id, "figures")}
+    expected = {
+        "figures/learning_curves.png",
+        "figures/test_confusion_matrix.png",
+        "test_confusion_matrix.json",
+        "normaliser.json",
+        "class_weights.json",
+        "build_report.txt",
+        "split.json",
+        "tensorboard",
+    }
+    assert expected <= paths
+    inputs = finished_run["run"].inputs.dataset_inputs
+    contexts = {next(t.value for t in i.tags if t.key == "mlflow.data.context") for i in inputs}
+    assert contexts == {"train", "validation", "test"}
+    assert all(i.dataset.digest for i in inputs)
+
+
+def test_logged_model_has_keras_flavour_and_variable_length_signature(finished_run, tmp_path):
+    client, run = finished_run["client"], finished_run["run"]
+    models = client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    assert len(models) == 1
+    mlflow.set_tracking_uri(finished_run["uri"])
+    local = mlflow.artifacts.download_artifacts(f"models:/{models[0].model_id}", dst_path=str(tmp_path))
+    info = mlflow.models.Model.load(local)
+    assert {"keras", "python_function"} <= set(info.flavors)
+    assert (tmp_path / "data" / "model.keras").exists() or any(tmp_path.rglob("model.keras"))
+    shapes = {spec.name: spec.shape for spec in info.signature.inputs.inputs}
+    assert shapes["audio"][:2] == (-1, -1) and shapes["video"][:2] == (-1, -1)
+
+
+FRESH_PROCESS = """
+import json, sys
+import mlflow, numpy as np
+mlflow.set_tracking_uri(sys.argv[1])
+model = mlflow.pyfunc.load_model(sys.argv[2])
+rng = np.random.default_rng(0)
+dims = json.loads(sys.argv[3])
+batch = {}
+for name, (dim, lengths) in dims.items():
+    x = np.zeros((len(lengths), max(lengths), dim), np.float32)
+    for i, n in enumerate(lengths):
+        x[i, :n] = rng.normal(size=(n, dim))
+    batch[name] = x
+np.save(sys.argv[4], model.predict(batch))
+import emotion
+print("EMOTION_FROM", emotion.__file__)
+"""
+
+
+def test_logged_model_predicts_in_a_fresh_process(finished_run, tmp_path):
+    client, run = finished_run["client"], finished_run["run"]
+    model_id = client.search_logged_models(experiment_ids=[run.info.experiment_id])[0].model_id
+    params = run.data.params
+    dims = {"audio": [int(params["audio_dim"]), [120, 60]], "video": [int(params["video_dim"]), [30, 15]]}
+    out = tmp_path / "pred.npy"
+    proc = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, finished_run["uri"], f"models:/{model_id}", json.dumps(dims), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=subprocess_env(tmp_path, finished_run["uri"]),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    probabilities = np.load(out)
+    assert probabilities.shape == (2, len(EMOTIONS))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    # The model carries its own code: the fresh process imported emotion from the model folder.
+    origin = next(line for line in proc.stdout.splitlines() if line.startswith("EMOTION_FROM"))
+    assert "/code/emotion/" in origin

@@ -1,0 +1,39 @@
+"""Packaging: conda.yaml and pyproject.toml name the same dependencies; MLproject matches config."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emotion.cli import parse_assignments
+from emotion.config import build_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_conda_and_pyproject_name_the_same_dependencies():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    conda = yaml.safe_load((ROOT / "conda.yaml").read_text())
+    pip_section = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert sorted(pip_section) == sorted(pyproject)
+
+
+def _entry_points():
+    return yaml.safe_load((ROOT / "MLproject").read_text())["entry_points"]
+
+
+@pytest.mark.parametrize("name", sorted(_entry_points()))
+def test_mlproject_defaults_equal_config_defaults_and_all_parameters_are_used(name):
+    entry = _entry_points()[name]
+    defaults = build_config(name).flat()
+    for parameter, spec in entry["parameters"].items():
+        assert "{" + parameter + "}" in entry["command"], f"{name}: parameter {parameter} is declared but unused"
+        if parameter == "extra":
+            continue
+        from_mlproject = build_config(name, {parameter: str(spec["default"])}).flat()[parameter]
+        assert from_mlproject == defaults[parameter], f"{name}: MLproject default of {parameter} differs from config.py"
+
+
+def test_extra_assignments_parse():
+    assert parse_assignments(["a=1", "b= c=x=y", ""]) == {"a": "1", "b": "", "c": "x=y"}
