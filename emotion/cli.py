@@ -28,12 +28,13 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 
 def _train(args) -> int:
+    from emotion.config import build_config
+
+    config = build_config(args.variant, parse_assignments(args.assignments))  # fail fast, before TensorFlow loads
     import mlflow
 
-    from emotion.config import build_config
     from emotion.train import train
 
-    config = build_config(args.variant, parse_assignments(args.assignments))
     result = train(config)
     run = mlflow.get_run(result.run_id)
     uri = mlflow.get_tracking_uri()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -65,7 +66,9 @@ def log_setup(
 
     for name, idx in split.items():
         frame = corpus.manifest.iloc[idx]
-        dataset = mlflow.data.from_pandas(frame, source=str(corpus.root), targets="emotion", name=f"{corpus.name}-{name}")
+        with warnings.catch_warnings():  # MLflow's hint about integer columns (statement, repetition) is noise here
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = mlflow.data.from_pandas(frame, source=str(corpus.root), targets="emotion", name=f"{corpus.name}-{name}")
         mlflow.log_input(dataset, context={"val": "validation"}.get(name, name))
     mlflow.log_dict(split_summary, "split.json")
     normaliser.save(workdir / "normaliser.json")
