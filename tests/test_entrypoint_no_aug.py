@@ -139,3 +139,21 @@ def test_logged_model_predicts_in_a_fresh_process(finished_run, tmp_path):
     # The model carries its own code: the fresh process imported emotion from the model folder.
     origin = next(line for line in proc.stdout.splitlines() if line.startswith("EMOTION_FROM"))
     assert "/code/emotion/" in origin
+
+
+def test_logged_normaliser_was_fitted_on_training_speakers_only(finished_run, cache_dir, tmp_path):
+    from emotion.config import DataConfig, FeatureConfig
+    from emotion.dataset import prepare_corpus
+    from emotion.features.normalise import Normaliser
+
+    run = finished_run["run"]
+    mlflow.set_tracking_uri(finished_run["uri"])
+    logged = Normaliser.load(mlflow.artifacts.download_artifacts(f"runs:/{run.info.run_id}/normaliser.json", dst_path=str(tmp_path)))
+    corpus = prepare_corpus(DataConfig(), FeatureConfig(), cache_dir)  # same cache: features are hits
+    train_actors = set(run.data.params["train_actors"].split(","))
+    is_train = corpus.manifest["actor"].isin(train_actors).to_numpy()
+    expected = Normaliser.fit({m: [a for a, keep in zip(corpus.features[m], is_train) if keep] for m in corpus.modalities})
+    everything = Normaliser.fit(corpus.features)
+    for modality in corpus.modalities:
+        np.testing.assert_allclose(logged.mean[modality], expected.mean[modality], rtol=1e-5)
+        assert not np.allclose(logged.mean[modality], everything.mean[modality], rtol=1e-4)
