@@ -1,6 +1,7 @@
 """`emotion` command line: train a variant, inspect a corpus. User errors are one line, never a traceback.
 
     emotion train no_aug epochs=5 data_dir=/data/RAVDESS
+    emotion compare no_aug,cnn_pooling epochs=5
     emotion manifest /data/RAVDESS
 """
 
@@ -51,6 +52,14 @@ def _train(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    from emotion.compare import compare, parse_variants
+
+    variants = parse_variants(args.variants)
+    compare(variants, parse_assignments(args.assignments), name=args.name)
+    return 0
+
+
 def _manifest(args) -> int:
     from emotion.data.manifest import build_manifest
 
@@ -71,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("variant")
     train.add_argument("assignments", nargs="*", help="parameter overrides, name=value")
     train.set_defaults(handler=_train)
+    comparison = commands.add_parser("compare", help="train several variants on one split, with a leaderboard")
+    comparison.add_argument("variants", help="comma-separated, e.g. no_aug,cnn_pooling")
+    comparison.add_argument("assignments", nargs="*", help="parameter overrides, name=value (each variant takes those it has)")
+    comparison.add_argument("--name", default="main", help="the parent run's name")
+    comparison.set_defaults(handler=_compare)
     manifest = commands.add_parser("manifest", help="parse a RAVDESS / CREMA-D folder and report bad names")
     manifest.add_argument("folder")
     manifest.add_argument("--corpus", default="auto", choices=("auto", "ravdess", "cremad"))

@@ -20,11 +20,13 @@ class DataConfig:
     corpus: str = "auto"  # "auto" | "ravdess" | "cremad": which file-name scheme to parse
     modalities: str = "auto"  # "auto" uses video when every clip has it; "audio" | "audio+video"
     max_actors: int = 0  # 0 = all; >0 keeps the first N actors (quick real-data checks)
+    feature_dir: str = ""  # a pre-extracted feature folder (one <clip>.npy each) instead of computing from audio
 
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    feature_kind: str = "logmel"  # log-mel is what the BiLSTM source designs used; "mfcc" adds deltas
+    feature_kind: str = "logmel"  # log-mel is what the BiLSTM source designs used; "mfcc" adds deltas;
+    # segment kinds ("logmel_stats", "cnn") give n_segments vectors a clip; "wav2vec" 50 Hz embeddings
     sample_rate: int = 16_000  # every corpus resampled to 16 kHz: the speech band, 3x fewer samples than 48 kHz
     n_mels: int = 40  # 40 bands: standard for SER, keeps the BiLSTM input small
     n_mfcc: int = 20  # with deltas and delta-deltas: 60 features per frame
@@ -32,6 +34,10 @@ class FeatureConfig:
     hop_ms: float = 10.0
     fmin: float = 20.0
     fmax: float = 8000.0  # Nyquist at 16 kHz
+    n_segments: int = 20  # segment kinds: the CNN designs' MAX_SEQ_LENGTH of 20
+    cnn_weights: str = ""  # segment CNN (MobileNetV3Small) weights file; empty = random init (plumbing only)
+    wav2vec_model: str = "facebook/wav2vec2-base"  # a local folder or a hub name (needs the network once)
+    wav2vec_layer: int = -1  # hidden state to use: -1 last, 0 the CNN feature projection
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,25 @@ class TrainConfig:
     reduce_lr_patience: int = 3
     reduce_lr_factor: float = 0.5
     seed: int = 42
+    lr_schedule: str = "plateau"  # "plateau" | "exponential" | "warmup_plateau_cosine"
+    lr_decay_rate: float = 0.95  # per epoch, for "exponential"
+    warmup_epochs: int = 8  # for "warmup_plateau_cosine": linear from warmup_start_lr to learning_rate
+    warmup_start_lr: float = 5e-6
+    cosine_start_epoch: int = 20  # cosine decay to 0 over the remaining epochs from here
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Feature-space augmentation, drawn anew each epoch (features are cached, waveforms are not re-decoded)."""
+
+    augment: str = "none"  # "none" | "audio_only" (the misaligned baseline) | "sync" (keeps audio and video aligned)
+    noise_std: float = 0.15  # additive noise on standardised audio features
+    tempo_range: float = 0.15  # tempo factor drawn from [1 - r, 1 + r] (time resampling)
+    pitch_shift_bins: int = 2  # shift along the mel axis by up to this many bins (pitch / vocal-tract change)
+    gain_range: float = 0.2  # sync only: constant offset in standardised log-energy units
+    video_noise_std: float = 0.05  # sync only: small perturbation of video features
+    time_mask_fraction: float = 0.1  # sync only: one span of this relative length masked in both streams
+    freq_mask_bins: int = 4  # sync only: one band of up to this many audio feature bins masked
 
 
 @dataclass(frozen=True)
@@ -78,8 +103,92 @@ class MultimodalConfig:
     l2: float = 1e-4  # small weight decay on the dense head
 
 
-MODEL_CONFIGS: dict[str, type] = {"no_aug": MultimodalConfig}
+@dataclass(frozen=True)
+class SimplifiedLSTMConfig:
+    """`cnn_lstm_simplified`: Masking -> BiLSTM (recurrent L2) -> masked average pooling -> Dense."""
+
+    lstm_units: int = 64
+    dropout: float = 0.5  # the source design's values: heavy regularisation for ~1k clips
+    l2: float = 1e-3
+
+
+@dataclass(frozen=True)
+class CNNLSTMConfig:
+    """`cnn_lstm`: BiLSTM over CNN segment features + time-distributed dense, pooled."""
+
+    lstm_units: int = 128
+    time_dense_units: int = 64
+    dropout: float = 0.3
+    l2: float = 0.0
+
+
+@dataclass(frozen=True)
+class CNNPoolingConfig:
+    """`cnn_pooling`: masked global average pooling of CNN segment features + dense head."""
+
+    dense_units: int = 128
+    dropout: float = 0.3
+    l2: float = 0.0
+
+
+@dataclass(frozen=True)
+class Wav2VecAttentionConfig:
+    """`wav2vec_attention`: BiLSTM -> LayerNorm -> masked self-attention -> masked GAP -> 2 dense blocks."""
+
+    lstm_units: int = 128
+    recurrent_dropout: float = 0.25  # the source design's value (note: it rules out the cuDNN kernel on GPU)
+    dense_units_1: int = 128
+    dense_units_2: int = 64
+    dropout: float = 0.4  # first dense block; the second uses dropout_2
+    dropout_2: float = 0.3
+    l2: float = 1e-4
+
+
+MODEL_CONFIGS: dict[str, type] = {
+    "no_aug": MultimodalConfig,
+    "aug": MultimodalConfig,
+    "sync_aug": MultimodalConfig,
+    "cnn_lstm_simplified": SimplifiedLSTMConfig,
+    "cnn_lstm": CNNLSTMConfig,
+    "cnn_pooling": CNNPoolingConfig,
+    "wav2vec_attention": Wav2VecAttentionConfig,
+}
 VARIANTS = tuple(MODEL_CONFIGS)
+MULTIMODAL_VARIANTS = ("no_aug", "aug", "sync_aug")  # audio + video branches; the rest are audio-only
+
+
+def uses_video(variant: str) -> bool:
+    return variant in MULTIMODAL_VARIANTS
+
+# Where a variant's source design differs from the shared defaults above. One place, with the reason.
+VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
+    "aug": {"augment": "audio_only"},
+    "sync_aug": {"augment": "sync"},
+    # fixed length 20 over segment features; L2/dropout in its model config; lr 3e-4 + plateau
+    "cnn_lstm_simplified": {
+        "feature_kind": "logmel_stats",
+        "length_mode": "fixed",
+        "fixed_length": 20,
+        "learning_rate": 3e-4,
+        "loss": "crossentropy",
+    },
+    # cross-entropy, Adam with an exponential schedule, early stopping
+    "cnn_lstm": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
+    "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
+    # length at the 98th percentile; warm-up 5e-6 -> 3e-4 over 8 epochs, plateau x0.3 patience 5,
+    # cosine after epoch 20, early stopping patience 12
+    "wav2vec_attention": {
+        "feature_kind": "wav2vec",
+        "length_mode": "percentile",
+        "learning_rate": 3e-4,
+        "loss": "crossentropy",
+        "lr_schedule": "warmup_plateau_cosine",
+        "reduce_lr_factor": 0.3,
+        "reduce_lr_patience": 5,
+        "early_stopping_patience": 12,
+        "epochs": 40,
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -90,6 +199,7 @@ class RunConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     model: object = None  # the variant's model dataclass
 
     def sections(self) -> dict[str, object]:
@@ -99,6 +209,7 @@ class RunConfig:
             "split": self.split,
             "pipeline": self.pipeline,
             "train": self.train,
+            "augment": self.augment,
             "model": self.model,
         }
 
@@ -136,10 +247,12 @@ def _cast(name: str, value, target_type):
 _CHOICES = {
     "corpus": ("auto", "ravdess", "cremad"),
     "modalities": ("auto", "audio", "audio+video"),
-    "feature_kind": ("logmel", "mfcc"),
+    "feature_kind": ("logmel", "mfcc", "logmel_stats", "cnn", "wav2vec"),
     "split": ("speaker", "random_leaky"),
     "length_mode": ("bucket", "batch_max", "fixed", "percentile"),
     "loss": ("focal", "crossentropy"),
+    "lr_schedule": ("plateau", "exponential", "warmup_plateau_cosine"),
+    "augment": ("none", "audio_only", "sync"),
 }
 
 
@@ -155,8 +268,11 @@ def _validate(config: RunConfig) -> None:
     for name in ("test_fraction", "val_fraction"):
         if not 0.0 < flat[name] < 0.5:
             raise ConfigError(f"parameter {name}={flat[name]!r}: must be between 0 and 0.5")
-    if "dropout" in flat and not 0.0 <= flat["dropout"] < 1.0:
-        raise ConfigError(f"parameter dropout={flat['dropout']!r}: must be in [0, 1)")
+    for name in ("dropout", "dropout_2", "recurrent_dropout"):
+        if name in flat and not 0.0 <= flat[name] < 1.0:
+            raise ConfigError(f"parameter {name}={flat[name]!r}: must be in [0, 1)")
+    if "l2" in flat and flat["l2"] < 0:
+        raise ConfigError(f"parameter l2={flat['l2']!r}: must be >= 0")
     if flat["length_mode"] == "fixed" and flat["fixed_length"] <= 0:
         raise ConfigError("parameter fixed_length: must be > 0 when length_mode=fixed")
     if not 0.0 < flat["length_percentile"] <= 100.0:
@@ -170,7 +286,7 @@ def build_config(variant: str, overrides: dict | None = None) -> RunConfig:
     if variant not in MODEL_CONFIGS:
         raise ConfigError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     base = RunConfig(variant=variant, model=MODEL_CONFIGS[variant]())
-    pending = dict(overrides or {})
+    pending = {**VARIANT_DEFAULTS.get(variant, {}), **(overrides or {})}
     pending.pop("variant", None)
     replaced = {}
     for key, section in base.sections().items():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,8 @@ from emotion.data.labels import EMOTIONS
 from emotion.data.manifest import VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.errors import BadInputError, ConfigError
-from emotion.features.audio import extract_audio_features, feature_params
 from emotion.features.cache import FeatureCache, extract_many
+from emotion.features.extractors import audio_extractor
 from emotion.features.video import load_video_features
 
 
@@ -38,15 +37,18 @@ class PreparedCorpus:
         return "\n".join(lines) + "\n"
 
 
-def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path) -> PreparedCorpus:
-    """Manifest, modality choice and cached features; bad clips are skipped with their reason."""
+def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, allow_video: bool = True) -> PreparedCorpus:
+    """Manifest, modality choice and cached features; bad clips are skipped with their reason.
+
+    allow_video=False (audio-only variants) never loads video, whatever `data.modalities` says.
+    """
     root = Path(data.data_dir).expanduser() if data.data_dir else ensure_builtin_corpus(cache_root)
     manifest, report = build_manifest(root, data.corpus)
     skipped = list(report.skipped)
     if data.max_actors > 0:
         keep = sorted(manifest["actor"].unique())[: data.max_actors]
         manifest = manifest[manifest["actor"].isin(keep)]
-    modalities = _choose_modalities(data.modalities, manifest, root)
+    modalities = _choose_modalities(data.modalities, manifest, root) if allow_video else ("audio",)
 
     usable = manifest["has_audio"].to_numpy(copy=True)
     for path in manifest.loc[~usable, "video_path"]:
@@ -59,15 +61,14 @@ def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path) 
     manifest = manifest[usable].reset_index(drop=True)
 
     cache = FeatureCache(Path(cache_root) / "features")
-    extracted = {
-        "audio": extract_many(
-            manifest["audio_path"],
-            partial(extract_audio_features, config=features),
-            feature_params(features),
-            cache,
-            desc="audio features",
-        )
-    }
+    if data.feature_dir:
+        from emotion.features.folders import match_feature_folder
+
+        arrays, folder_report = match_feature_folder(manifest, data.feature_dir)
+        extracted = {"audio": (arrays, list(folder_report.skipped))}
+    else:
+        compute, params = audio_extractor(features)
+        extracted = {"audio": extract_many(manifest["audio_path"], compute, params, cache, desc="audio features")}
     if "video" in modalities:
         extracted["video"] = extract_many(manifest["video_path"], load_video_features, {}, None, desc="video features")
 

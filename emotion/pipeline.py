@@ -53,8 +53,13 @@ def make_dataset(
     train_lengths: np.ndarray,
     shuffle: bool,
     seed: int,
+    augment=None,
 ) -> tf.data.Dataset:
-    """Batched dataset of ({modality: (B, T, F)}, (B, n_classes)); never yields an empty batch."""
+    """Batched dataset of ({modality: (B, T, F)}, (B, n_classes)); never yields an empty batch.
+
+    augment: optional per-clip function {modality: (T, F)} -> same (emotion.augment), run after the
+    cache so every epoch draws new changes; fixed lengths are re-imposed after it.
+    """
     modalities = list(sequences)
     n = len(labels)
     if n == 0:
@@ -74,6 +79,10 @@ def make_dataset(
     ds = tf.data.Dataset.from_generator(generate, output_signature=signature).cache()
     if shuffle:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    if augment is not None:
+        ds = ds.map(lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if fixed is not None:
+            ds = ds.map(lambda x, y: ({**x, "audio": _tf_pad_or_truncate(x["audio"], fixed)}, y))
     if config.length_mode == "bucket":
         boundaries = bucket_boundaries(train_lengths, config.n_buckets)
         ds = ds.bucket_by_sequence_length(
@@ -88,6 +97,12 @@ def make_dataset(
     # but guarded anyway because a zero-size batch crashes Keras' metric updates.
     ds = ds.filter(lambda x, y: tf.shape(y)[0] > 0)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _tf_pad_or_truncate(x: tf.Tensor, length: int) -> tf.Tensor:
+    """(T, F) -> (length, F) inside tf.data."""
+    x = x[:length]
+    return tf.pad(x, [[0, length - tf.shape(x)[0]], [0, 0]])
 
 
 def _truncate_all(sequences: dict[str, list[np.ndarray]], audio_length: int) -> dict[str, list[np.ndarray]]:

@@ -69,7 +69,7 @@ def log_setup(
         with warnings.catch_warnings():  # MLflow's hint about integer columns (statement, repetition) is noise here
             warnings.simplefilter("ignore", UserWarning)
             dataset = mlflow.data.from_pandas(frame, source=str(corpus.root), targets="emotion", name=f"{corpus.name}-{name}")
-        mlflow.log_input(dataset, context={"val": "validation"}.get(name, name))
+            mlflow.log_input(dataset, context={"val": "validation"}.get(name, name))
     mlflow.log_dict(split_summary, "split.json")
     normaliser.save(workdir / "normaliser.json")
     mlflow.log_artifact(str(workdir / "normaliser.json"))
@@ -98,6 +98,24 @@ def log_results(history: dict, val: dict, test: dict, workdir: Path) -> None:
     mlflow.log_dict({k: [float(v) for v in values] for k, values in history.items()}, "history.json")
     if (workdir / "tensorboard").exists():
         mlflow.log_artifacts(str(workdir / "tensorboard"), "tensorboard")
+
+
+def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
+    """Attention weights over time for the first test clips (variants with attention layers only)."""
+    from emotion.interpret import attention_figure, attention_weights
+
+    inputs, onehot = next(iter(dataset))
+    inputs = {m: t.numpy()[:n_clips] for m, t in inputs.items()}
+    weights = attention_weights(model, inputs)
+    if not weights:
+        return
+    predicted = np.argmax(model(inputs, training=False).numpy(), axis=1)
+    truth = np.argmax(onehot.numpy()[:n_clips], axis=1)
+    titles = [f"clip {i}: true {EMOTIONS[t]}, predicted {EMOTIONS[p]}" for i, (t, p) in enumerate(zip(truth, predicted))]
+    seconds = {"audio": config.features.hop_ms / 1000, "video": 1 / VIDEO_FPS}
+    figure = attention_figure(weights, seconds, titles)
+    mlflow.log_figure(figure, "figures/attention_weights.png")
+    plt.close(figure)
 
 
 def log_trained_model(model, normaliser: Normaliser, config: RunConfig, corpus: PreparedCorpus, n_classes: int):

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
 from emotion import tracking
+from emotion.augment import make_augment
 from emotion.config import RunConfig
 from emotion.data.labels import EMOTIONS
 from emotion.data.splits import describe_split, make_split
@@ -20,8 +21,10 @@ from emotion.dataset import PreparedCorpus, prepare_corpus
 from emotion.features.cache import default_cache_dir
 from emotion.features.normalise import Normaliser
 from emotion.metrics import classification_metrics
+from emotion.config import uses_video
 from emotion.models.registry import build_model
 from emotion.pipeline import make_dataset
+from emotion.schedules import schedule_callbacks
 
 
 @dataclass
@@ -31,6 +34,7 @@ class TrainResult:
     val: dict
     epochs_run: int
     seconds: float
+    train_val_gap: float  # train minus validation accuracy at the best (restored) epoch
 
 
 def class_weights(train_labels: np.ndarray) -> dict[int, float]:
@@ -68,7 +72,7 @@ def _callbacks(config: RunConfig, workdir: Path) -> list[keras.callbacks.Callbac
         keras.callbacks.ModelCheckpoint(
             workdir / "best.keras", monitor="val_accuracy", mode="max", save_best_only=True
         ),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=t.reduce_lr_factor, patience=t.reduce_lr_patience),
+        *schedule_callbacks(t),
         keras.callbacks.TensorBoard(log_dir=str(workdir / "tensorboard")),
         tracking.EpochMetricsCallback(),
     ]
@@ -79,7 +83,7 @@ def train(config: RunConfig, cache_root: Path | None = None) -> TrainResult:
     started = time.time()
     keras.utils.set_random_seed(config.train.seed)
     cache_root = Path(cache_root) if cache_root else default_cache_dir()
-    corpus = prepare_corpus(config.data, config.features, cache_root)
+    corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
     split = make_split(corpus.manifest, config.split)
 
     train_idx, val_idx, test_idx = split["train"], split["val"], split["test"]
@@ -87,15 +91,18 @@ def train(config: RunConfig, cache_root: Path | None = None) -> TrainResult:
     train_lengths = np.array([len(corpus.features["audio"][i]) for i in train_idx])
     n_classes = len(EMOTIONS)
 
-    def dataset(positions, shuffle):
+    augment = make_augment(config.augment, spectral=config.features.feature_kind == "logmel")
+
+    def dataset(positions, training):
         return make_dataset(
             _normalised(corpus, normaliser, positions),
             corpus.labels[positions],
             n_classes,
             config.pipeline,
             train_lengths=train_lengths,
-            shuffle=shuffle,
+            shuffle=training,
             seed=config.train.seed,
+            augment=augment if training else None,
         )
 
     train_ds, val_ds, test_ds = dataset(train_idx, True), dataset(val_idx, False), dataset(test_idx, False)
@@ -106,7 +113,9 @@ def train(config: RunConfig, cache_root: Path | None = None) -> TrainResult:
         optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=make_loss(config), metrics=["accuracy"]
     )
 
-    with mlflow.start_run() as run, tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp:
+    nested = mlflow.active_run() is not None  # a child of `main`, `cv` or a sweep
+    run_name = config.variant if nested else None
+    with mlflow.start_run(nested=nested, run_name=run_name) as run, tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp:
         workdir = Path(tmp)
         tracking.log_setup(config, corpus, split, describe_split(corpus.manifest, split), weights, normaliser, workdir)
         history = model.fit(
@@ -120,7 +129,10 @@ def train(config: RunConfig, cache_root: Path | None = None) -> TrainResult:
         val = classification_metrics(*predict_labels(model, val_ds), EMOTIONS)
         test = classification_metrics(*predict_labels(model, test_ds), EMOTIONS)
         tracking.log_results(history.history, val, test, workdir)
+        tracking.log_attention(model, test_ds, config)
         tracking.log_trained_model(model, normaliser, config, corpus, n_classes)
         seconds = time.time() - started
-        mlflow.log_metric("train_seconds", seconds)
-        return TrainResult(run.info.run_id, test, val, len(history.history["loss"]), seconds)
+        best = int(np.argmax(history.history["val_accuracy"]))
+        gap = float(history.history["accuracy"][best] - history.history["val_accuracy"][best])
+        mlflow.log_metrics({"train_seconds": seconds, "train_val_gap": gap})
+        return TrainResult(run.info.run_id, test, val, len(history.history["loss"]), seconds, gap)

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from emotion import mlproject
 from emotion.cli import parse_assignments
-from emotion.config import build_config
+from emotion.config import VARIANTS, build_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,16 +24,25 @@ def _entry_points():
     return yaml.safe_load((ROOT / "MLproject").read_text())["entry_points"]
 
 
+def test_mlproject_is_generated_from_config():
+    assert (ROOT / "MLproject").read_text() == mlproject.render(), "run: python -m emotion.mlproject > MLproject"
+
+
 @pytest.mark.parametrize("name", sorted(_entry_points()))
 def test_mlproject_defaults_equal_config_defaults_and_all_parameters_are_used(name):
     entry = _entry_points()[name]
-    defaults = build_config(name).flat()
+    variant = name if name in VARIANTS else VARIANTS[0]  # comparisons share the common defaults
+    defaults = build_config(variant).flat()
     for parameter, spec in entry["parameters"].items():
         assert "{" + parameter + "}" in entry["command"], f"{name}: parameter {parameter} is declared but unused"
-        if parameter == "extra":
+        if parameter in ("extra", "variants"):
             continue
-        from_mlproject = build_config(name, {parameter: str(spec["default"])}).flat()[parameter]
+        from_mlproject = build_config(variant, {parameter: str(spec["default"])}).flat()[parameter]
         assert from_mlproject == defaults[parameter], f"{name}: MLproject default of {parameter} differs from config.py"
+
+
+def test_every_variant_is_an_entry_point():
+    assert set(VARIANTS) | {"main", "cnn_compare"} <= set(_entry_points())
 
 
 def test_extra_assignments_parse():

@@ -22,13 +22,13 @@ def build_multimodal(
 ) -> keras.Model:
     """Inputs "audio" (B, Ta, Fa) and, when video_dim is given, "video" (B, Tv, Fv); zero frames are padding."""
     audio_in = keras.Input(shape=(None, audio_dim), name="audio")
-    inputs = [audio_in]
+    inputs = {"audio": audio_in}
     pooled = [
         _branch(audio_in, config.audio_units_1, config.audio_units_2, config.attention_units, config.dropout, "audio")
     ]
     if video_dim is not None:
         video_in = keras.Input(shape=(None, video_dim), name="video")
-        inputs.append(video_in)
+        inputs["video"] = video_in
         pooled.append(
             _branch(video_in, config.video_units_1, config.video_units_2, config.attention_units, config.dropout, "video")
         )

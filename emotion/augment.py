@@ -1,0 +1,89 @@
+"""Feature-space augmentation inside tf.data, drawn anew for every clip and epoch.
+
+`audio_only` (variant `aug`, the source design kept as a baseline): tempo change, pitch shift and
+noise on the audio stream only; the video keeps its length, so the streams fall out of alignment.
+`sync` (variant `sync_aug`): one tempo factor re-times both streams; a masked time span sits at the
+same relative time in both; audio also gets pitch shift, gain, noise and a frequency mask, video a
+small perturbation. Zero frames mean padding to the models, so masked spans are filled with a tiny
+constant instead of zeros (standardised features: ~the mean).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import tensorflow as tf
+
+from emotion.config import AugmentConfig
+
+MASK_FILL = 1e-3  # "the mean" of standardised features, but not an all-zero (= padding) frame
+
+
+def time_resample(x: tf.Tensor, rate: tf.Tensor) -> tf.Tensor:
+    """(T, F) -> (round(T / rate), F) by linear interpolation: rate > 1 is faster speech."""
+    frames = tf.shape(x)[0]
+    new = tf.maximum(1, tf.cast(tf.round(tf.cast(frames, tf.float32) / rate), tf.int32))
+    resized = tf.image.resize(x[:, :, None], tf.stack([new, tf.shape(x)[1]]), method="bilinear")
+    return resized[:, :, 0]
+
+
+def shift_bins(x: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
+    """Shift (T, F) along F by `shift` bins, repeating the edge bin: a pitch / vocal-tract change on log-mels."""
+    width = tf.shape(x)[1]
+    index = tf.clip_by_value(tf.range(width) - shift, 0, width - 1)
+    return tf.gather(x, index, axis=1)
+
+
+def mask_time(x: tf.Tensor, start: tf.Tensor, fraction: float) -> tf.Tensor:
+    """Fill the relative span [start, start + fraction) of (T, F) with MASK_FILL."""
+    frames = tf.cast(tf.shape(x)[0], tf.float32)
+    position = (tf.cast(tf.range(tf.shape(x)[0]), tf.float32) + 0.5) / frames  # frame centres in [0, 1]
+    inside = (position >= start) & (position < start + fraction)
+    return tf.where(inside[:, None], tf.cast(MASK_FILL, x.dtype), x)
+
+
+def mask_bins(x: tf.Tensor, max_bins: int) -> tf.Tensor:
+    width = tf.shape(x)[1]
+    size = tf.random.uniform([], 0, max_bins + 1, dtype=tf.int32)
+    start = tf.random.uniform([], 0, tf.maximum(1, width - size), dtype=tf.int32)
+    bins = tf.range(width)
+    inside = (bins >= start) & (bins < start + size)
+    return tf.where(inside[None, :], tf.cast(MASK_FILL, x.dtype), x)
+
+
+def _audio_changes(audio: tf.Tensor, config: AugmentConfig, spectral: bool) -> tf.Tensor:
+    if spectral and config.pitch_shift_bins > 0:
+        shift = tf.random.uniform([], -config.pitch_shift_bins, config.pitch_shift_bins + 1, dtype=tf.int32)
+        audio = shift_bins(audio, shift)
+    return audio + tf.random.normal(tf.shape(audio), stddev=config.noise_std)
+
+
+def make_augment(config: AugmentConfig, spectral: bool) -> Callable[[dict], dict] | None:
+    """The per-clip augmentation for config.augment, or None. `spectral`: features have a frequency
+    axis (log-mel), so pitch shift and frequency masks make sense."""
+    if config.augment == "none":
+        return None
+
+    def tempo():
+        return tf.random.uniform([], 1.0 - config.tempo_range, 1.0 + config.tempo_range)
+
+    def audio_only(inputs: dict) -> dict:
+        audio = time_resample(inputs["audio"], tempo())  # video untouched: misaligned on purpose
+        return {**inputs, "audio": _audio_changes(audio, config, spectral)}
+
+    def sync(inputs: dict) -> dict:
+        rate = tempo()
+        start = tf.random.uniform([], 0.0, 1.0 - config.time_mask_fraction)
+        audio = time_resample(inputs["audio"], rate)
+        audio = _audio_changes(audio, config, spectral) + tf.random.uniform([], -config.gain_range, config.gain_range)
+        audio = mask_time(audio, start, config.time_mask_fraction)
+        if spectral and config.freq_mask_bins > 0:
+            audio = mask_bins(audio, config.freq_mask_bins)
+        out = {**inputs, "audio": audio}
+        if "video" in inputs:
+            video = time_resample(inputs["video"], rate)
+            video = video + tf.random.normal(tf.shape(video), stddev=config.video_noise_std)
+            out["video"] = mask_time(video, start, config.time_mask_fraction)
+        return out
+
+    return audio_only if config.augment == "audio_only" else sync

@@ -1,0 +1,32 @@
+"""feature_kind -> (per-clip extractor, the parameters that key its cache). The one dispatch point."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable
+
+import numpy as np
+
+from emotion.config import FeatureConfig
+from emotion.features.audio import extract_audio_features, feature_params
+
+CNN_KINDS = {"logmel_stats": "logmel_stats", "cnn": "mobilenet_v3_small"}
+
+
+def audio_extractor(config: FeatureConfig) -> tuple[Callable[[str], np.ndarray], dict]:
+    """Built once per corpus: the CNN or wav2vec model loads here, not per clip."""
+    kind = config.feature_kind
+    if kind in ("logmel", "mfcc"):
+        return partial(extract_audio_features, config=config), feature_params(config)
+    if kind in CNN_KINDS:
+        from emotion.features.cnn import CnnFeatureExtractor
+
+        extractor = CnnFeatureExtractor(CNN_KINDS[kind], config.n_segments, config.cnn_weights or None, config)
+        return extractor, extractor.params()
+    if kind == "wav2vec":
+        from emotion.features.wav2vec import extract_wav2vec_features, load_wav2vec, wav2vec_params
+
+        model, processor = load_wav2vec(config.wav2vec_model)
+        compute = partial(extract_wav2vec_features, model=model, extractor=processor, layer=config.wav2vec_layer)
+        return compute, wav2vec_params(config.wav2vec_model, config.wav2vec_layer)
+    raise ValueError(f"no extractor for feature_kind {kind!r}")  # build_config rejects these first

@@ -1,0 +1,84 @@
+"""Augmentation: `sync` keeps audio and video aligned, `audio_only` does not; padding stays padding."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from emotion.augment import MASK_FILL, make_augment, mask_time, shift_bins, time_resample
+from emotion.config import AugmentConfig
+
+AUDIO_FPS, VIDEO_FPS = 100, 25  # 10 ms audio hop, 25 fps video
+
+
+def _marked_clip(seconds=4.0, marker=0.4):
+    """Audio (400, 8) and video (100, 4) of the same duration, each with one marker frame at `marker`."""
+    audio = np.full((int(seconds * AUDIO_FPS), 8), 0.5, np.float32)
+    video = np.full((int(seconds * VIDEO_FPS), 4), 0.5, np.float32)
+    audio[int(marker * len(audio))] = 50.0
+    video[int(marker * len(video))] = 50.0
+    return {"audio": tf.constant(audio), "video": tf.constant(video)}
+
+
+def _marker_position(x):
+    x = x.numpy()
+    return (np.argmax(x.sum(axis=1)) + 0.5) / len(x)
+
+
+def test_sync_keeps_duration_and_marker_aligned():
+    tf.random.set_seed(3)
+    augment = make_augment(AugmentConfig(augment="sync", tempo_range=0.2, noise_std=0.01, video_noise_std=0.01, time_mask_fraction=0.05), spectral=True)
+    rates = set()
+    for _ in range(20):
+        out = augment(_marked_clip())
+        audio_seconds, video_seconds = len(out["audio"]) / AUDIO_FPS, len(out["video"]) / VIDEO_FPS
+        rates.add(len(out["audio"]))
+        assert abs(audio_seconds - video_seconds) <= 1.0 / VIDEO_FPS, "both streams must cover the same duration"
+        assert abs(_marker_position(out["audio"]) - _marker_position(out["video"])) <= 1.5 / len(out["video"])
+    assert len(rates) > 5, "tempo must actually vary"
+
+
+def test_audio_only_misaligns_the_streams():
+    tf.random.set_seed(4)
+    augment = make_augment(AugmentConfig(augment="audio_only", tempo_range=0.2, noise_std=0.01), spectral=True)
+    mismatched = 0
+    for _ in range(20):
+        out = augment(_marked_clip())
+        assert out["video"].shape[0] == 100, "video untouched"
+        mismatched += abs(len(out["audio"]) / AUDIO_FPS - 4.0) > 1.0 / VIDEO_FPS
+    assert mismatched >= 10
+
+
+def test_none_means_no_augmentation():
+    assert make_augment(AugmentConfig(augment="none"), spectral=True) is None
+
+
+def test_primitives():
+    x = tf.constant(np.arange(20, dtype=np.float32).reshape(10, 2) + 1)
+    assert time_resample(x, tf.constant(2.0)).shape == (5, 2)
+    assert time_resample(x, tf.constant(0.5)).shape == (20, 2)
+    shifted = shift_bins(tf.constant([[1.0, 2.0, 3.0, 4.0]]), tf.constant(1)).numpy()
+    np.testing.assert_array_equal(shifted, [[1.0, 1.0, 2.0, 3.0]])
+    masked = mask_time(x, tf.constant(0.2), 0.3).numpy()
+    assert np.all(masked[2:5] == MASK_FILL) and np.all(masked[5:] == x.numpy()[5:])
+    assert np.all(np.any(masked != 0, axis=1)), "a masked frame must not look like padding"
+
+
+@pytest.mark.parametrize("mode", ["audio_only", "sync"])
+def test_augmented_pipeline_batches_are_finite(mode):
+    from emotion.config import PipelineConfig
+    from emotion.pipeline import make_dataset
+
+    rng = np.random.default_rng(0)
+    sequences = {
+        "audio": [rng.normal(size=(n, 8)).astype(np.float32) for n in (40, 60, 80)],
+        "video": [rng.normal(size=(n // 4, 4)).astype(np.float32) for n in (40, 60, 80)],
+    }
+    ds = make_dataset(
+        sequences, np.array([0, 1, 2]), 3, PipelineConfig(batch_size=2), train_lengths=np.array([40, 60, 80]),
+        shuffle=True, seed=0, augment=make_augment(AugmentConfig(augment=mode), spectral=True),
+    )
+    total = 0
+    for inputs, y in ds:
+        assert np.isfinite(inputs["audio"].numpy()).all() and np.isfinite(inputs["video"].numpy()).all()
+        total += int(y.shape[0])
+    assert total == 3
