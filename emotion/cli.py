@@ -60,6 +60,37 @@ def _compare(args) -> int:
     return 0
 
 
+def _features(args) -> int:
+    """Write a pre-extracted feature folder (one <clip>.npy each) for the variants' feature_dir."""
+    from emotion.config import build_config
+    from emotion.data.manifest import build_manifest
+    from emotion.data.synthetic import ensure_builtin_corpus
+    from emotion.features.cache import default_cache_dir
+    from emotion.features.extractors import audio_extractor
+    from emotion.features.folders import write_feature_folder
+
+    config = build_config("cnn_lstm", parse_assignments(args.assignments))  # any variant: data + features sections
+    root = config.data.data_dir or ensure_builtin_corpus(default_cache_dir())
+    manifest, names = build_manifest(root, config.data.corpus)
+    compute, params = audio_extractor(config.features)
+    report = write_feature_folder(
+        manifest, args.output, compute, desc=config.features.feature_kind,
+        kind=config.features.feature_kind, params=params, overwrite=args.overwrite,
+    )  # fmt: skip
+    print(names.summary())
+    print(report.summary())
+    print(f"wrote {args.output}: train with -P feature_dir={args.output}")
+    return 0 if report.n_ok else 2
+
+
+def _wav2vec_random(args) -> int:
+    from emotion.features.wav2vec_random import save_random_wav2vec
+
+    folder = save_random_wav2vec(args.output)
+    print(f"wrote a tiny random wav2vec 2.0 to {folder} (plumbing only): use wav2vec_model={folder}")
+    return 0
+
+
 def _manifest(args) -> int:
     from emotion.data.manifest import build_manifest
 
@@ -85,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("assignments", nargs="*", help="parameter overrides, name=value (each variant takes those it has)")
     comparison.add_argument("--name", default="main", help="the parent run's name")
     comparison.set_defaults(handler=_compare)
+    features = commands.add_parser("features", help="write a pre-extracted feature folder (one <clip>.npy each)")
+    features.add_argument("output")
+    features.add_argument("assignments", nargs="*", help="data_dir=..., feature_kind=logmel_stats|cnn|wav2vec|logmel|mfcc, ...")
+    features.add_argument("--overwrite", action="store_true", help="recompute files that exist")
+    features.set_defaults(handler=_features)
+    tiny = commands.add_parser("wav2vec-random", help="write a tiny random wav2vec 2.0 folder (offline smoke runs)")
+    tiny.add_argument("output")
+    tiny.set_defaults(handler=_wav2vec_random)
     manifest = commands.add_parser("manifest", help="parse a RAVDESS / CREMA-D folder and report bad names")
     manifest.add_argument("folder")
     manifest.add_argument("--corpus", default="auto", choices=("auto", "ravdess", "cremad"))

@@ -54,12 +54,13 @@ def leaderboard_figure(board: pd.DataFrame):
 
 def compare(variants: list[str], overrides: dict[str, str], cache_root: Path | None = None, name: str = "main") -> pd.DataFrame:
     """Train each variant as a child run of a new (or the active) parent run; returns the leaderboard."""
+    from emotion.tracking import log_params_once
     from emotion.train import train  # TensorFlow loads only once the arguments are known to be good
 
     configs = {v: build_config(v, o) for v, o in split_overrides(variants, overrides).items()}
     rows = []
     with mlflow.start_run(run_name=name) as parent:
-        mlflow.log_params({"variants": ",".join(variants), **overrides})
+        log_params_once({"variants": ",".join(variants), **overrides})
         mlflow.set_tag("entry_point", name)
         for variant, config in configs.items():
             result = train(config, cache_root)

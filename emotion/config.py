@@ -37,7 +37,7 @@ class FeatureConfig:
     n_segments: int = 20  # segment kinds: the CNN designs' MAX_SEQ_LENGTH of 20
     cnn_weights: str = ""  # segment CNN (MobileNetV3Small) weights file; empty = random init (plumbing only)
     wav2vec_model: str = "facebook/wav2vec2-base"  # a local folder or a hub name (needs the network once)
-    wav2vec_layer: int = -1  # hidden state to use: -1 last, 0 the CNN feature projection
+    wav2vec_layer: int = -1  # hidden state to use: -1 last, 0 the encoder input (projection + positional conv)
 
 
 @dataclass(frozen=True)

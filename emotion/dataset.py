@@ -65,7 +65,8 @@ def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, 
         from emotion.features.folders import match_feature_folder
 
         arrays, folder_report = match_feature_folder(manifest, data.feature_dir)
-        extracted = {"audio": (arrays, list(folder_report.skipped))}
+        skipped.extend(folder_report.unmatched_files)  # feature files without a clip: listed, not fatal
+        extracted = {"audio": (arrays, list(folder_report.failures))}
     else:
         compute, params = audio_extractor(features)
         extracted = {"audio": extract_many(manifest["audio_path"], compute, params, cache, desc="audio features")}

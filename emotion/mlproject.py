@@ -58,6 +58,11 @@ def render() -> str:
         params = {"variants": variants, **{n: shared[n] for n in COMPARE_SHARED}}
         assignments = " ".join(f"{n}={{{n}}}" for n in COMPARE_SHARED)
         entries.append(_entry(name, params, f"python entrypoints/compare.py {name} {{variants}} {assignments}"))
+    cnn = build_config("cnn_lstm").flat()
+    names = ["data_dir", "corpus", "feature_kind", "n_segments", "cnn_weights", "wav2vec_model", "wav2vec_layer"]
+    params = {"output": "features_cnn_fixed", **{n: cnn[n] for n in names}}
+    assignments = " ".join(f"{n}={{{n}}}" for n in names)
+    entries.append(_entry("features", params, f"python entrypoints/features.py {{output}} {assignments}"))
     return HEADER + "\n\n".join(entries) + "\n"
 
 

@@ -10,7 +10,6 @@ import numpy as np
 from emotion.config import FeatureConfig
 from emotion.features.audio import extract_audio_features, feature_params
 
-CNN_KINDS = {"logmel_stats": "logmel_stats", "cnn": "mobilenet_v3_small"}
 
 
 def audio_extractor(config: FeatureConfig) -> tuple[Callable[[str], np.ndarray], dict]:
@@ -18,10 +17,10 @@ def audio_extractor(config: FeatureConfig) -> tuple[Callable[[str], np.ndarray],
     kind = config.feature_kind
     if kind in ("logmel", "mfcc"):
         return partial(extract_audio_features, config=config), feature_params(config)
-    if kind in CNN_KINDS:
+    if kind in ("logmel_stats", "cnn"):
         from emotion.features.cnn import CnnFeatureExtractor
 
-        extractor = CnnFeatureExtractor(CNN_KINDS[kind], config.n_segments, config.cnn_weights or None, config)
+        extractor = CnnFeatureExtractor.from_config(config)
         return extractor, extractor.params()
     if kind == "wav2vec":
         from emotion.features.wav2vec import extract_wav2vec_features, load_wav2vec, wav2vec_params

@@ -34,8 +34,9 @@ def build_cnn_lstm(config: CNNLSTMConfig, n_classes: int, input_dim: int) -> ker
     inputs = keras.Input(shape=(None, input_dim), name="audio")
     x = keras.layers.Masking(mask_value=0.0)(inputs)
     x = keras.layers.Bidirectional(keras.layers.LSTM(config.lstm_units, return_sequences=True), name="bilstm")(x)
-    dense = keras.layers.Dense(config.time_dense_units, activation="relu", kernel_regularizer=_l2(config.l2))
-    x = keras.layers.TimeDistributed(dense, name="time_dense")(x)  # (B, T, d), mask passed through
+    # Dense on (B, T, F) is applied per time step (time-distributed) and keeps the mask; the
+    # TimeDistributed wrapper itself breaks on a short last batch in Keras 3 (pfor slice out of bounds).
+    x = keras.layers.Dense(config.time_dense_units, activation="relu", kernel_regularizer=_l2(config.l2), name="time_dense")(x)
     x = MaskedGlobalAveragePooling1D(name="masked_gap")(x)
     x = keras.layers.Dropout(config.dropout)(x)
     outputs = keras.layers.Dense(n_classes, activation="softmax", name="emotion")(x)

@@ -1,0 +1,216 @@
+"""Pre-extracted "CNN audio features" (the source designs' `*_features_cnn_fixed/`): (n_segments, D) per clip.
+
+A clip's log-mel spectrogram is cut into a fixed number of contiguous segments (20: the designs'
+MAX_SEQ_LENGTH, so every clip is a fixed-length sequence for `cnn_lstm*` and no mask is needed), and
+each segment becomes one vector:
+- "cnn": the segment's log-mel patch as a 96x96 image through Keras' MobileNetV3Small
+  (ImageNet weights, a local weights file, or random init: random weights are plumbing only, for tests
+  and wiring checks, not a meaningful embedding);
+- "logmel_stats": the mean and std of each mel band over the segment's frames (no weights, cheap: the
+  CPU default).
+
+Short clips: when a clip has fewer frames than segments, each segment still takes at least one frame,
+so neighbouring segments repeat frames (no zero padding: a padded segment would look like silence).
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from emotion.config import FeatureConfig
+from emotion.errors import BadInputError, ConfigError
+from emotion.features.audio import FEATURE_VERSION, load_audio, logmel
+
+KINDS = ("logmel_stats", "cnn")  # FeatureConfig.feature_kind values this module computes
+N_SEGMENTS = 20  # the source designs' MAX_SEQ_LENGTH: every clip becomes 20 time steps
+IMAGE_SIZE = 96  # ~5x cheaper than 224; a segment is only ~18 frames x 40 bands, and the conv weights fit any size
+RANDOM_SEED = 0  # fixed: random-init extractors give the same "features" in every process
+# The FeatureConfig fields the log-mel depends on: only these enter params(), so unrelated settings
+# (wav2vec_model, n_mfcc) do not change the cache key.
+LOGMEL_FIELDS = ("sample_rate", "n_mels", "win_ms", "hop_ms", "fmin", "fmax")
+
+
+def segment_bounds(n_frames: int, n_segments: int) -> list[tuple[int, int]]:
+    """(start, stop) frame ranges of `n_segments` contiguous, near-equal segments covering all frames.
+
+    With fewer frames than segments each range still holds one frame, so frames repeat across segments.
+    """
+    if n_frames < 1 or n_segments < 1:
+        raise ValueError(f"need at least one frame and one segment, got {n_frames} frames, {n_segments} segments")
+    # Integer arithmetic, not linspace: exact edges, so equal-length clips always split the same way.
+    starts = [i * n_frames // n_segments for i in range(n_segments + 1)]  # (n_segments + 1,) frame edges
+    return [(a, max(b, a + 1)) for a, b in zip(starts[:-1], starts[1:])]  # a <= n_frames - 1 always
+
+
+def logmel_stats(log_mel: np.ndarray, n_segments: int = N_SEGMENTS) -> np.ndarray:
+    """Per segment, mean then std of every mel band.  # (T, n_mels) -> (n_segments, 2 * n_mels)"""
+    rows = [
+        np.concatenate([log_mel[a:b].mean(axis=0), log_mel[a:b].std(axis=0)])  # (2 * n_mels,)
+        for a, b in segment_bounds(len(log_mel), n_segments)
+    ]
+    return np.stack(rows).astype(np.float32)
+
+
+def segment_images(log_mel: np.ndarray, n_segments: int = N_SEGMENTS, size: int = IMAGE_SIZE) -> np.ndarray:
+    """Each segment's patch as an RGB-like image in [0, 255].  # (T, n_mels) -> (n_segments, size, size, 3)
+
+    Scaled by the clip's own min and max, so loud and quiet segments of one clip stay distinguishable.
+    """
+    import tensorflow as tf
+
+    low, high = float(log_mel.min()), float(log_mel.max())
+    scaled = (log_mel - low) / max(high - low, 1e-6) * 255.0  # (T, n_mels)
+    images = []
+    for a, b in segment_bounds(len(scaled), n_segments):
+        patch = np.flipud(scaled[a:b].T)[:, :, None]  # (n_mels, frames, 1): low bands at the bottom, time left to right
+        images.append(tf.image.resize(patch, (size, size), method="bilinear"))  # (size, size, 1)
+    stacked = tf.stack(images)  # (n_segments, size, size, 1)
+    return np.repeat(stacked.numpy(), 3, axis=-1).astype(np.float32)  # grey -> 3 channels the CNN expects
+
+
+def _calibrate_batchnorm(model, size: int, seed: int) -> None:
+    """Set every BatchNorm's moving statistics from one batch of noise images (random init only).
+
+    With untrained statistics (mean 0, variance 1) activations shrink ~10x per block and the pooled output
+    is ~1e-11: constant in practice. One training-mode pass with momentum 0 stores each layer's batch
+    statistics, so random features keep a usable scale (~0.1) and differ between clips (still not a trained embedding).
+    """
+    import keras
+
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    images = np.random.default_rng(seed).uniform(0.0, 255.0, (16, size, size, 3)).astype(np.float32)  # (16, S, S, 3)
+    try:
+        for layer in norms:
+            layer.momentum = 0.0  # moving = batch statistics after one pass
+        model(images, training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+
+
+def _build_mobilenet(weights: str | None, size: int, seed: int):
+    """MobileNetV3Small without its classifier, global-average pooled; ConfigError when weights are unusable."""
+    import keras
+
+    kwargs = dict(input_shape=(size, size, 3), include_top=False, pooling="avg")
+    if weights is None:
+        # Keras draws each initializer's seed from Python's `random` when the layer is built: seed it for the
+        # build only and put the caller's state back, rather than keras.utils.set_random_seed (global TF seed).
+        state = random.getstate()
+        random.seed(seed)
+        try:
+            model = keras.applications.MobileNetV3Small(weights=None, **kwargs)
+        finally:
+            random.setstate(state)
+        _calibrate_batchnorm(model, size, seed)
+        return model
+    if weights == "imagenet":
+        try:
+            with warnings.catch_warnings():  # "weights for 224x224 loaded": expected, the convolutions fit any size
+                warnings.filterwarnings("ignore", message=".*input_shape.*", category=UserWarning)
+                return keras.applications.MobileNetV3Small(weights="imagenet", **kwargs)
+        except Exception as err:  # URLError, HTTP errors, a truncated download: all "could not fetch"
+            reason = " ".join(str(err).split())[:200]
+            raise ConfigError(
+                f"parameter cnn_weights='imagenet': could not download MobileNetV3Small ImageNet weights ({reason}); "
+                "offline, pass the path of a local weights file (e.g. a copy of ~/.keras/models/"
+                "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5)"
+            ) from None
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"parameter cnn_weights={weights!r}: expected 'imagenet', a weights file, or none; file not found"
+        )
+    try:
+        return keras.applications.MobileNetV3Small(weights=str(path), **kwargs)
+    except Exception as err:  # wrong architecture, wrong format: h5py / keras errors of many types
+        reason = " ".join(str(err).split())[:200]
+        message = f"parameter cnn_weights={weights!r}: not MobileNetV3Small no-top weights ({reason})"
+        raise ConfigError(message) from None
+
+
+class CnnFeatureExtractor:
+    """Built once (the CNN loads once), then called per clip: `extractor(path) -> (n_segments, dim)`."""
+
+    def __init__(
+        self,
+        kind: str = "logmel_stats",
+        n_segments: int = N_SEGMENTS,
+        weights: str | None = None,
+        config: FeatureConfig | None = None,
+        image_size: int = IMAGE_SIZE,
+        seed: int = RANDOM_SEED,
+    ):
+        if kind not in KINDS:
+            expected = ", ".join(KINDS)
+            raise ConfigError(f"parameter feature_kind={kind!r}: expected one of {expected} for segment features")
+        if n_segments < 1:
+            raise ConfigError(f"parameter n_segments={n_segments!r}: must be >= 1")
+        self.kind = kind
+        self.n_segments = n_segments
+        self.weights = weights
+        self.config = config or FeatureConfig()
+        self.image_size = image_size
+        self.seed = seed
+        self.model = _build_mobilenet(weights, image_size, seed) if kind == "cnn" else None
+
+    @classmethod
+    def from_config(cls, config: FeatureConfig) -> "CnnFeatureExtractor":
+        """From a run's FeatureConfig: feature_kind, n_segments, cnn_weights ("" = random init)."""
+        return cls(
+            kind=config.feature_kind,
+            n_segments=getattr(config, "n_segments", N_SEGMENTS),
+            weights=getattr(config, "cnn_weights", "") or None,
+            config=config,
+        )
+
+    @property
+    def dim(self) -> int:
+        """Features per segment: 2 * n_mels for logmel_stats, the CNN's pooled channels (576) otherwise."""
+        if self.model is None:
+            return 2 * self.config.n_mels
+        return int(self.model.output_shape[-1])
+
+    def params(self) -> dict:
+        """Everything that decides the numbers: for the cache key and the feature folder's features.json."""
+        out = {
+            "kind": self.kind,
+            "n_segments": self.n_segments,
+            **{name: getattr(self.config, name) for name in LOGMEL_FIELDS},
+            "feature_version": FEATURE_VERSION,
+        }
+        if self.model is not None:
+            out.update(
+                backbone="MobileNetV3Small",
+                image_size=self.image_size,
+                weights="random" if self.weights is None else str(self.weights),
+                seed=self.seed if self.weights is None else None,
+            )
+        return out
+
+    def from_logmel(self, log_mel: np.ndarray) -> np.ndarray:
+        """One clip's log-mel to its segment features.  # (T, n_mels) -> (n_segments, dim)"""
+        if self.model is None:
+            return logmel_stats(log_mel, self.n_segments)
+        images = segment_images(log_mel, self.n_segments, self.image_size)  # (n_segments, S, S, 3)
+        # One batch per clip: predict_on_batch reuses the compiled graph, without predict()'s per-call dataset setup.
+        return np.asarray(self.model.predict_on_batch(images), dtype=np.float32)  # (n_segments, dim)
+
+    def __call__(self, path) -> np.ndarray:
+        """One audio file -> (n_segments, dim); problems with the file are BadInputError naming it."""
+        signal = load_audio(path, self.config.sample_rate)  # (N,)
+        try:
+            log_mel = logmel(signal, self.config.sample_rate, self.config)  # (T, n_mels)
+        except ValueError as err:
+            raise BadInputError(path, " ".join(str(err).split())) from None
+        if not np.isfinite(log_mel).all():
+            raise BadInputError(path, "features contain NaN or infinite values")
+        features = self.from_logmel(log_mel)
+        if not np.isfinite(features).all():
+            raise BadInputError(path, f"{self.kind} features contain NaN or infinite values")
+        return features

@@ -1,0 +1,82 @@
+"""Every MLproject entry point through the real `mlflow run` on the built-in corpus (short settings)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from mlflow import MlflowClient
+
+from conftest import ROOT, subprocess_env
+from emotion.config import VARIANTS
+
+pytestmark = pytest.mark.slow
+
+# 6 actors and 1 epoch: wiring, not accuracy (tests/test_entrypoint_no_aug.py checks no_aug in depth)
+SHORT = ["-P", "max_actors=6", "-P", "epochs=1"]
+
+
+@pytest.fixture(scope="module")
+def tiny_wav2vec(tmp_path_factory):
+    pytest.importorskip("transformers", reason="wav2vec needs the optional extra: pip install -e '.[wav2vec]'")
+    from emotion.features.wav2vec_random import save_random_wav2vec
+
+    return save_random_wav2vec(tmp_path_factory.mktemp("tiny-wav2vec"))
+
+
+def _mlflow_run(entry: str, params: list[str], cache_dir, tmp_path) -> tuple[MlflowClient, list]:
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    command = ["mlflow", "run", str(ROOT), "-e", entry, "--env-manager", "local", "--experiment-name", entry, *params]
+    proc = subprocess.run(command, env=subprocess_env(cache_dir, uri), capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name(entry).experiment_id])
+    return client, runs
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "no_aug"])
+def test_variant_entry_point(variant, cache_dir, tmp_path, request):
+    params = list(SHORT)
+    if variant == "wav2vec_attention":
+        params += ["-P", f"wav2vec_model={request.getfixturevalue('tiny_wav2vec')}"]
+    client, runs = _mlflow_run(variant, params, cache_dir, tmp_path)
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    run = runs[0]
+    assert run.data.params["variant"] == variant
+    assert 0.0 <= run.data.metrics["test_ua"] <= 1.0
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"normaliser.json", "build_report.txt", "figures"} <= artifacts
+    assert len(client.search_logged_models(experiment_ids=[run.info.experiment_id])) == 1
+    if variant in ("aug", "sync_aug"):
+        assert run.data.params["augment"] == {"aug": "audio_only", "sync_aug": "sync"}[variant]
+        assert "figures/attention_weights.png" in {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+
+
+@pytest.mark.parametrize("entry, variants", [("main", ["no_aug", "cnn_pooling"]), ("cnn_compare", ["cnn_lstm", "cnn_pooling"])])
+def test_comparison_entry_points_make_one_parent_with_a_child_per_variant(entry, variants, cache_dir, tmp_path):
+    params = ["-P", "max_actors=6", "-P", "extra=epochs=1", "-P", f"variants={','.join(variants)}"]
+    client, runs = _mlflow_run(entry, params, cache_dir, tmp_path)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1
+    parent = parents[0]
+    assert sorted(c.data.params["variant"] for c in children) == sorted(variants)
+    assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
+    assert len({c.data.params["test_actors"] for c in children}) == 1, "all variants on the same split"
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"leaderboard.json", "leaderboard.csv", "leaderboard.md"} <= artifacts
+    assert parent.data.tags["best_variant"] in variants
+    best = max(children, key=lambda c: c.data.metrics["test_ua"])
+    assert parent.data.metrics["best_test_ua"] == pytest.approx(best.data.metrics["test_ua"])
+
+
+def test_features_entry_point_writes_a_folder_the_cnn_variants_train_on(cache_dir, tmp_path):
+    folder = tmp_path / "feats"
+    _mlflow_run("features", ["-P", f"output={folder}"], cache_dir, tmp_path)
+    files = sorted(folder.glob("*.npy"))
+    assert len(files) == 360 and (folder / "features.json").exists()
+    second = tmp_path / "second"
+    second.mkdir()
+    client, runs = _mlflow_run("cnn_pooling", [*SHORT, "-P", f"feature_dir={folder}"], cache_dir, second)
+    assert runs[0].data.params["feature_dir"] == str(folder)
+    assert int(runs[0].data.params["n_skipped"]) >= 0 and runs[0].info.status == "FINISHED"
