@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from emotion.config import VARIANTS, build_config
-from emotion.errors import ConfigError
+from emotion.errors import ConfigError, EmotionError
 
 
 def split_overrides(variants: list[str], overrides: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -58,12 +58,18 @@ def compare(variants: list[str], overrides: dict[str, str], cache_root: Path | N
     from emotion.train import train  # TensorFlow loads only once the arguments are known to be good
 
     configs = {v: build_config(v, o) for v, o in split_overrides(variants, overrides).items()}
-    rows = []
+    rows, failed = [], {}
     with mlflow.start_run(run_name=name) as parent:
         log_params_once({"variants": ",".join(variants), **overrides})
         mlflow.set_tag("entry_point", name)
         for variant, config in configs.items():
-            result = train(config, cache_root)
+            try:
+                result = train(config, cache_root)
+            except EmotionError as error:  # one variant's bad data must not discard the others' hours
+                failed[variant] = str(error)
+                mlflow.set_tag(f"failed_{variant}", str(error)[:5000])
+                print(f"{variant} failed: {error}")
+                continue
             child = mlflow.get_run(result.run_id)
             rows.append(
                 {
@@ -78,6 +84,8 @@ def compare(variants: list[str], overrides: dict[str, str], cache_root: Path | N
                     "test_actors": child.data.params.get("test_actors", ""),
                 }
             )
+        if not rows:
+            raise EmotionError(f"{name}: every variant failed: " + "; ".join(f"{v}: {r}" for v, r in failed.items()))
         board = pd.DataFrame(rows).sort_values("test_ua", ascending=False, kind="stable").reset_index(drop=True)
         if board["test_actors"].nunique() != 1:
             raise RuntimeError(f"variants were tested on different speakers: {board['test_actors'].unique()}")
@@ -94,4 +102,6 @@ def compare(variants: list[str], overrides: dict[str, str], cache_root: Path | N
         print(f"\n{name}: parent run {parent.info.run_id}")
         print(board.drop(columns=["run_id", "test_actors"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print(f"winner: {best['variant']} by {margin:.3f} UA")
+    if failed:
+        raise EmotionError(f"{name}: {len(failed)} variant(s) failed: " + "; ".join(f"{v}: {r}" for v, r in failed.items()))
     return board

@@ -19,6 +19,7 @@ class DataConfig:
     data_dir: str = ""  # empty: the built-in synthetic corpus (no download, no server)
     corpus: str = "auto"  # "auto" | "ravdess" | "cremad": which file-name scheme to parse
     modalities: str = "auto"  # "auto" uses video when every clip has it; "audio" | "audio+video"
+    video_source: str = "auto"  # "auto": per-frame feature files where present, else video files; "files": decode video
     max_actors: int = 0  # 0 = all; >0 keeps the first N actors (quick real-data checks)
     feature_dir: str = ""  # a pre-extracted feature folder (one <clip>.npy each) instead of computing from audio
 
@@ -247,6 +248,7 @@ def _cast(name: str, value, target_type):
 _CHOICES = {
     "corpus": ("auto", "ravdess", "cremad"),
     "modalities": ("auto", "audio", "audio+video"),
+    "video_source": ("auto", "files"),
     "feature_kind": ("logmel", "mfcc", "logmel_stats", "cnn", "wav2vec"),
     "split": ("speaker", "random_leaky"),
     "length_mode": ("bucket", "batch_max", "fixed", "percentile"),

@@ -10,7 +10,7 @@ import pandas as pd
 
 from emotion.config import DataConfig, FeatureConfig
 from emotion.data.labels import EMOTIONS
-from emotion.data.manifest import VIDEO_FEATURE_SUFFIX, build_manifest
+from emotion.data.manifest import VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.errors import BadInputError, ConfigError
 from emotion.features.cache import FeatureCache, extract_many
@@ -48,6 +48,9 @@ def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, 
     if data.max_actors > 0:
         keep = sorted(manifest["actor"].unique())[: data.max_actors]
         manifest = manifest[manifest["actor"].isin(keep)]
+    if data.video_source == "files":
+        manifest = manifest.assign(video_path=manifest["video_path"].map(_sibling_video_file))
+        manifest["has_video"] = manifest["video_path"].notna()
     modalities = _choose_modalities(data.modalities, manifest, root) if allow_video else ("audio",)
 
     usable = manifest["has_audio"].to_numpy(copy=True)
@@ -71,7 +74,10 @@ def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, 
         compute, params = audio_extractor(features)
         extracted = {"audio": extract_many(manifest["audio_path"], compute, params, cache, desc="audio features")}
     if "video" in modalities:
-        extracted["video"] = extract_many(manifest["video_path"], load_video_features, {}, None, desc="video features")
+        from emotion.features.face import face_feature_params
+
+        params = {"video": face_feature_params()}  # the key also hashes the file, so .npy and video files never mix
+        extracted["video"] = extract_many(manifest["video_path"], video_features, params, cache, desc="video features")
 
     ok = np.ones(len(manifest), dtype=bool)
     for arrays, failures in extracted.values():
@@ -86,15 +92,29 @@ def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, 
     return PreparedCorpus(root, name, manifest, labels, features_by_modality, sorted(skipped))
 
 
+def video_features(path: str) -> np.ndarray:
+    """(T, D) per-frame video features at VIDEO_FPS: a feature file as it is, a video file through face features."""
+    if path.endswith(VIDEO_FEATURE_SUFFIX):
+        return load_video_features(path)
+    from emotion.features.face import extract_face_features
+
+    return extract_face_features(path).features
+
+
+def _sibling_video_file(path) -> str | None:
+    """For video_source=files: the video file beside a per-frame feature file (same stem), if any."""
+    if not isinstance(path, str) or not path.endswith(VIDEO_FEATURE_SUFFIX):
+        return path
+    stem = path[: -len(VIDEO_FEATURE_SUFFIX)]
+    return next((stem + ext for ext in VIDEO_EXTENSIONS if Path(stem + ext).is_file()), None)
+
+
 def _choose_modalities(requested: str, manifest: pd.DataFrame, root: Path) -> tuple[str, ...]:
-    """'auto': audio+video when every clip has per-frame video features, else audio alone."""
-    has_feature_video = manifest["video_path"].map(lambda p: isinstance(p, str) and p.endswith(VIDEO_FEATURE_SUFFIX))
+    """'auto': audio+video when every clip has video (feature file or video file), else audio alone."""
     if requested == "audio":
         return ("audio",)
     if requested == "audio+video":
-        if not has_feature_video.any():
-            raise ConfigError(
-                f"parameter modalities=audio+video: {root} has no per-frame video feature files (*{VIDEO_FEATURE_SUFFIX})"
-            )
+        if not manifest["has_video"].any():
+            raise ConfigError(f"parameter modalities=audio+video: {root} has no video for any clip")
         return ("audio", "video")
-    return ("audio", "video") if bool(has_feature_video.all()) else ("audio",)
+    return ("audio", "video") if bool(manifest["has_video"].all()) else ("audio",)

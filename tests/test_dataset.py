@@ -17,7 +17,7 @@ def mixed_corpus(cache_dir, tmp_path):
     builtin = ensure_builtin_corpus(cache_dir)
     root = tmp_path / "corpus"
     for actor in ("Actor_01", "Actor_02", "Actor_03"):
-        shutil.copytree(builtin / actor, root / actor)
+        shutil.copytree(builtin / actor, root / actor, ignore=shutil.ignore_patterns("*.mp4"))
     bad = root / "Actor_04"
     bad.mkdir()
     video = np.load(next((builtin / "Actor_01").glob("*.video.npy")))
@@ -64,7 +64,7 @@ def test_audio_only_request_and_missing_video_request(mixed_corpus, cache_dir, t
     (plain / "Actor_01").mkdir(parents=True)
     for wav in sorted((mixed_corpus / "Actor_01").glob("*.wav"))[:3]:
         shutil.copy(wav, plain / "Actor_01" / wav.name)
-    with pytest.raises(ConfigError, match="no per-frame video feature files"):
+    with pytest.raises(ConfigError, match="no video for any clip"):
         prepare_corpus(DataConfig(data_dir=str(plain), modalities="audio+video"), FeatureConfig(), cache_dir)
 
 

@@ -80,3 +80,14 @@ def test_features_entry_point_writes_a_folder_the_cnn_variants_train_on(cache_di
     client, runs = _mlflow_run("cnn_pooling", [*SHORT, "-P", f"feature_dir={folder}"], cache_dir, second)
     assert runs[0].data.params["feature_dir"] == str(folder)
     assert int(runs[0].data.params["n_skipped"]) >= 0 and runs[0].info.status == "FINISHED"
+
+
+def test_no_aug_on_real_video_files_through_face_features(cache_dir, tmp_path):
+    """video_source=files: the built-in corpus's .mp4 files go through OpenCV face detection + HOG."""
+    from emotion.features.face import FACE_FEATURE_DIM
+
+    client, runs = _mlflow_run("no_aug", [*SHORT, "-P", "extra=video_source=files"], cache_dir, tmp_path)
+    params = runs[0].data.params
+    assert params["modalities_used"] == "audio+video"
+    assert int(params["video_dim"]) == FACE_FEATURE_DIM, "video features must come from the video files"
+    assert int(params["n_skipped"]) == 0

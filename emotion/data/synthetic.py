@@ -12,6 +12,10 @@ How it is made (so its accuracy figures mean something):
 - Video: 16 "facial" features a frame = the emotion's expression pattern, gated by the same
   syllable envelope as the audio at that frame's time (the streams are time-aligned: same
   duration, frame t covers [t/25, (t+1)/25) s), plus a per-speaker offset and frame noise.
+- Video files: a small 64x64 synthetic talking face (`...mp4`, emotion-specific mouth/brow/eye shapes
+  driven by the same per-frame activity) beside each `.video.npy`, so the real video path (OpenCV
+  face detection + HOG, `video_source=files`) runs end to end. Drawn from a separate random stream:
+  the audio and `.video.npy` files are identical to version 1.
 - Generated on first use into the feature cache folder, in a temporary folder renamed into place
   when complete, so an interrupted build is never mistaken for a corpus.
 """
@@ -27,9 +31,10 @@ import numpy as np
 import soundfile as sf
 
 from emotion.data.labels import EMOTIONS
+from emotion.data.synthetic_video import draw_face_speaker, write_face_video
 from emotion.features.video import VIDEO_FPS
 
-CORPUS_VERSION = 1  # bump when the recipe changes: a new folder, never a stale corpus
+CORPUS_VERSION = 2  # bump when the recipe changes: a new folder, never a stale corpus
 SAMPLE_RATE = 16_000
 N_ACTORS = 12
 VIDEO_DIM = 16
@@ -75,11 +80,13 @@ def ensure_builtin_corpus(cache_root: Path) -> Path:
 def write_corpus(root: Path) -> int:
     """Write every clip of the corpus under root; returns the number of clips."""
     rng = np.random.default_rng(SEED)
+    video_rng = np.random.default_rng(SEED + 1)  # separate stream: adding video files changed nothing else
     patterns = rng.normal(size=(len(EMOTIONS), VIDEO_DIM))  # one expression pattern per emotion
     patterns /= np.linalg.norm(patterns, axis=1, keepdims=True)
     count = 0
     for actor in range(1, N_ACTORS + 1):
         speaker = _speaker(rng, actor)
+        face = draw_face_speaker(video_rng)
         folder = root / f"Actor_{actor:02d}"
         folder.mkdir(parents=True)
         for code, emotion in enumerate(EMOTIONS, start=1):
@@ -87,9 +94,10 @@ def write_corpus(root: Path) -> int:
                 for statement in (1, 2):
                     stem = f"01-01-{code:02d}-{intensity:02d}-{statement:02d}-01-{actor:02d}"
                     audio, envelope = _voice(rng, speaker, emotion, intensity)
-                    video = _face(rng, speaker, patterns[code - 1], envelope, intensity)
+                    video, activity = _face(rng, speaker, patterns[code - 1], envelope, intensity)
                     sf.write(folder / f"{stem}.wav", audio, SAMPLE_RATE, subtype="PCM_16")
                     np.save(folder / f"{stem}.video.npy", video)
+                    write_face_video(folder / f"{stem}.mp4", activity, code - 1, video_rng, speaker=face)
                     count += 1
     return count
 
@@ -131,12 +139,13 @@ def _voice(rng, speaker: dict, emotion: str, intensity: int) -> tuple[np.ndarray
     return audio.astype(np.float32), envelope
 
 
-def _face(rng, speaker: dict, pattern: np.ndarray, envelope: np.ndarray, intensity: int) -> np.ndarray:
-    """(frames, VIDEO_DIM) float32 at VIDEO_FPS, gated by the audio's envelope at the same times."""
+def _face(rng, speaker: dict, pattern: np.ndarray, envelope: np.ndarray, intensity: int) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, VIDEO_DIM) float32 at VIDEO_FPS, gated by the audio's envelope at the same times,
+    and that per-frame activity (frames,) in [0, 1] for the video file."""
     n_frames = max(1, int(len(envelope) / SAMPLE_RATE * VIDEO_FPS))
     centres = ((np.arange(n_frames) + 0.5) / VIDEO_FPS * SAMPLE_RATE).astype(int)
     activity = 0.3 + 0.7 * envelope[np.minimum(centres, len(envelope) - 1)]  # (frames,)
     strength = 1.6 if intensity == 1 else 2.2
     frames = speaker["face"] + strength * activity[:, None] * pattern[None, :]
     frames += rng.normal(scale=1.2, size=frames.shape)
-    return frames.astype(np.float32)
+    return frames.astype(np.float32), (activity - 0.3) / 0.7
