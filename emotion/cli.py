@@ -34,6 +34,10 @@ def _train(args) -> int:
     config = build_config(args.variant, parse_assignments(args.assignments))  # fail fast, before TensorFlow loads
     import mlflow
 
+    from emotion.tracking_server import check_tracking_server
+
+    check_tracking_server(mlflow.get_tracking_uri())  # a down server: one line, before any work
+
     from emotion.train import train
 
     result = train(config)
@@ -53,10 +57,64 @@ def _train(args) -> int:
 
 
 def _compare(args) -> int:
+    import mlflow
+
+    from emotion.tracking_server import check_tracking_server
+
+    check_tracking_server(mlflow.get_tracking_uri())  # a down server: one line, before any work
+
     from emotion.compare import compare, parse_variants
 
     variants = parse_variants(args.variants)
     compare(variants, parse_assignments(args.assignments), name=args.name)
+    return 0
+
+
+def _register(args) -> int:
+    from emotion.model_registry import register_best
+
+    options = parse_assignments(args.assignments)
+    known = {"experiment", "parent_run_id", "metric", "model_name", "force"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise EmotionError(f"unknown parameter(s) {', '.join(unknown)} for register; known: {', '.join(sorted(known))}")
+    force = options.pop("force", "false").strip("'\"").lower() in ("1", "true", "yes")
+    options = {k: v.strip("'\"") or None for k, v in options.items()}  # MLproject quotes empty strings
+    result = register_best(force=force, **options)
+    print(result.message)
+    return 0
+
+
+def _predict(args) -> int:
+    import time
+
+    from emotion.predict import audio_files, load_model, predict_files, write_predictions
+
+    files = audio_files(args.paths)
+    model = load_model(args.model_uri)
+    started = time.perf_counter()
+    predictions = predict_files(model, files)
+    seconds = time.perf_counter() - started
+    write_predictions(predictions, args.output)
+    errors = int((predictions["error"] != "").sum())
+    print(f"{len(files)} files, {errors} errors, {1000 * seconds / len(files):.1f} ms per clip", file=sys.stderr)
+    return 0
+
+
+def _evaluate(args) -> int:
+    from emotion.predict import evaluate
+
+    evaluate(args.model_uri, args.data_dir, args.corpus)
+    return 0
+
+
+def _cv(args) -> int:
+    from emotion.config import build_config
+
+    config = build_config(args.variant, parse_assignments(args.assignments))
+    from emotion.cv import cross_validate
+
+    cross_validate(config)
     return 0
 
 
@@ -104,6 +162,20 @@ def _manifest(args) -> int:
     return 0
 
 
+def _tracking_server(args) -> int:
+    """Run the team tracking server in place of this process (README 'Team tracking server')."""
+    from emotion.tracking_server import check_backend_driver, server_command
+
+    check_backend_driver(args.backend_store_uri)
+    command = server_command(
+        args.backend_store_uri, args.artifacts_destination, host=args.host, port=args.port,
+        workers=args.workers, allowed_hosts=args.allowed_hosts,
+    )  # fmt: skip
+    print(" ".join(command), flush=True)  # flushed: execvp replaces the process and its buffers
+    os.execvp(command[0], command)
+    return 0  # not reached
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emotion", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +188,23 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("assignments", nargs="*", help="parameter overrides, name=value (each variant takes those it has)")
     comparison.add_argument("--name", default="main", help="the parent run's name")
     comparison.set_defaults(handler=_compare)
+    register = commands.add_parser("register", help="register the best run's model and point @champion at it")
+    register.add_argument("assignments", nargs="*", help="experiment=, parent_run_id=, metric=test_ua, model_name=emotion, force=false")
+    register.set_defaults(handler=_register)
+    predict = commands.add_parser("predict", help="predict emotions of audio files or folders (CSV, or JSON by extension)")
+    predict.add_argument("model_uri", help="e.g. models:/emotion@champion")
+    predict.add_argument("paths", nargs="+")
+    predict.add_argument("--output", help="file.csv or file.json; default: CSV on stdout")
+    predict.set_defaults(handler=_predict)
+    evaluate = commands.add_parser("evaluate", help="score a model on a labelled corpus folder, logged as a run")
+    evaluate.add_argument("model_uri")
+    evaluate.add_argument("data_dir")
+    evaluate.add_argument("--corpus", default="auto", choices=("auto", "ravdess", "cremad"))
+    evaluate.set_defaults(handler=_evaluate)
+    cv = commands.add_parser("cv", help="k-fold cross-validation by speaker (cv_folds=5), one child run per fold")
+    cv.add_argument("variant")
+    cv.add_argument("assignments", nargs="*", help="parameter overrides, name=value")
+    cv.set_defaults(handler=_cv)
     features = commands.add_parser("features", help="write a pre-extracted feature folder (one <clip>.npy each)")
     features.add_argument("output")
     features.add_argument("assignments", nargs="*", help="data_dir=..., feature_kind=logmel_stats|cnn|wav2vec|logmel|mfcc, ...")
@@ -129,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--corpus", default="auto", choices=("auto", "ravdess", "cremad"))
     manifest.add_argument("--output", help="write the manifest as CSV")
     manifest.set_defaults(handler=_manifest)
+    server = commands.add_parser("tracking-server", help="run the team MLflow server: PostgreSQL store, S3 artifacts proxied")
+    server.add_argument("--backend-store-uri", required=True, help="e.g. postgresql://mlflow@db:5432/mlflow (not Optuna's database)")
+    server.add_argument("--artifacts-destination", required=True, help="e.g. s3://team-bucket/mlflow; the server needs the S3 credentials")
+    server.add_argument("--host", default="127.0.0.1", help="interface to bind; 0.0.0.0 for the team")
+    server.add_argument("--port", type=int, default=5000)
+    server.add_argument("--workers", type=int, default=1, help="uvicorn workers (MLflow's default 4 is slow to start)")
+    server.add_argument("--allowed-hosts", help="Host names clients use, e.g. mlflow.team.lan (MLflow 3 answers others 403)")
+    server.set_defaults(handler=_tracking_server)
     return parser
 
 

@@ -3,8 +3,11 @@
 - `keras`: the network in .keras format (`mlflow.keras.load_model` after `import emotion.models`),
   taking standardised features.
 - `python_function`: loads with no project install: the model folder carries a copy of the
-  `emotion` package under code/ (MLflow puts it on sys.path) and the normaliser, so it takes raw
-  feature sequences and returns class probabilities.
+  `emotion` package under code/ (MLflow puts it on sys.path), the feature parameters and the
+  normaliser, so it takes raw media and returns labels and probabilities. Input: a DataFrame
+  with a binary column "audio" (an audio file's bytes: WAV, FLAC, OGG, MP3, any rate) and, for
+  audio-visual models, "video" (a .video.npy file's bytes or a video file's). Output: columns
+  "label", "p_<emotion>" for every emotion, and "error" (empty, or why that row has no prediction).
 
 Why not plain `mlflow.keras.log_model`: a model with custom layers logged that way cannot be loaded
 by a fresh process ("Could not locate class"), and it takes no `code_paths`. This module is a
@@ -14,16 +17,22 @@ flavour module for `mlflow.models.Model.log`, which keeps MLflow 3's logged-mode
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
+import tempfile
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from mlflow import pyfunc
 from mlflow.models import Model, ModelSignature
-from mlflow.types.schema import Schema, TensorSpec
+from mlflow.types.schema import ColSpec, DataType, Schema, TensorSpec
 
+from emotion.config import FeatureConfig
+from emotion.data.labels import EMOTIONS
+from emotion.errors import BadInputError
 from emotion.features.normalise import Normaliser
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -37,21 +46,36 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={importlib_metadata.version(name)}" for name in REQUIRED_PACKAGES]
 
 
-def model_signature(input_dims: dict[str, int], n_classes: int) -> ModelSignature:
-    """Variable-length input per modality: (batch, time, features) with batch and time free."""
+def keras_signature(input_dims: dict[str, int], n_classes: int) -> ModelSignature:
+    """The network's: variable-length standardised features per modality, (batch, time, features)."""
     inputs = Schema([TensorSpec(np.dtype(np.float32), (-1, -1, dim), name) for name, dim in input_dims.items()])
     outputs = Schema([TensorSpec(np.dtype(np.float32), (-1, n_classes), "probabilities")])
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
+def media_signature(modalities: list[str]) -> ModelSignature:
+    """The pyfunc's (what serving enforces): raw media bytes in, label and probabilities out."""
+    inputs = Schema([ColSpec(DataType.binary, m, required=(m == "audio")) for m in modalities])
+    outputs = Schema(
+        [ColSpec(DataType.string, "label")]
+        + [ColSpec(DataType.double, f"p_{e}") for e in EMOTIONS]
+        + [ColSpec(DataType.string, "error", required=False)]
+    )
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
 def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, model_metadata: dict, signature):
-    """Write the model folder (called by Model.log, or directly for a local copy)."""
+    """Write the model folder (called by Model.log, or directly for a local copy). `signature` is the
+    keras one; the MLmodel keeps the media signature that the pyfunc (and serving) enforces."""
     import mlflow.keras
 
     mlflow_model = mlflow_model or Model()
     mlflow.keras.save_model(
         keras_model, path, mlflow_model=mlflow_model, signature=signature, pip_requirements=pip_requirements()
     )
+    mlflow_model.signature = media_signature(model_metadata["modalities"])
+    # The network's own variable-length tensor signature stays on record for keras-flavour users.
+    mlflow_model.metadata = {**(mlflow_model.metadata or {}), "keras_signature": signature.to_dict()}
     data_dir = Path(path) / "data"
     normaliser.save(data_dir / NORMALISER_FILE)
     (data_dir / METADATA_FILE).write_text(json.dumps(model_metadata, indent=2))
@@ -83,24 +107,110 @@ def log_model(keras_model, normaliser: Normaliser, model_metadata: dict, signatu
     )
 
 
+AUDIO_SUFFIXES = ((b"RIFF", ".wav"), (b"fLaC", ".flac"), (b"OggS", ".ogg"), (b"ID3", ".mp3"), (b"\xff\xfb", ".mp3"))
+NPY_MAGIC = b"\x93NUMPY"
+BATCH = 32  # clips per forward pass: bounded memory for long request lists
+
+
+def _as_bytes(value, column: str) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise BadInputError(column, f"expected file bytes, got {type(value).__name__}")
+
+
+class _TempMedia:
+    """Bytes on disk for the file-based decoders, under a suffix they recognise; removed afterwards."""
+
+    def __init__(self, blob: bytes, suffix: str):
+        handle, self.path = tempfile.mkstemp(suffix=suffix, prefix="emotion-media-")
+        with os.fdopen(handle, "wb") as f:
+            f.write(blob)
+
+    def __enter__(self) -> str:
+        return self.path
+
+    def __exit__(self, *exc):
+        os.unlink(self.path)
+
+
 class EmotionModel:
-    """pyfunc model: {"audio": (B, T, F)[, "video": ...]} raw zero-padded features -> (B, n_classes)."""
+    """pyfunc model: media bytes (DataFrame columns "audio"[, "video"]) -> label, p_<emotion>, error."""
 
     def __init__(self, keras_model, normaliser: Normaliser, model_metadata: dict):
         self.keras_model = keras_model
         self.normaliser = normaliser
         self.metadata = model_metadata
+        self.modalities = list(model_metadata["modalities"])
+        self.feature_config = FeatureConfig(**model_metadata["features"])
+        self._audio_extractor = None  # built on first use: a CNN / wav2vec loads once
 
-    def predict(self, data, params=None) -> np.ndarray:
-        inputs = {}
-        for modality in self.metadata["modalities"]:
-            if modality not in data:
-                raise ValueError(f"missing input {modality!r}; the model takes {', '.join(self.metadata['modalities'])}")
-            batch = np.asarray(data[modality], dtype=np.float32)  # (B, T, F)
-            padded = ~np.any(batch != 0, axis=-1, keepdims=True)  # (B, T, 1): all-zero frames are padding
-            normalised = (batch - self.normaliser.mean[modality]) / self.normaliser.std[modality]
-            inputs[modality] = np.where(padded, 0.0, normalised).astype(np.float32)
-        return np.asarray(self.keras_model.predict(inputs, verbose=0), dtype=np.float32)
+    def audio_features(self, blob: bytes) -> np.ndarray:
+        if self._audio_extractor is None:
+            from emotion.features.extractors import audio_extractor
+
+            self._audio_extractor = audio_extractor(self.feature_config)[0]
+        suffix = next((s for magic, s in AUDIO_SUFFIXES if blob.startswith(magic)), ".wav")
+        with _TempMedia(blob, suffix) as path:
+            try:
+                return self._audio_extractor(path)
+            except BadInputError as error:
+                raise BadInputError("audio", error.reason) from None
+
+    def video_features(self, blob: bytes) -> np.ndarray:
+        if blob.startswith(NPY_MAGIC):
+            from emotion.features.video import load_video_features
+
+            with _TempMedia(blob, ".video.npy") as path:
+                return load_video_features(path)
+        from emotion.dataset import video_features
+
+        with _TempMedia(blob, ".mp4") as path:
+            return video_features(path)
+
+    def _row_features(self, row: dict) -> dict[str, np.ndarray]:
+        out = {}
+        for modality in self.modalities:
+            value = row.get(modality)
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                raise BadInputError(modality, f"missing: this model takes {' + '.join(self.modalities)}")
+            blob = _as_bytes(value, modality)
+            features = self.audio_features(blob) if modality == "audio" else self.video_features(blob)
+            out[modality] = self.normaliser.transform(modality, features)
+        return out
+
+    def predict_features(self, clips: list[dict[str, np.ndarray]]) -> np.ndarray:
+        """Standardised per-clip features -> (N, n_classes) probabilities, in zero-padded batches."""
+        probabilities = []
+        for start in range(0, len(clips), BATCH):
+            chunk = clips[start : start + BATCH]
+            batch = {}
+            for modality in self.modalities:
+                longest = max(len(c[modality]) for c in chunk)
+                x = np.zeros((len(chunk), longest, chunk[0][modality].shape[1]), np.float32)  # (B, T, F)
+                for i, clip in enumerate(chunk):
+                    x[i, : len(clip[modality])] = clip[modality]
+                batch[modality] = x
+            probabilities.append(np.asarray(self.keras_model(batch, training=False), dtype=np.float64))
+        return np.concatenate(probabilities) if probabilities else np.zeros((0, len(EMOTIONS)))
+
+    def predict(self, data, params=None) -> pd.DataFrame:
+        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        clips, errors = [], []
+        for row in frame.to_dict("records"):
+            try:
+                clips.append(self._row_features(row))
+                errors.append("")
+            except (BadInputError, ValueError) as error:  # this row gets its reason; the others go on
+                clips.append(None)
+                errors.append(str(error))
+        good = [c for c in clips if c is not None]
+        probabilities = iter(self.predict_features(good))
+        rows = []
+        for clip, error in zip(clips, errors):
+            p = next(probabilities) if clip is not None else np.full(len(EMOTIONS), np.nan)
+            label = EMOTIONS[int(np.argmax(p))] if clip is not None else ""
+            rows.append({"label": label, **{f"p_{e}": float(v) for e, v in zip(EMOTIONS, p)}, "error": error})
+        return pd.DataFrame(rows, columns=["label", *[f"p_{e}" for e in EMOTIONS], "error"])
 
 
 def _load_pyfunc(data_path: str) -> EmotionModel:

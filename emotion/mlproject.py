@@ -58,11 +58,20 @@ def render() -> str:
         params = {"variants": variants, **{n: shared[n] for n in COMPARE_SHARED}}
         assignments = " ".join(f"{n}={{{n}}}" for n in COMPARE_SHARED)
         entries.append(_entry(name, params, f"python entrypoints/compare.py {name} {{variants}} {assignments}"))
+    names = ["variant", "cv_folds", *COMPARE_SHARED]  # shared only: each variant keeps its own defaults
+    params = {"variant": "no_aug", **{n: shared[n] for n in names[1:]}}
+    assignments = " ".join(f"{n}={{{n}}}" for n in names[1:])
+    entries.append(_entry("cv", params, f"python entrypoints/cv.py {{variant}} {assignments}"))
     cnn = build_config("cnn_lstm").flat()
     names = ["data_dir", "corpus", "feature_kind", "n_segments", "cnn_weights", "wav2vec_model", "wav2vec_layer"]
     params = {"output": "features_cnn_fixed", **{n: cnn[n] for n in names}}
     assignments = " ".join(f"{n}={{{n}}}" for n in names)
     entries.append(_entry("features", params, f"python entrypoints/features.py {{output}} {assignments}"))
+    register = {"experiment": "Default", "parent_run_id": "", "metric": "test_ua", "model_name": "emotion", "force": "false"}
+    assignments = " ".join(f"{n}={{{n}}}" for n in register)
+    entries.append(_entry("register", register, f"python entrypoints/register.py {assignments}"))
+    evaluate = {"model_uri": "models:/emotion@champion", "data_dir": "", "corpus": "auto"}
+    entries.append(_entry("evaluate", evaluate, "python entrypoints/evaluate.py {model_uri} {data_dir} --corpus {corpus}"))
     return HEADER + "\n\n".join(entries) + "\n"
 
 

@@ -129,5 +129,5 @@ def log_trained_model(model, normaliser: Normaliser, config: RunConfig, corpus: 
         "video_fps": VIDEO_FPS,
     }
     return mlflow_model.log_model(
-        model, normaliser, metadata, mlflow_model.model_signature(input_dims, n_classes), name="model"
+        model, normaliser, metadata, mlflow_model.keras_signature(input_dims, n_classes), name="model"
     )

@@ -78,13 +78,25 @@ def _callbacks(config: RunConfig, workdir: Path) -> list[keras.callbacks.Callbac
     ]
 
 
-def train(config: RunConfig, cache_root: Path | None = None) -> TrainResult:
-    """Train and evaluate `config.variant`, logging everything to the active (or a new) MLflow run."""
+def train(
+    config: RunConfig,
+    cache_root: Path | None = None,
+    *,
+    corpus: PreparedCorpus | None = None,
+    split: dict[str, np.ndarray] | None = None,
+    run_name: str | None = None,
+) -> TrainResult:
+    """Train and evaluate `config.variant`, logging everything to the active (or a new) MLflow run.
+
+    corpus / split: given by callers that train many times on the same data (cross-validation folds).
+    """
     started = time.time()
     keras.utils.set_random_seed(config.train.seed)
     cache_root = Path(cache_root) if cache_root else default_cache_dir()
-    corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
-    split = make_split(corpus.manifest, config.split)
+    if corpus is None:
+        corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
+    if split is None:
+        split = make_split(corpus.manifest, config.split)
 
     train_idx, val_idx, test_idx = split["train"], split["val"], split["test"]
     normaliser = Normaliser.fit({m: [corpus.features[m][i] for i in train_idx] for m in corpus.modalities})
@@ -114,8 +126,9 @@ def train(config: RunConfig, cache_root: Path | None = None) -> TrainResult:
     )
 
     nested = mlflow.active_run() is not None  # a child of `main`, `cv` or a sweep
-    run_name = config.variant if nested else None
-    with mlflow.start_run(nested=nested, run_name=run_name) as run, tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp:
+    run_name = run_name or (config.variant if nested else None)
+    # log_system_metrics: CPU, memory (and GPU where present) sampled while training, shown live in the UI
+    with mlflow.start_run(nested=nested, run_name=run_name, log_system_metrics=True) as run, tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp:
         workdir = Path(tmp)
         tracking.log_setup(config, corpus, split, describe_split(corpus.manifest, split), weights, normaliser, workdir)
         history = model.fit(

@@ -36,14 +36,14 @@ def test_mlproject_defaults_equal_config_defaults_and_all_parameters_are_used(na
     defaults = build_config(variant).flat()
     for parameter, spec in entry["parameters"].items():
         assert "{" + parameter + "}" in entry["command"], f"{name}: parameter {parameter} is declared but unused"
-        if parameter in ("extra", "variants", "output"):
+        if name in ("register", "evaluate") or parameter in ("extra", "variants", "output", "variant"):
             continue
         from_mlproject = build_config(variant, {parameter: str(spec["default"])}).flat()[parameter]
         assert from_mlproject == defaults[parameter], f"{name}: MLproject default of {parameter} differs from config.py"
 
 
 def test_every_variant_is_an_entry_point():
-    assert set(VARIANTS) | {"main", "cnn_compare", "features"} <= set(_entry_points())
+    assert set(VARIANTS) | {"main", "cnn_compare", "features", "cv", "register", "evaluate"} <= set(_entry_points())
 
 
 def test_extra_assignments_parse():

@@ -1,0 +1,101 @@
+"""`register`: promote the best run's model to the registry under the alias `champion`.
+
+Best = highest `metric` (default test UA) among finished runs with a logged model, ties broken by
+lower validation loss. The alias moves only to a strictly better run, unless forced; a run that
+does not beat the champion is not registered at all (no clutter of losing versions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from emotion.errors import EmotionError
+
+ALIAS = "champion"
+
+
+@dataclass
+class Promotion:
+    model_name: str
+    version: str | None  # None when nothing was registered
+    run_id: str
+    value: float
+    moved: bool  # did the alias move
+    message: str
+
+
+def best_run(client: MlflowClient, experiment_id: str, metric: str, parent_run_id: str | None = None):
+    """The winning finished run with a logged model, or an EmotionError saying why there is none."""
+    query = "attributes.status = 'FINISHED'"
+    if parent_run_id:
+        query += f" and tags.mlflow.parentRunId = '{parent_run_id}'"
+    runs = [r for r in client.search_runs([experiment_id], query, max_results=5000) if metric in r.data.metrics]
+    if not runs:
+        scope = f"children of run {parent_run_id}" if parent_run_id else f"experiment {experiment_id}"
+        raise EmotionError(f"no finished run with metric {metric!r} among {scope}")
+    with_models = {m.source_run_id: m for m in client.search_logged_models(experiment_ids=[experiment_id])}
+    runs = [r for r in runs if r.info.run_id in with_models]
+    if not runs:
+        raise EmotionError(f"no run with metric {metric!r} has a logged model")
+    runs.sort(key=lambda r: (-r.data.metrics[metric], r.data.metrics.get("val_loss", float("inf"))))
+    return runs[0], with_models[runs[0].info.run_id]
+
+
+def _champion(client: MlflowClient, model_name: str):
+    try:
+        return client.get_model_version_by_alias(model_name, ALIAS)
+    except MlflowException:
+        return None  # no such model, or no alias yet
+
+
+def register_best(
+    experiment: str | None = None,
+    parent_run_id: str | None = None,
+    metric: str = "test_ua",
+    model_name: str = "emotion",
+    force: bool = False,
+) -> Promotion:
+    client = MlflowClient()
+    if parent_run_id:
+        experiment_id = client.get_run(parent_run_id).info.experiment_id
+    else:
+        found = client.get_experiment_by_name(experiment or "Default")
+        if found is None:
+            raise EmotionError(f"experiment {experiment!r} not found at {mlflow.get_tracking_uri()}")
+        experiment_id = found.experiment_id
+    run, logged = best_run(client, experiment_id, metric, parent_run_id)
+    value = run.data.metrics[metric]
+    current = _champion(client, model_name)
+    if current is not None:
+        if current.run_id == run.info.run_id:
+            return Promotion(model_name, str(current.version), run.info.run_id, value, False, f"run {run.info.run_id} is already {ALIAS}")
+        held = client.get_run(current.run_id).data.metrics.get(metric, float("-inf"))
+        if value <= held and not force:
+            return Promotion(
+                model_name, None, run.info.run_id, value, False,
+                f"best run {run.info.run_id} has {metric}={value:.4f}, not better than {ALIAS} v{current.version} "
+                f"({held:.4f}); nothing registered (force=true to promote anyway)",
+            )  # fmt: skip
+    number = str(mlflow.register_model(f"models:/{logged.model_id}", model_name).version)  # int here, str elsewhere
+    params = run.data.params
+    train_digests = [i.dataset.digest for i in run.inputs.dataset_inputs if any(t.value == "train" for t in i.tags)]
+    tags = {
+        "variant": params.get("variant", ""),
+        "run_id": run.info.run_id,
+        "data_digest": train_digests[0] if train_digests else "",
+        **{k: f"{v:.4f}" for k, v in run.data.metrics.items() if k in ("test_ua", "test_wa", "test_macro_f1", "val_ua")},
+    }
+    for key, val in tags.items():
+        client.set_model_version_tag(model_name, number, key, val)
+    client.update_model_version(
+        model_name,
+        number,
+        description=f"{params.get('variant', '?')} on {params.get('corpus', '?')}: {metric} {value:.4f} "
+        f"(test actors {params.get('test_actors', '?')})",
+    )
+    client.set_registered_model_alias(model_name, ALIAS, number)
+    return Promotion(model_name, number, run.info.run_id, value, True, f"{model_name} v{number} is now @{ALIAS}")

@@ -1,0 +1,139 @@
+"""Using a logged or registered model: `predict` files and folders, `evaluate` on a labelled folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from emotion import plots
+from emotion.data.labels import EMOTIONS
+from emotion.data.manifest import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
+from emotion.errors import BadInputError, EmotionError
+from emotion.metrics import classification_metrics
+
+
+def load_model(uri: str):
+    """The pyfunc at `uri` (models:/name@alias, models:/<id>, runs:/..., a folder), or one clear line."""
+    try:
+        return mlflow.pyfunc.load_model(uri)
+    except (MlflowException, OSError) as error:
+        reason = " ".join(str(error).split())[:300]
+        raise EmotionError(f"model {uri} could not be loaded from {mlflow.get_tracking_uri()}: {reason}") from None
+
+
+def model_inputs(model) -> list[str]:
+    return model.metadata.get_input_schema().input_names()
+
+
+def audio_files(paths: list[str]) -> list[Path]:
+    """Files as given, folders expanded to their audio files (sorted); a missing path is an error."""
+    found = []
+    for item in map(Path, paths):
+        if item.is_dir():
+            found += sorted(p for p in item.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+        elif item.exists():
+            found.append(item)
+        else:
+            raise BadInputError(item, "no such file or folder")
+    if not found:
+        raise EmotionError(f"no audio files in {', '.join(paths)} (looked for {' '.join(AUDIO_EXTENSIONS)})")
+    return found
+
+
+def video_partner(audio: Path) -> Path | None:
+    """The per-frame feature file or video file beside an audio file (same stem), RAVDESS 03 -> 01/02 too."""
+    stems = [audio.stem]
+    if audio.stem[:3] == "03-":  # RAVDESS: audio-only file; its video is the 01 or 02 file of the same recording
+        stems += ["01-" + audio.stem[3:], "02-" + audio.stem[3:]]
+    for stem in stems:
+        for suffix in (VIDEO_FEATURE_SUFFIX, *VIDEO_EXTENSIONS):
+            candidate = audio.with_name(stem + suffix)
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _read(path: Path | None) -> bytes | None:
+    try:
+        return path.read_bytes() if path is not None else None
+    except OSError as error:
+        return None if path is None else error.strerror.encode()  # the model reports it as undecodable
+
+
+def predict_files(model, files: list[Path]) -> pd.DataFrame:
+    """One row per file: path, label, p_<emotion>, error (a bad file gets its reason, the rest go on)."""
+    wants_video = "video" in model_inputs(model)
+    rows = []
+    for path in files:
+        row = {"audio": _read(path) or b""}
+        if wants_video:
+            row["video"] = _read(video_partner(path))
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if wants_video and frame["video"].isna().any():
+        # Schema enforcement rejects a missing value in the whole batch: predict those rows apart, as errors.
+        missing = frame["video"].isna()
+        result = pd.DataFrame(index=frame.index, columns=["label", *[f"p_{e}" for e in EMOTIONS], "error"])
+        if (~missing).any():
+            result.loc[~missing] = model.predict(frame[~missing]).set_index(frame.index[~missing])
+        result.loc[missing, ["label", "error"]] = ["", "video: no .video.npy or video file beside this audio file"]
+        predictions = result
+    else:
+        predictions = model.predict(frame)
+    predictions.insert(0, "path", [str(p) for p in files])
+    return predictions
+
+
+def write_predictions(predictions: pd.DataFrame, output: str | None) -> None:
+    if output is None:
+        print(predictions.to_csv(index=False), end="")
+    elif output.endswith(".json"):
+        predictions.to_json(output, orient="records", indent=2)
+    else:
+        predictions.to_csv(output, index=False)
+
+
+def evaluate(model_uri: str, data_dir: str, corpus: str = "auto") -> dict:
+    """Score a model on a labelled folder (any supported corpus and sample rate); logs a run."""
+    manifest, report = build_manifest(data_dir, corpus)
+    manifest = manifest[manifest["has_audio"]].reset_index(drop=True)
+    model = load_model(model_uri)
+    started = time.perf_counter()
+    predictions = predict_files(model, [Path(p) for p in manifest["audio_path"]])
+    seconds = time.perf_counter() - started
+    ok = (predictions["error"] == "").to_numpy()
+    if not ok.any():
+        raise EmotionError(f"no clip of {data_dir} could be scored; first error: {predictions['error'].iloc[0]}")
+    y_true = np.array([EMOTIONS.index(e) for e in manifest.loc[ok, "emotion"]])
+    y_pred = np.array([EMOTIONS.index(e) for e in predictions.loc[ok, "label"]])
+    metrics = classification_metrics(y_true, y_pred, EMOTIONS)
+    with mlflow.start_run(run_name="evaluate") as run:
+        mlflow.set_tags({"entry_point": "evaluate", "model_uri": model_uri})
+        mlflow.log_params({"model_uri": model_uri, "eval_data_dir": str(data_dir), "n_clips": len(manifest), "n_errors": int((~ok).sum())})
+        mlflow.log_metrics(
+            {
+                "eval_ua": metrics["ua"],
+                "eval_wa": metrics["wa"],
+                "eval_macro_f1": metrics["macro_f1"],
+                "eval_seconds_per_clip": seconds / len(manifest),
+                **{f"eval_recall_{k}": v for k, v in metrics["recall"].items() if not np.isnan(v)},
+            }
+        )
+        confusion = pd.DataFrame(metrics["confusion"], index=list(EMOTIONS), columns=list(EMOTIONS))
+        mlflow.log_table(confusion.rename_axis("true").reset_index(), "eval_confusion_matrix.json")
+        figure = plots.confusion_figure(metrics["confusion"], EMOTIONS, f"evaluate: UA {metrics['ua']:.3f}")
+        mlflow.log_figure(figure, "figures/eval_confusion_matrix.png")
+        plt.close(figure)
+        mlflow.log_text(predictions.to_csv(index=False), "predictions.csv")
+        mlflow.log_text(report.to_text() if hasattr(report, "to_text") else "", "build_report.txt")
+    print(
+        f"evaluate {model_uri} on {data_dir}: UA {metrics['ua']:.3f}, WA {metrics['wa']:.3f}, macro-F1 "
+        f"{metrics['macro_f1']:.3f} over {int(ok.sum())} clips ({int((~ok).sum())} errors); run {run.info.run_id}"
+    )
+    return {**metrics, "run_id": run.info.run_id, "n_errors": int((~ok).sum())}

@@ -1,0 +1,181 @@
+"""From runs to a usable model: register @champion, predict files, evaluate a folder, serve over REST."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+
+from conftest import subprocess_env
+from emotion.data.labels import EMOTIONS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store(cache_dir, tmp_path_factory):
+    """Experiment 'strong': no_aug and cnn_pooling trained on one split; experiment 'weak': a model that never learnt."""
+    from emotion.compare import compare
+    from emotion.config import build_config
+    from emotion.train import train
+
+    folder = tmp_path_factory.mktemp("registry-store")
+    uri = f"sqlite:///{folder}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("strong")
+    compare(["no_aug", "cnn_pooling"], {"max_actors": "6", "epochs": "3"}, cache_root=cache_dir, name="strong")
+    mlflow.set_experiment("weak")
+    train(build_config("cnn_pooling", {"max_actors": "6", "epochs": "1", "learning_rate": "1e-9"}), cache_dir)
+    return {"uri": uri, "client": MlflowClient(uri), "folder": folder}
+
+
+def test_register_best_sets_champion_and_never_lets_a_worse_run_take_it(store):
+    from emotion.model_registry import register_best
+
+    client = store["client"]
+    first = register_best(experiment="strong", model_name="emotion")
+    assert first.moved and first.version == "1"
+    runs = client.search_runs([client.get_experiment_by_name("strong").experiment_id], "attributes.status = 'FINISHED'")
+    best = max((r for r in runs if "test_ua" in r.data.metrics), key=lambda r: r.data.metrics["test_ua"])
+    assert first.run_id == best.info.run_id
+    version = client.get_model_version_by_alias("emotion", "champion")
+    assert str(version.version) == "1" and version.tags["variant"] == best.data.params["variant"]
+    assert version.tags["data_digest"] and version.description
+
+    again = register_best(experiment="strong", model_name="emotion")
+    assert not again.moved and "already champion" in again.message
+
+    weak = register_best(experiment="weak", model_name="emotion")
+    assert weak.value < first.value, "precondition: the untrained run must score lower"
+    assert not weak.moved and weak.version is None
+    assert str(client.get_model_version_by_alias("emotion", "champion").version) == "1"
+
+    forced = register_best(experiment="weak", model_name="emotion", force=True)
+    assert forced.moved and str(client.get_model_version_by_alias("emotion", "champion").version) == forced.version
+    restored = register_best(experiment="strong", model_name="emotion")  # the better run takes it back
+    assert restored.moved and restored.run_id == best.info.run_id
+
+
+def _cli(args, store, cache_dir):
+    return subprocess.run(
+        [sys.executable, "-m", "emotion.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=subprocess_env(cache_dir, store["uri"]),
+    )
+
+
+def _champion_uri(store):
+    from emotion.model_registry import register_best
+
+    mlflow.set_tracking_uri(store["uri"])
+    register_best(experiment="strong", model_name="emotion")
+    return "models:/emotion@champion"
+
+
+def test_predict_files_and_folders_with_an_error_row(store, cache_dir, tmp_path):
+    from emotion.data.synthetic import ensure_builtin_corpus
+
+    uri = _champion_uri(store)
+    actor = ensure_builtin_corpus(cache_dir) / "Actor_05"
+    bad = tmp_path / "03-01-05-01-01-01-05.wav"
+    bad.write_bytes(b"definitely not a wav file")
+    out = tmp_path / "predictions.json"
+    proc = _cli(["predict", uri, str(actor), str(bad), "--output", str(out)], store, cache_dir)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())
+    assert len(rows) == 31
+    good = [r for r in rows if not r["error"]]
+    assert len(good) == 30 and all(r["label"] in EMOTIONS for r in good)
+    failed = [r for r in rows if r["error"]]
+    assert failed[0]["path"] == str(bad) and failed[0]["label"] in ("", None)
+    assert "ms per clip" in proc.stderr
+
+
+def test_unknown_model_and_missing_path_are_one_line_errors(store, cache_dir, tmp_path):
+    proc = _cli(["predict", "models:/emotion@nonexistent", str(tmp_path)], store, cache_dir)
+    assert proc.returncode == 2
+    (tmp_path / "a.wav").write_bytes(b"x")
+    proc = _cli(["predict", "models:/no-such-model@champion", str(tmp_path / "a.wav")], store, cache_dir)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: model models:/no-such-model@champion")
+    assert "Traceback" not in proc.stderr
+
+
+def test_evaluate_logs_metrics_on_a_labelled_folder(store, cache_dir):
+    from emotion.data.synthetic import ensure_builtin_corpus
+    from emotion.predict import evaluate
+
+    uri = _champion_uri(store)
+    mlflow.set_experiment("evaluations")
+    result = evaluate(uri, str(ensure_builtin_corpus(cache_dir)))
+    run = mlflow.get_run(result["run_id"])
+    assert run.data.params["n_clips"] == "360" and result["n_errors"] == 0
+    for key in ("eval_ua", "eval_wa", "eval_macro_f1"):
+        assert 0.0 <= run.data.metrics[key] <= 1.0
+    assert result["confusion"].sum() == 360
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(url: str, payload: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_served_model_answers_raw_audio_and_rejects_a_wrong_payload(store, cache_dir):
+    from emotion.data.synthetic import ensure_builtin_corpus
+
+    uri = _champion_uri(store)
+    port = _free_port()
+    server = subprocess.Popen(
+        ["mlflow", "models", "serve", "-m", uri, "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+        env=subprocess_env(cache_dir, store["uri"]),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode()[-3000:]
+            assert time.time() < deadline, "model server did not answer /ping in 180 s"
+            time.sleep(0.5)
+        clip = sorted((ensure_builtin_corpus(cache_dir) / "Actor_06").glob("*.wav"))[0]
+        record = {"audio": base64.b64encode(clip.read_bytes()).decode()}
+        video = clip.with_suffix(".video.npy")
+        wants_video = "video" in mlflow.pyfunc.load_model(uri).metadata.get_input_schema().input_names()
+        if wants_video:
+            record["video"] = base64.b64encode(video.read_bytes()).decode()
+        status, body = _post(f"http://127.0.0.1:{port}/invocations", {"dataframe_records": [record]})
+        assert status == 200, body
+        prediction = body["predictions"][0]
+        assert prediction["label"] in EMOTIONS and prediction["error"] in ("", None)
+        status, body = _post(f"http://127.0.0.1:{port}/invocations", {"dataframe_records": [{"wrong_column": "x"}]})
+        assert 400 <= status < 500 and body.get("message"), body
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
