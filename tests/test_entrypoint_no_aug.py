@@ -63,6 +63,7 @@ def test_curves_and_metrics_logged(finished_run):
     for key in ("test_ua", "test_wa", "test_macro_f1", "val_ua"):
         assert 0.0 <= metrics[key] <= 1.0
     assert any(k.startswith("test_recall_") for k in metrics)
+    assert any(k.startswith("system/cpu_utilization") for k in metrics), "system metrics logged while training"
 
 
 def test_artifacts_and_datasets_logged(finished_run):

@@ -91,3 +91,18 @@ def test_no_aug_on_real_video_files_through_face_features(cache_dir, tmp_path):
     assert params["modalities_used"] == "audio+video"
     assert int(params["video_dim"]) == FACE_FEATURE_DIM, "video features must come from the video files"
     assert int(params["n_skipped"]) == 0
+
+
+def test_cv_entry_point_one_child_per_fold_and_a_summary(cache_dir, tmp_path):
+    params = ["-P", "variant=cnn_pooling", "-P", "cv_folds=3", "-P", "max_actors=6", "-P", "extra=epochs=2"]
+    client, runs = _mlflow_run("cv", params, cache_dir, tmp_path)
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    folds = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert sorted(r.info.run_name for r in folds) == ["fold-0", "fold-1", "fold-2"]
+    tested = [a for r in folds for a in r.data.params["test_actors"].split(",")]
+    assert len(tested) == len(set(tested)) == 6, "every actor is tested exactly once"
+    uas = [r.data.metrics["test_ua"] for r in folds]
+    assert parent.data.metrics["cv_ua_mean"] == pytest.approx(sum(uas) / 3)
+    assert parent.data.metrics["cv_ua_std"] >= 0
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"folds.json", "summed_confusion_matrix.json"} <= artifacts
