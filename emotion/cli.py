@@ -104,6 +104,8 @@ def _predict(args) -> int:
 def _evaluate(args) -> int:
     from emotion.predict import evaluate
 
+    if not args.data_dir.strip("'\""):
+        raise EmotionError("parameter data_dir: give the labelled corpus folder to evaluate on")
     evaluate(args.model_uri, args.data_dir, args.corpus)
     return 0
 

@@ -38,10 +38,13 @@ def _parameter(name: str, value) -> str:
     return f"      {name}: {{type: float, default: {value!r}}}"
 
 
-def _entry(name: str, parameters: dict, command: str) -> str:
+def _entry(name: str, parameters: dict, command: str, extra: bool = True) -> str:
     lines = [f"  {name}:", "    parameters:"]
     lines += [_parameter(k, v) for k, v in parameters.items()]
-    lines += [_parameter("extra", ""), f"    command: >-\n      {command} {{extra}}"]
+    if extra:
+        lines += [_parameter("extra", ""), f"    command: >-\n      {command} {{extra}}"]
+    else:
+        lines += [f"    command: >-\n      {command}"]
     return "\n".join(lines)
 
 
@@ -71,7 +74,8 @@ def render() -> str:
     assignments = " ".join(f"{n}={{{n}}}" for n in register)
     entries.append(_entry("register", register, f"python entrypoints/register.py {assignments}"))
     evaluate = {"model_uri": "models:/emotion@champion", "data_dir": "", "corpus": "auto"}
-    entries.append(_entry("evaluate", evaluate, "python entrypoints/evaluate.py {model_uri} {data_dir} --corpus {corpus}"))
+    command = "python entrypoints/evaluate.py {model_uri} {data_dir} --corpus {corpus}"
+    entries.append(_entry("evaluate", evaluate, command, extra=False))
     return HEADER + "\n\n".join(entries) + "\n"
 
 

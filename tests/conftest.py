@@ -5,10 +5,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import mlflow
+import mlflow.tracking.fluent
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RAVDESS16K = ROOT.parent / "shared" / "data" / "ravdess16k"
+PRISTINE_MLFLOW_ENV = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}  # before any test ran
+
+
+@pytest.fixture(autouse=True)
+def isolated_mlflow_state():
+    """mlflow.set_experiment / set_tracking_uri are process-global (the former also sets
+    MLFLOW_EXPERIMENT_ID): without this, one test's store or experiment leaks into the next."""
+    yield
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)  # the global URI outranks MLFLOW_TRACKING_URI: forget it
+    for key in [k for k in os.environ if k.startswith("MLFLOW_")]:
+        del os.environ[key]
+    os.environ.update(PRISTINE_MLFLOW_ENV)
+    mlflow.tracking.fluent._active_experiment_id = None  # no public reset exists in MLflow 3.17
 
 
 @pytest.fixture(scope="session")

@@ -112,18 +112,29 @@ def test_unknown_model_and_missing_path_are_one_line_errors(store, cache_dir, tm
     assert "Traceback" not in proc.stderr
 
 
-def test_evaluate_logs_metrics_on_a_labelled_folder(store, cache_dir):
-    from emotion.data.synthetic import ensure_builtin_corpus
-    from emotion.predict import evaluate
+def _mlflow_run(entry: str, params: list[str], store, cache_dir) -> subprocess.CompletedProcess:
+    from conftest import ROOT
 
-    uri = _champion_uri(store)
-    mlflow.set_experiment("evaluations")
-    result = evaluate(uri, str(ensure_builtin_corpus(cache_dir)))
-    run = mlflow.get_run(result["run_id"])
-    assert run.data.params["n_clips"] == "360" and result["n_errors"] == 0
+    command = ["mlflow", "run", str(ROOT), "-e", entry, "--env-manager", "local", "--experiment-name", "use", *params]
+    proc = subprocess.run(command, env=subprocess_env(cache_dir, store["uri"]), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    return proc
+
+
+def test_register_and_evaluate_entry_points(store, cache_dir):
+    from emotion.data.synthetic import ensure_builtin_corpus
+
+    _champion_uri(store)
+    proc = _mlflow_run("register", ["-P", "experiment=strong"], store, cache_dir)
+    assert "already champion" in proc.stdout
+    _mlflow_run("evaluate", ["-P", f"data_dir={ensure_builtin_corpus(cache_dir)}"], store, cache_dir)
+    client = store["client"]
+    run = client.search_runs([client.get_experiment_by_name("use").experiment_id], "tags.entry_point = 'evaluate'")[0]
+    assert run.data.params["n_clips"] == "360" and run.data.params["n_errors"] == "0"
+    assert run.data.params["model_uri"] == "models:/emotion@champion"
     for key in ("eval_ua", "eval_wa", "eval_macro_f1"):
         assert 0.0 <= run.data.metrics[key] <= 1.0
-    assert result["confusion"].sum() == 360
+    assert "predictions.csv" in {a.path for a in client.list_artifacts(run.info.run_id)}
 
 
 def _free_port() -> int:

@@ -1,0 +1,100 @@
+"""Predict time per clip and REST serving latency of a registered model, measured in one run.
+
+    python benchmarks/serving_latency.py [--requests 200]
+
+Trains a small no_aug model on the built-in corpus (or reuses --model-uri with --tracking-uri),
+registers it @champion in a temporary store, then:
+- `emotion predict`-equivalent batch prediction over 60 built-in clips: ms per clip;
+- `mlflow models serve` on 127.0.0.1, 200 sequential single-clip requests (raw WAV bytes, base64):
+  median and 99th-percentile latency. Loopback only; bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+
+    import mlflow
+
+    from emotion.config import build_config
+    from emotion.data.synthetic import ensure_builtin_corpus
+    from emotion.features.cache import default_cache_dir
+    from emotion.model_registry import register_best
+    from emotion.predict import load_model, predict_files
+    from emotion.train import train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        uri = f"sqlite:///{tmp}/mlflow.db"
+        mlflow.set_tracking_uri(uri)
+        train(build_config("no_aug", {"epochs": "3"}))
+        register_best(model_name="emotion")
+        model_uri = "models:/emotion@champion"
+        clips = sorted(ensure_builtin_corpus(default_cache_dir()).glob("Actor_0[12]/*.wav"))
+
+        model = load_model(model_uri)
+        predict_files(model, clips[:4])  # warm-up: graph tracing
+        started = time.perf_counter()
+        predict_files(model, clips)
+        per_clip_ms = 1000 * (time.perf_counter() - started) / len(clips)
+
+        port = _free_port()
+        env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+        server = subprocess.Popen(
+            ["mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.time() + 180
+            while time.time() < deadline:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            latencies = []
+            for i in range(args.requests):
+                clip = clips[i % len(clips)]
+                record = {"audio": base64.b64encode(clip.read_bytes()).decode()}
+                record["video"] = base64.b64encode(clip.with_suffix(".video.npy").read_bytes()).decode()
+                body = json.dumps({"dataframe_records": [record]}).encode()
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"})
+                started = time.perf_counter()
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    response.read()
+                latencies.append(1000 * (time.perf_counter() - started))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    lat = np.array(latencies)
+    print(f"predict: {per_clip_ms:.1f} ms per clip over {len(clips)} clips (batch, features included)")
+    print(f"serve: {len(lat)} requests, median {np.median(lat):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms")
+    print(f"cpus: {os.cpu_count()}")
+
+
+if __name__ == "__main__":
+    main()
