@@ -85,10 +85,14 @@ def train(
     corpus: PreparedCorpus | None = None,
     split: dict[str, np.ndarray] | None = None,
     run_name: str | None = None,
+    extra_callbacks: list | None = None,
+    on_run_started=None,
 ) -> TrainResult:
     """Train and evaluate `config.variant`, logging everything to the active (or a new) MLflow run.
 
     corpus / split: given by callers that train many times on the same data (cross-validation folds).
+    extra_callbacks: added to fit's (e.g. Optuna's pruning callback); on_run_started(run_id) is
+    called once the run exists (a sweep tags its trial runs, also the ones pruned mid-training).
     """
     started = time.time()
     keras.utils.set_random_seed(config.train.seed)
@@ -130,13 +134,15 @@ def train(
     # log_system_metrics: CPU, memory (and GPU where present) sampled while training, shown live in the UI
     with mlflow.start_run(nested=nested, run_name=run_name, log_system_metrics=True) as run, tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp:
         workdir = Path(tmp)
+        if on_run_started is not None:
+            on_run_started(run.info.run_id)
         tracking.log_setup(config, corpus, split, describe_split(corpus.manifest, split), weights, normaliser, workdir)
         history = model.fit(
             train_ds,
             validation_data=val_ds,
             epochs=config.train.epochs,
             class_weight=weights,
-            callbacks=_callbacks(config, workdir),
+            callbacks=_callbacks(config, workdir) + list(extra_callbacks or []),
             verbose=2,
         )
         val = classification_metrics(*predict_labels(model, val_ds), EMOTIONS)
