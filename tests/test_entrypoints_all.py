@@ -14,6 +14,7 @@ pytestmark = pytest.mark.slow
 
 # 6 actors and 1 epoch: wiring, not accuracy (tests/test_entrypoint_no_aug.py checks no_aug in depth)
 SHORT = ["-P", "max_actors=6", "-P", "epochs=1"]
+SMALL_MULTIMODAL = "audio_units_1=16 audio_units_2=8 video_units_1=16 video_units_2=8"  # CPU time in CI
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,8 @@ def _mlflow_run(entry: str, params: list[str], cache_dir, tmp_path) -> tuple[Mlf
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "no_aug"])
 def test_variant_entry_point(variant, cache_dir, tmp_path, request):
     params = list(SHORT)
+    if variant in ("aug", "sync_aug"):
+        params += ["-P", f"extra={SMALL_MULTIMODAL}"]
     if variant == "wav2vec_attention":
         params += ["-P", f"wav2vec_model={request.getfixturevalue('tiny_wav2vec')}"]
     client, runs = _mlflow_run(variant, params, cache_dir, tmp_path)
@@ -86,7 +89,7 @@ def test_no_aug_on_real_video_files_through_face_features(cache_dir, tmp_path):
     """video_source=files: the built-in corpus's .mp4 files go through OpenCV face detection + HOG."""
     from emotion.features.face import FACE_FEATURE_DIM
 
-    client, runs = _mlflow_run("no_aug", [*SHORT, "-P", "extra=video_source=files"], cache_dir, tmp_path)
+    client, runs = _mlflow_run("no_aug", [*SHORT, "-P", f"extra=video_source=files {SMALL_MULTIMODAL}"], cache_dir, tmp_path)
     params = runs[0].data.params
     assert params["modalities_used"] == "audio+video"
     assert int(params["video_dim"]) == FACE_FEATURE_DIM, "video features must come from the video files"
