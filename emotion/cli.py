@@ -120,6 +120,22 @@ def _cv(args) -> int:
     return 0
 
 
+def _tune(args) -> int:
+    from emotion.tune import open_storage, parse_settings
+
+    settings, overrides = parse_settings(parse_assignments(args.assignments), args.variant)  # before TensorFlow loads
+    open_storage(settings)  # an unreachable storage: one line, before any work
+    import mlflow
+
+    from emotion.tracking_server import check_tracking_server
+
+    check_tracking_server(mlflow.get_tracking_uri())
+    from emotion.tune import tune
+
+    tune(settings, overrides)
+    return 0
+
+
 def _features(args) -> int:
     """Write a pre-extracted feature folder (one <clip>.npy each) for the variants' feature_dir."""
     from emotion.config import build_config
@@ -207,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("variant")
     cv.add_argument("assignments", nargs="*", help="parameter overrides, name=value")
     cv.set_defaults(handler=_cv)
+    tune = commands.add_parser("tune", help="Optuna sweep (dropout, l2, learning_rate, ...): a parent run, a child run per trial")
+    tune.add_argument("variant")
+    tune.add_argument("assignments", nargs="*", help="sweep settings (n_trials=, storage=, pruner=, lr_min=, ...) and config overrides, name=value")
+    tune.set_defaults(handler=_tune)
     features = commands.add_parser("features", help="write a pre-extracted feature folder (one <clip>.npy each)")
     features.add_argument("output")
     features.add_argument("assignments", nargs="*", help="data_dir=..., feature_kind=logmel_stats|cnn|wav2vec|logmel|mfcc, ...")

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from emotion.config import VARIANTS, build_config, uses_video
 
 # The parameters each training entry point exposes by name; any other config field goes through `extra`.
@@ -65,6 +67,14 @@ def render() -> str:
     params = {"variant": "no_aug", **{n: shared[n] for n in names[1:]}}
     assignments = " ".join(f"{n}={{{n}}}" for n in names[1:])
     entries.append(_entry("cv", params, f"python entrypoints/cv.py {{variant}} {assignments}"))
+    from emotion.tune import TuneSettings  # the sweep's defaults live there, next to the code using them
+
+    tune = {k: v for k, v in dataclasses.asdict(TuneSettings()).items() if k != "variant"}
+    tune = {k: str(v).lower() if isinstance(v, bool) else v for k, v in tune.items()}
+    names = [*tune, *COMPARE_SHARED]
+    params = {"variant": TuneSettings.variant, **tune, **{n: shared[n] for n in COMPARE_SHARED}}
+    assignments = " ".join(f"{n}={{{n}}}" for n in names)
+    entries.append(_entry("tune", params, f"python entrypoints/tune.py {{variant}} {assignments}"))
     cnn = build_config("cnn_lstm").flat()
     names = ["data_dir", "corpus", "feature_kind", "n_segments", "cnn_weights", "wav2vec_model", "wav2vec_layer"]
     params = {"output": "features_cnn_fixed", **{n: cnn[n] for n in names}}

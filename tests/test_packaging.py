@@ -36,10 +36,16 @@ def test_mlproject_defaults_equal_config_defaults_and_all_parameters_are_used(na
     defaults = build_config(variant).flat()
     for parameter, spec in entry["parameters"].items():
         assert "{" + parameter + "}" in entry["command"], f"{name}: parameter {parameter} is declared but unused"
-        if name in ("register", "evaluate") or parameter in ("extra", "variants", "output", "variant"):
+        if name in ("register", "evaluate") or parameter in ("extra", "variants", "output", "variant", *mlproject_tune_fields()):
             continue
         from_mlproject = build_config(variant, {parameter: str(spec["default"])}).flat()[parameter]
         assert from_mlproject == defaults[parameter], f"{name}: MLproject default of {parameter} differs from config.py"
+
+
+def mlproject_tune_fields():
+    from emotion.tune import TUNE_FIELDS  # sweep settings, checked in tests/test_tune.py
+
+    return TUNE_FIELDS
 
 
 def test_every_variant_is_an_entry_point():
