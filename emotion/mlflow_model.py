@@ -190,7 +190,9 @@ class EmotionModel:
                 for i, clip in enumerate(chunk):
                     x[i, : len(clip[modality])] = clip[modality]
                 batch[modality] = x
-            probabilities.append(np.asarray(self.keras_model(batch, training=False), dtype=np.float64))
+            # predict_on_batch runs Keras' compiled (tf.function, relaxed-shape) step: an eager call
+            # walks the LSTM time loop op by op, ~1 s a request on 2 CPU cores.
+            probabilities.append(np.asarray(self.keras_model.predict_on_batch(batch), dtype=np.float64))
         return np.concatenate(probabilities) if probabilities else np.zeros((0, len(EMOTIONS)))
 
     def predict(self, data, params=None) -> pd.DataFrame:
