@@ -54,10 +54,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--max-actors", type=int, default=6)
     parser.add_argument("--startup", type=int, default=2, help="median pruner: trials before pruning starts")
+    parser.add_argument("--pruner", default="median", choices=("median", "hyperband"), help="compared with no pruning")
     parser.add_argument("--cache", type=Path, default=None, help="feature cache (default: EMOTION_CACHE_DIR or the user cache)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tune-bench-") as tmp:
-        rows = [sweep(p, args, Path(tmp)) for p in ("none", "median")]
+        rows = [sweep(p, args, Path(tmp)) for p in ("none", args.pruner)]
     plain, pruned = rows
     summary = {
         "rows": rows,
