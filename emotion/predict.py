@@ -59,33 +59,39 @@ def video_partner(audio: Path) -> Path | None:
     return None
 
 
-def _read(path: Path | None) -> bytes | None:
+def _read(path: Path | None, what: str) -> bytes:
+    """A file's bytes, or BadInputError with the real reason (missing partner, permission, ...)."""
+    if path is None:
+        raise BadInputError(what, "no .video.npy or video file beside this audio file")
     try:
-        return path.read_bytes() if path is not None else None
+        return path.read_bytes()
     except OSError as error:
-        return None if path is None else error.strerror.encode()  # the model reports it as undecodable
+        raise BadInputError(path, error.strerror or type(error).__name__) from None
 
 
 def predict_files(model, files: list[Path]) -> pd.DataFrame:
-    """One row per file: path, label, p_<emotion>, error (a bad file gets its reason, the rest go on)."""
+    """One row per file: path, label, p_<emotion>, error (a bad file gets its reason, the rest go on).
+
+    Files that cannot even be read (or lack the video an audio-visual model needs) never reach the
+    model: MLflow's schema enforcement would reject the whole batch for one missing value.
+    """
     wants_video = "video" in model_inputs(model)
-    rows = []
-    for path in files:
-        row = {"audio": _read(path) or b""}
-        if wants_video:
-            row["video"] = _read(video_partner(path))
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    if wants_video and frame["video"].isna().any():
-        # Schema enforcement rejects a missing value in the whole batch: predict those rows apart, as errors.
-        missing = frame["video"].isna()
-        result = pd.DataFrame(index=frame.index, columns=["label", *[f"p_{e}" for e in EMOTIONS], "error"])
-        if (~missing).any():
-            result.loc[~missing] = model.predict(frame[~missing]).set_index(frame.index[~missing])
-        result.loc[missing, ["label", "error"]] = ["", "video: no .video.npy or video file beside this audio file"]
-        predictions = result
-    else:
-        predictions = model.predict(frame)
+    rows, errors = [], {}
+    for i, path in enumerate(files):
+        try:
+            row = {"audio": _read(path, "audio")}
+            if wants_video:
+                row["video"] = _read(video_partner(path), "video")
+            rows.append(row)
+        except BadInputError as error:
+            errors[i] = str(error)
+    columns = ["label", *[f"p_{e}" for e in EMOTIONS], "error"]
+    predicted = iter(model.predict(pd.DataFrame(rows)).to_dict("records")) if rows else iter(())
+    out = [
+        {"label": "", **{c: np.nan for c in columns[1:-1]}, "error": errors[i]} if i in errors else next(predicted)
+        for i in range(len(files))
+    ]
+    predictions = pd.DataFrame(out, columns=columns)
     predictions.insert(0, "path", [str(p) for p in files])
     return predictions
 
@@ -131,7 +137,7 @@ def evaluate(model_uri: str, data_dir: str, corpus: str = "auto") -> dict:
         mlflow.log_figure(figure, "figures/eval_confusion_matrix.png")
         plt.close(figure)
         mlflow.log_text(predictions.to_csv(index=False), "predictions.csv")
-        mlflow.log_text(report.to_text() if hasattr(report, "to_text") else "", "build_report.txt")
+        mlflow.log_text(report.to_text(), "build_report.txt")
     print(
         f"evaluate {model_uri} on {data_dir}: UA {metrics['ua']:.3f}, WA {metrics['wa']:.3f}, macro-F1 "
         f"{metrics['macro_f1']:.3f} over {int(ok.sum())} clips ({int((~ok).sum())} errors); run {run.info.run_id}"
