@@ -34,31 +34,15 @@ from emotion.features.wav2vec import (  # noqa: E402
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-HIDDEN = 32
+from emotion.features.wav2vec_random import HIDDEN, save_random_wav2vec  # noqa: E402
 FRAME_RATE = WAV2VEC_SAMPLE_RATE / 320  # 50 Hz: 20 ms frames
 CLIP = "03-01-05-01-01-01-01.wav"  # a RAVDESS audio-only name
 
 
-def tiny_config():
-    return transformers.Wav2Vec2Config(
-        hidden_size=HIDDEN,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        conv_dim=(32, 32, 32),
-        conv_stride=(5, 8, 8),  # product 320, as wav2vec2-base's (5, 2, 2, 2, 2, 2, 2)
-        conv_kernel=(10, 8, 8),
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-    )
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("tiny-wav2vec")
-    torch.manual_seed(0)
-    transformers.Wav2Vec2Model(tiny_config()).save_pretrained(folder)  # config.json + weights, no preprocessor
-    return folder
+    # the shipped tiny random model (emotion wav2vec-random): config.json + weights, no preprocessor
+    return save_random_wav2vec(tmp_path_factory.mktemp("tiny-wav2vec"))
 
 
 @pytest.fixture(scope="module")
