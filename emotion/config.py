@@ -75,6 +75,7 @@ class TrainConfig:
     warmup_epochs: int = 8  # for "warmup_plateau_cosine": linear from warmup_start_lr to learning_rate
     warmup_start_lr: float = 5e-6
     cosine_start_epoch: int = 20  # cosine decay to 0 over the remaining epochs from here
+    checkpoint_dir: str = ""  # resumable state after every epoch; the same command with it resumes the run ("" = off)
 
 
 @dataclass(frozen=True)

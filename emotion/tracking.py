@@ -29,6 +29,14 @@ class EpochMetricsCallback(MlflowCallback):
     def on_test_end(self, logs=None):
         pass
 
+    def __init__(self, resumed: bool = False):
+        super().__init__()
+        self.resumed = resumed
+
+    def on_train_begin(self, logs=None):
+        if not self.resumed:  # a resumed run has its optimizer params and summary logged already
+            super().on_train_begin(logs)
+
 
 def log_params_once(params: dict) -> None:
     """Log params not already on the run: `mlflow run` logs MLproject's own, and re-logging a value

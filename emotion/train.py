@@ -12,7 +12,7 @@ import mlflow
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from emotion import tracking
+from emotion import checkpoint, tracking
 from emotion.augment import make_augment
 from emotion.config import RunConfig
 from emotion.data.labels import EMOTIONS
@@ -63,7 +63,7 @@ def predict_labels(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]
     return np.concatenate(true), np.concatenate(pred)
 
 
-def _callbacks(config: RunConfig, workdir: Path) -> list[keras.callbacks.Callback]:
+def _callbacks(config: RunConfig, workdir: Path, resumed: bool = False) -> list[keras.callbacks.Callback]:
     t = config.train
     return [
         keras.callbacks.EarlyStopping(
@@ -74,7 +74,7 @@ def _callbacks(config: RunConfig, workdir: Path) -> list[keras.callbacks.Callbac
         ),
         *schedule_callbacks(t),
         keras.callbacks.TensorBoard(log_dir=str(workdir / "tensorboard")),
-        tracking.EpochMetricsCallback(),
+        tracking.EpochMetricsCallback(resumed),
     ]
 
 
@@ -124,27 +124,44 @@ def train(
     train_ds, val_ds, test_ds = dataset(train_idx, True), dataset(val_idx, False), dataset(test_idx, False)
     weights = class_weights(corpus.labels[train_idx]) if config.train.class_weighting else None
     input_dims = {m: corpus.features[m][0].shape[1] for m in corpus.modalities}
-    model = build_model(config, n_classes, input_dims)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=make_loss(config), metrics=["accuracy"]
-    )
+    checkpoint_root = Path(config.train.checkpoint_dir) if config.train.checkpoint_dir else None
+    digest = checkpoint.config_digest(config)
+    resume = checkpoint.latest_state(checkpoint_root, digest) if checkpoint_root else None
+    if resume is not None:  # model weights, optimizer moments and learning rate as the last epoch left them
+        model = resume.load_model()
+        print(f"Resuming run {resume.run_id} at epoch {resume.next_epoch + 1} from {resume.folder}")
+    else:
+        model = build_model(config, n_classes, input_dims)
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=make_loss(config), metrics=["accuracy"]
+        )
 
     nested = mlflow.active_run() is not None  # a child of `main`, `cv` or a sweep
     run_name = run_name or (config.variant if nested else None)
+    run_id = resume.run_id if resume else None  # a resumed run goes on in the same MLflow run
     # log_system_metrics: CPU, memory (and GPU where present) sampled while training, shown live in the UI
-    with mlflow.start_run(nested=nested, run_name=run_name, log_system_metrics=True) as run, tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp:
+    with mlflow.start_run(run_id=run_id, nested=nested, run_name=None if run_id else run_name, log_system_metrics=True) as run, tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp:
         workdir = Path(tmp)
         if on_run_started is not None:
             on_run_started(run.info.run_id)
-        tracking.log_setup(config, corpus, split, describe_split(corpus.manifest, split), weights, normaliser, workdir)
-        history = model.fit(
+        if resume is None:
+            tracking.log_setup(config, corpus, split, describe_split(corpus.manifest, split), weights, normaliser, workdir)
+        callbacks = _callbacks(config, workdir, resume is not None) + list(extra_callbacks or [])
+        if checkpoint_root is not None:
+            callbacks.append(checkpoint.EpochCheckpoint(checkpoint_root, run.info.run_id, digest, callbacks, resume))
+        fitted = model.fit(
             train_ds,
             validation_data=val_ds,
-            epochs=config.train.epochs,
+            epochs=resume.next_epoch if resume and resume.stopped else config.train.epochs,  # stopped: 0 epochs, restore best
+            initial_epoch=resume.next_epoch if resume else 0,
             class_weight=weights,
-            callbacks=_callbacks(config, workdir) + list(extra_callbacks or []),
+            callbacks=callbacks,
             verbose=2,
         )
+        history = fitted
+        if checkpoint_root is not None:  # the whole curve, the epochs before a resume included
+            history = keras.callbacks.History()
+            history.history = callbacks[-1].history
         val = classification_metrics(*predict_labels(model, val_ds), EMOTIONS)
         test = classification_metrics(*predict_labels(model, test_ds), EMOTIONS)
         tracking.log_results(history.history, val, test, workdir)
@@ -154,4 +171,6 @@ def train(
         best = int(np.argmax(history.history["val_accuracy"]))
         gap = float(history.history["accuracy"][best] - history.history["val_accuracy"][best])
         mlflow.log_metrics({"train_seconds": seconds, "train_val_gap": gap})
+        if checkpoint_root is not None:
+            checkpoint.clear(checkpoint_root)  # finished: a new command with this folder starts a new run
         return TrainResult(run.info.run_id, test, val, len(history.history["loss"]), seconds, gap)
