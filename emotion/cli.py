@@ -248,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--workers", type=int, default=1, help="uvicorn workers (MLflow's default 4 is slow to start)")
     server.add_argument("--allowed-hosts", help="Host names clients use, e.g. mlflow.team.lan (MLflow 3 answers others 403)")
     server.set_defaults(handler=_tracking_server)
+    from emotion.cloud.cli import add_commands
+
+    add_commands(commands)
     return parser
 
 
