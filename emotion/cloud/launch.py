@@ -130,14 +130,15 @@ def launch(settings: LaunchSettings, repo: Path, aws: Aws | None = None, echo=pr
 
             step = "creating the instance profile"
             if not _exists(aws, "iam", "get_instance_profile", InstanceProfileName=role_name(launch_id)):
-                resources.create_instance_profile(aws, bucket, launch_id)
+                # registered first: a failure inside leaves a role without its profile, which undo removes too
                 undo.add(f"role and instance profile {role_name(launch_id)}", lambda: resources.delete_instance_profile(aws, launch_id))
+                resources.create_instance_profile(aws, bucket, launch_id)
             step = "creating the security group"
             groups = resources.launch_security_groups(aws, launch_id)
             if not groups:
+                undo.add("security group", lambda: resources.delete_security_groups(aws, launch_id))
                 created = resources.create_security_group(aws, launch_id)
                 groups = [created] if created else ["sg-<new>"]
-                undo.add(f"security group {groups[0]}", lambda: resources.delete_security_groups(aws, launch_id))
 
             step = "starting instances"
             script = userdata.render(bucket, launch_id, settings.region, settings.max_hours)

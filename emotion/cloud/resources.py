@@ -86,8 +86,10 @@ def delete_instance_profile(aws: Aws, launch_id: str) -> list[str]:
             raise
     try:
         aws.read("iam", "get_role", RoleName=name)
-        aws.write("iam", "delete_role_policy", RoleName=name, PolicyName="launch-prefix-only")
-        aws.write("iam", "detach_role_policy", RoleName=name, PolicyArn=SSM_CORE_POLICY)
+        for policy in aws.read("iam", "list_role_policies", RoleName=name)["PolicyNames"]:
+            aws.write("iam", "delete_role_policy", RoleName=name, PolicyName=policy)
+        for attached in aws.read("iam", "list_attached_role_policies", RoleName=name)["AttachedPolicies"]:
+            aws.write("iam", "detach_role_policy", RoleName=name, PolicyArn=attached["PolicyArn"])
         aws.write("iam", "delete_role", RoleName=name)
         removed.append(f"role {name}")
     except AwsError as error:
