@@ -30,7 +30,7 @@ def sweep(pruner: str, args, folder: Path) -> dict:
     mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow-{pruner}.db")
     settings = TuneSettings(
         variant=args.variant, n_trials=args.n_trials, storage=f"sqlite:///{folder}/optuna-{pruner}.db",
-        study_name=f"bench-{pruner}", pruner=pruner, pruner_startup_trials=args.startup, pruner_warmup_epochs=args.warmup,
+        study_name=f"bench-{pruner}", pruner=pruner, sampler_seed=args.sampler_seed, pruner_startup_trials=args.startup, pruner_warmup_epochs=args.warmup,
     )  # fmt: skip
     started = time.perf_counter()
     study, _ = tune(settings, {"max_actors": str(args.max_actors), "epochs": str(args.epochs)}, args.cache)
@@ -61,6 +61,8 @@ def main() -> None:
     parser.add_argument("--startup", type=int, default=2, help="median pruner: trials before pruning starts")
     parser.add_argument("--warmup", type=int, default=1, help="median pruner: epochs before a trial can be pruned")
     parser.add_argument("--pruner", default="median", choices=("median", "hyperband"), help="compared with no pruning")
+    parser.add_argument("--sampler-seed", type=int, default=42)
+    parser.add_argument("--output", type=Path, default=None, help="also write the summary JSON here")
     parser.add_argument("--cache", type=Path, default=None, help="feature cache (default: EMOTION_CACHE_DIR or the user cache)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tune-bench-") as tmp:
@@ -71,9 +73,11 @@ def main() -> None:
         "epoch_ratio_pruned_over_plain": round(pruned["epochs"] / plain["epochs"], 3),
         "best_value_difference_pruned_minus_plain": round(pruned["best_value"] - plain["best_value"], 4),
         "best_val_ua_difference_pruned_minus_plain": round(pruned["best_val_ua"] - plain["best_val_ua"], 4),
-        "settings": vars(args) | {"cache": str(args.cache)},
+        "settings": vars(args) | {"cache": str(args.cache), "output": str(args.output)},
     }
     print(json.dumps(summary, indent=2))
+    if args.output:
+        args.output.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -261,6 +261,7 @@ def test_the_boot_script_runs_a_real_mlflow_run_and_uploads_its_log(ami, trackin
            "EMOTION_INSTANCE_ID": instance_id, "EMOTION_SHUTDOWN": "true", "EMOTION_CACHE_DIR": str(cache_dir),
            "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
     env = {k: v for k, v in env.items() if not k.startswith("MLFLOW_")}  # the launch says where to log
+    env["MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL"] = "1"  # a 2-epoch run is shorter than the default 10 s sample
     finished = subprocess.run(["bash", "-c", body], env=env, timeout=600)
     log = (tmp_path / "instance" / "run.log").read_text()
     assert finished.returncode == 0, log[-3000:]
