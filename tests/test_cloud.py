@@ -22,8 +22,8 @@ from emotion.cloud import agent, manage, userdata
 from emotion.cloud.aws import Aws, AwsError
 from emotion.cloud.launch import launch
 from emotion.cloud.settings import LAUNCH_TAG, PROJECT_TAG, CloudError, LaunchSettings, prefix, role_name
-from tests.conftest import ROOT
-from tests.services import AWS_TEST_ENV, moto_s3, postgres_db, tracking_server  # noqa: F401  fixtures
+from conftest import ROOT
+from services import AWS_TEST_ENV, moto_s3, postgres_db, tracking_server  # noqa: F401 (fixtures)
 
 REGION = "us-east-1"
 AMI_PARAMETER = "/emotion-test/dlami"  # moto cannot hold AWS's reserved /aws/service/... names
@@ -163,6 +163,7 @@ def test_a_launch_that_fails_half_way_removes_what_it_created(ami):
         ({"ami_parameter": "/emotion-test/missing"}, "no such SSM parameter"),
         ({"launch_id": "20260101-000000-abcd"}, "--launch-id 20260101-000000-abcd: no such launch"),
         ({"workers": 3}, "entry must be 'tune'"),
+        ({"workers": 3, "entry": "tune", "params": {"variant": "no_aug"}}, "must share one study: pass storage=postgresql"),
         ({"tracking_uri": "sqlite:///mlflow.db"}, "not reachable from EC2"),
     ],
 )
@@ -281,4 +282,6 @@ def test_the_boot_script_runs_a_real_mlflow_run_and_uploads_its_log(ami, trackin
     assert run.info.status == "FINISHED" and run.data.metrics["epochs_run"] == 2 and "test_ua" in run.data.metrics
     assert run.data.tags["emotion.launch_id"] == launched.launch_id
     assert "cpu_utilization_percentage" in manage.gpu(aws, launched.bucket, launched.launch_id)
+    with pytest.raises(CloudError, match="already finished"):
+        launch(settings(bucket=launched.bucket, launch_id=launched.launch_id), ROOT, aws, echo=lambda line: None)
     manage.terminate(aws, launched.bucket, launched.launch_id, purge=True)

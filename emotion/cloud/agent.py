@@ -183,6 +183,8 @@ def run(workdir: Path, log: Path, instance_id: str, store: LaunchStore) -> int:
     stop.set()
     thread.join()
     status.update(state="succeeded" if code == 0 else "failed", exit_code=code)
+    if code == 0 and checkpoint_dir is not None:  # finished: nothing left to resume
+        store.delete(store.keys("checkpoint/"))
     print(f"emotion cloud: mlflow run ended with exit code {code}", flush=True)
     sync()
     return code

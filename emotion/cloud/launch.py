@@ -93,6 +93,8 @@ def launch(settings: LaunchSettings, repo: Path, aws: Aws | None = None, echo=pr
     previous = launch_exists(aws, bucket, launch_id) if relaunch else None
     if relaunch and previous is None:
         raise CloudError(f"--launch-id {launch_id}: no such launch in bucket {bucket} (see `emotion cloud status --all`)")
+    if previous and previous.get("resumable") and _succeeded(aws, bucket, launch_id):
+        raise CloudError(f"--launch-id {launch_id}: its run already finished; start a new launch instead of relaunching it")
     if previous:  # the relaunch runs what was launched, with this command's machine choices
         settings = dataclasses.replace(settings, entry=previous["entry"], params=previous["params"], workers=previous["workers"],
                                        tracking_uri=previous["tracking_uri"], experiment=previous["experiment"])  # fmt: skip
@@ -216,6 +218,13 @@ def _exists(aws: Aws, service: str, operation: str, **kwargs) -> bool:
         if error.code in ("NoSuchEntity", "NotFound"):
             return False
         raise
+
+
+def _succeeded(aws: Aws, bucket: str, launch_id: str) -> bool:
+    for key in list_keys(aws, bucket, f"{prefix(launch_id)}/status/"):
+        if json.loads(aws.read("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()).get("state") == "succeeded":
+            return True
+    return False
 
 
 def decode_user_data(value: str) -> str:

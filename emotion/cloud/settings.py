@@ -54,6 +54,9 @@ class LaunchSettings:
             raise CloudError(f"--workers {self.workers}: must be at least 1")
         if self.workers > 1 and self.entry != "tune":
             raise CloudError(f"--workers {self.workers}: several workers share one Optuna study, so the entry must be 'tune', not {self.entry!r}")
+        storage = self.params.get("storage", "")
+        if self.workers > 1 and not storage.startswith(("postgresql", "mysql")):
+            raise CloudError(f"--workers {self.workers}: the workers must share one study: pass storage=postgresql://... (not {storage or 'the default sqlite file'})")
         if not 0 < self.max_hours <= 72:
             raise CloudError(f"--max-hours {self.max_hours:g}: must be in (0, 72]")
         if not self.tracking_uri.startswith(("http://", "https://")) and not self.launch_id:
