@@ -282,6 +282,11 @@ def test_the_boot_script_runs_a_real_mlflow_run_and_uploads_its_log(ami, trackin
     assert run.info.status == "FINISHED" and run.data.metrics["epochs_run"] == 2 and "test_ua" in run.data.metrics
     assert run.data.tags["emotion.launch_id"] == launched.launch_id
     assert "cpu_utilization_percentage" in manage.gpu(aws, launched.bucket, launched.launch_id)
+    followed: list[str] = []
+    manage.logs(aws, launched.bucket, launched.launch_id, follow=True, write=followed.append, poll_seconds=0.1)
+    assert followed == lines  # --follow prints the same and returns once every run has ended
+    fetched = manage.download(run_id, tmp_path / "downloaded", tracking_server.uri)
+    assert (fetched / "model" / "MLmodel").exists() and (fetched / "history.json").exists()
     with pytest.raises(CloudError, match="already finished"):
         launch(settings(bucket=launched.bucket, launch_id=launched.launch_id), ROOT, aws, echo=lambda line: None)
     manage.terminate(aws, launched.bucket, launched.launch_id, purge=True)

@@ -122,14 +122,27 @@ def _run_with_system_metrics(client, run_id: str):
 
 
 def download(run_id: str, destination: Path, tracking_uri: str) -> Path:
-    """A run's artifacts (model included) through MLflow, wherever the server stores them."""
+    """A run's artifacts, and each model it logged (MLflow 3 keeps those apart, as logged models)
+    under <destination>/<model name>, through MLflow, wherever the server stores them."""
+    import mlflow
     import mlflow.artifacts
 
     destination.mkdir(parents=True, exist_ok=True)
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(tracking_uri)  # models:/ downloads ignore a tracking_uri argument (MLflow 3.17)
     try:
-        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=str(destination), tracking_uri=tracking_uri))
+        run = mlflow.MlflowClient().get_run(run_id)
+        path = Path(mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=str(destination)))
+        models = mlflow.MlflowClient().search_logged_models(
+            experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'"
+        )
+        for model in models:
+            mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model.model_id}", dst_path=str(path / model.name))
+        return path
     except mlflow.exceptions.MlflowException as error:
         raise CloudError(f"download {run_id}: {str(error).splitlines()[0]}") from None
+    finally:
+        mlflow.set_tracking_uri(previous)
 
 
 def terminate(aws: Aws, bucket: str, launch_id: str | None, purge: bool = False, wait: bool = True, echo=print) -> list[str]:
