@@ -1,6 +1,7 @@
 """Pruning's effect on a sweep: the same trials with the median pruner and with none, on the built-in corpus.
 
     python benchmarks/tune_pruning.py [--variant cnn_pooling] [--n-trials 8] [--epochs 8] [--max-actors 6]
+        [--pruner median|percentile|hyperband] [--startup 2] [--warmup 1] [--sampler-seed 42] [--output FILE]
 
 Both sweeps use the same TPE seed, split and bounds, each in its own throwaway SQLite storage and
 MLflow store (a temporary folder). Reports total epochs trained (pruned / unpruned ratio), the best
@@ -31,6 +32,7 @@ def sweep(pruner: str, args, folder: Path) -> dict:
     settings = TuneSettings(
         variant=args.variant, n_trials=args.n_trials, storage=f"sqlite:///{folder}/optuna-{pruner}.db",
         study_name=f"bench-{pruner}", pruner=pruner, sampler_seed=args.sampler_seed, pruner_startup_trials=args.startup, pruner_warmup_epochs=args.warmup,
+        pruner_percentile=args.percentile,
     )  # fmt: skip
     started = time.perf_counter()
     study, _ = tune(settings, {"max_actors": str(args.max_actors), "epochs": str(args.epochs)}, args.cache)
@@ -60,7 +62,8 @@ def main() -> None:
     parser.add_argument("--max-actors", type=int, default=6)
     parser.add_argument("--startup", type=int, default=2, help="median pruner: trials before pruning starts")
     parser.add_argument("--warmup", type=int, default=1, help="median pruner: epochs before a trial can be pruned")
-    parser.add_argument("--pruner", default="median", choices=("median", "hyperband"), help="compared with no pruning")
+    parser.add_argument("--pruner", default="median", choices=("median", "percentile", "hyperband"), help="compared with no pruning")
+    parser.add_argument("--percentile", type=float, default=33.0, help="percentile pruner: keep trials in this best part")
     parser.add_argument("--sampler-seed", type=int, default=42)
     parser.add_argument("--output", type=Path, default=None, help="also write the summary JSON here")
     parser.add_argument("--cache", type=Path, default=None, help="feature cache (default: EMOTION_CACHE_DIR or the user cache)")

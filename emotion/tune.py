@@ -32,7 +32,7 @@ from pathlib import Path
 from emotion.config import _cast, build_config
 from emotion.errors import ConfigError, EmotionError
 
-PRUNERS = ("median", "hyperband", "none")
+PRUNERS = ("median", "percentile", "hyperband", "none")
 METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}  # per-epoch Keras logs: what pruning can see
 EXTRA_DIMS = ("units", "batch_size", "focal_gamma")
 UNITS_FIELDS = ("lstm_units", "audio_units_1", "dense_units")  # the variant's first one is "units"
@@ -50,9 +50,10 @@ class TuneSettings:
     study_name: str = ""  # empty: tune-<variant>
     storage: str = "sqlite:///optuna.db"  # one worker; postgresql://user:pw@host/optuna for many
     sampler_seed: int = 42  # TPE seed (with many workers each draws its own, so the sweep is not reproducible)
-    pruner: str = "median"  # "median" | "hyperband" | "none"
-    pruner_startup_trials: int = 3  # median: no pruning before this many trials finished
-    pruner_warmup_epochs: int = 1  # median: no pruning during the first epochs (all trials are noisy there)
+    pruner: str = "median"  # "median" | "percentile" | "hyperband" | "none"
+    pruner_startup_trials: int = 3  # median / percentile: no pruning before this many trials finished
+    pruner_warmup_epochs: int = 1  # median / percentile: no pruning during the first epochs (all trials are noisy there)
+    pruner_percentile: float = 33.0  # percentile: keep a trial only while it is in the best third at its epoch
     metric: str = "val_accuracy"  # "val_accuracy" | "val_loss": the best epoch is the trial value
     direction: str = "maximize"  # must match metric: maximize val_accuracy, minimize val_loss
     dropout_min: float = 0.0
@@ -121,6 +122,8 @@ def validate(settings: TuneSettings, overrides: dict) -> None:
         raise ConfigError(f"extra_dims focal_gamma: variant {s.variant} uses loss={config.train.loss}; add loss=focal")
     if "units" in s.dims() and units_field(config.flat()) is None:
         raise ConfigError(f"extra_dims units: variant {s.variant} has none of {', '.join(UNITS_FIELDS)}")
+    if not 0 < s.pruner_percentile < 100:
+        raise ConfigError(f"parameter pruner_percentile={s.pruner_percentile:g}: must be in (0, 100)")
     if s.heartbeat_interval < 1 or s.max_retry < 0 or s.pruner_startup_trials < 0 or s.pruner_warmup_epochs < 0:
         raise ConfigError("heartbeat_interval must be >= 1; max_retry, pruner_startup_trials, pruner_warmup_epochs >= 0")
 
@@ -209,6 +212,10 @@ def make_pruner(settings: TuneSettings):
 
     if settings.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=settings.pruner_startup_trials, n_warmup_steps=settings.pruner_warmup_epochs)
+    if settings.pruner == "percentile":  # a stricter median: the median pruner is percentile 50
+        return optuna.pruners.PercentilePruner(
+            settings.pruner_percentile, n_startup_trials=settings.pruner_startup_trials, n_warmup_steps=settings.pruner_warmup_epochs
+        )
     if settings.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner()
     return optuna.pruners.NopPruner()

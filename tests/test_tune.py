@@ -83,6 +83,7 @@ def test_the_same_seed_gives_the_same_suggestions():
         ({"dropout_max": "1.5"}, "dropout bounds"),
         ({"n_trials": "0"}, "n_trials"),
         ({"pruner": "asha"}, "pruner"),
+        ({"pruner": "percentile", "pruner_percentile": "100"}, "pruner_percentile=100: must be in"),
         ({"metric": "test_ua"}, "metric"),
         ({"metric": "val_loss"}, "direction"),  # val_loss with the default maximize
         ({"extra_dims": "depth"}, "extra_dims"),
@@ -278,3 +279,23 @@ def test_two_postgres_workers_share_a_study_and_a_killed_workers_trial_is_retrie
     client = MlflowClient(mlflow_uri)
     dead_run = client.get_run(trials[killed].user_attrs["mlflow_run_id"])
     assert dead_run.data.tags["optuna.state"] == "FAIL" and dead_run.info.status == "FAILED"
+
+
+def test_percentile_pruner_keeps_only_the_best_part_of_each_epoch():
+    import optuna
+
+    from emotion.tune import make_pruner
+
+    pruner = make_pruner(TuneSettings(pruner="percentile", pruner_percentile=25, pruner_startup_trials=2, pruner_warmup_epochs=1))
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    for value in (0.2, 0.4, 0.6, 0.8):  # finished trials' epoch-1 values
+        trial = study.ask()
+        trial.report(value, 1)
+        study.tell(trial, value)
+    verdicts = {}
+    for value in (0.5, 0.75):  # above the median but below the top quarter / inside it
+        trial = study.ask()
+        trial.report(value, 1)
+        verdicts[value] = trial.should_prune()
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    assert verdicts == {0.5: True, 0.75: False}
