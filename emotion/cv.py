@@ -7,6 +7,7 @@ macro-F1, the summed confusion matrix and a per-fold figure.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -36,8 +37,17 @@ def fold_figure(folds: pd.DataFrame):
     return fig
 
 
-def cross_validate(config: RunConfig, cache_root: Path | None = None) -> pd.DataFrame:
-    """Train config.variant on each speaker fold; returns one row per fold (the parent logs the summary)."""
+@dataclass
+class CvResult:
+    folds: pd.DataFrame  # one row per fold: test actors, epochs, test UA / WA / macro-F1
+    summary: dict[str, float]  # cv_<metric>_mean / _std over folds
+    confusion: np.ndarray  # (classes, classes), summed over the folds' test sets
+    run_id: str  # the cv parent run
+
+
+def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResult:
+    """Train config.variant on each speaker fold; one child run per fold under a cv parent (itself
+    nested when a run is active, e.g. a benchmark over several variants)."""
     from emotion.tracking import log_params_once
     from emotion.train import train
 
@@ -45,7 +55,7 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> pd.Data
     corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
     folds = actor_kfold(corpus.manifest, config.split.cv_folds, config.split.split_seed)
     rows, confusion = [], np.zeros((len(EMOTIONS), len(EMOTIONS)), dtype=int)
-    with mlflow.start_run(run_name=f"cv-{config.variant}") as parent:
+    with mlflow.start_run(run_name=f"cv-{config.variant}", nested=mlflow.active_run() is not None) as parent:
         log_params_once(config.flat())
         mlflow.set_tags({"entry_point": "cv", "variant": config.variant})
         for i, split in enumerate(folds):
@@ -74,4 +84,4 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> pd.Data
         print(f"\ncv {config.variant}: parent run {parent.info.run_id}")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print("  ".join(f"{m}: {summary[f'cv_{m}_mean']:.3f} +- {summary[f'cv_{m}_std']:.3f}" for m in METRICS))
-    return table
+    return CvResult(table, summary, confusion, parent.info.run_id)
