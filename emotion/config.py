@@ -39,6 +39,10 @@ class FeatureConfig:
     cnn_weights: str = ""  # segment CNN (MobileNetV3Small) weights file; empty = random init (plumbing only)
     wav2vec_model: str = "facebook/wav2vec2-base"  # a local folder or a hub name (needs the network once)
     wav2vec_layer: int = -1  # hidden state to use: -1 last, 0 the encoder input (projection + positional conv)
+    # "train": one standardisation fitted on the training speakers. "speaker": first each speaker's clips
+    # by that speaker's own statistics (no labels used), which removes voice and microphone differences;
+    # the logged model then normalises the clips of one request per `speaker` column value.
+    normalisation: str = "train"
 
 
 @dataclass(frozen=True)
@@ -252,6 +256,7 @@ _CHOICES = {
     "modalities": ("auto", "audio", "audio+video"),
     "video_source": ("auto", "files"),
     "feature_kind": ("logmel", "mfcc", "logmel_stats", "cnn", "wav2vec"),
+    "normalisation": ("train", "speaker"),
     "split": ("speaker", "random_leaky"),
     "length_mode": ("bucket", "batch_max", "fixed", "percentile"),
     "loss": ("focal", "crossentropy"),

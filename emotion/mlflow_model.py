@@ -33,7 +33,7 @@ from mlflow.types.schema import ColSpec, DataType, Schema, TensorSpec
 from emotion.config import FeatureConfig
 from emotion.data.labels import EMOTIONS
 from emotion.errors import BadInputError
-from emotion.features.normalise import Normaliser
+from emotion.features.normalise import Normaliser, per_speaker
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 NORMALISER_FILE = "normaliser.json"
@@ -55,7 +55,11 @@ def keras_signature(input_dims: dict[str, int], n_classes: int) -> ModelSignatur
 
 def media_signature(modalities: list[str]) -> ModelSignature:
     """The pyfunc's (what serving enforces): raw media bytes in, label and probabilities out."""
-    inputs = Schema([ColSpec(DataType.binary, m, required=(m == "audio")) for m in modalities])
+    inputs = Schema(
+        [ColSpec(DataType.binary, m, required=(m == "audio")) for m in modalities]
+        # normalisation=speaker models standardise the clips of one speaker together (absent: one speaker)
+        + [ColSpec(DataType.string, "speaker", required=False)]
+    )
     outputs = Schema(
         [ColSpec(DataType.string, "label")]
         + [ColSpec(DataType.double, f"p_{e}") for e in EMOTIONS]
@@ -174,9 +178,17 @@ class EmotionModel:
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 raise BadInputError(modality, f"missing: this model takes {' + '.join(self.modalities)}")
             blob = _as_bytes(value, modality)
-            features = self.audio_features(blob) if modality == "audio" else self.video_features(blob)
-            out[modality] = self.normaliser.transform(modality, features)
+            out[modality] = self.audio_features(blob) if modality == "audio" else self.video_features(blob)
+            self.normaliser.check(modality, out[modality])  # a wrong dimension fails this row only
         return out
+
+    def _standardise(self, clips: list[dict[str, np.ndarray]], speakers: list[str]) -> list[dict[str, np.ndarray]]:
+        """Raw features -> what the network saw in training: per speaker first if it was trained so."""
+        if self.feature_config.normalisation == "speaker" and clips:
+            for modality in self.modalities:
+                for clip, sequence in zip(clips, per_speaker([c[modality] for c in clips], speakers)):
+                    clip[modality] = sequence
+        return [{m: self.normaliser.transform(m, c[m]) for m in self.modalities} for c in clips]
 
     def predict_features(self, clips: list[dict[str, np.ndarray]]) -> np.ndarray:
         """Standardised per-clip features -> (N, n_classes) probabilities, in zero-padded batches."""
@@ -197,15 +209,18 @@ class EmotionModel:
 
     def predict(self, data, params=None) -> pd.DataFrame:
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        records = frame.to_dict("records")
         clips, errors = [], []
-        for row in frame.to_dict("records"):
+        for row in records:
             try:
                 clips.append(self._row_features(row))
                 errors.append("")
             except (BadInputError, ValueError) as error:  # this row gets its reason; the others go on
                 clips.append(None)
                 errors.append(str(error))
-        good = [c for c in clips if c is not None]
+        speakers = [r["speaker"] if isinstance(r.get("speaker"), str) else "" for r in records]
+        kept = [i for i, c in enumerate(clips) if c is not None]
+        good = self._standardise([clips[i] for i in kept], [speakers[i] for i in kept])
         probabilities = iter(self.predict_features(good))
         rows = []
         for clip, error in zip(clips, errors):

@@ -69,7 +69,7 @@ def _read(path: Path | None, what: str) -> bytes:
         raise BadInputError(path, error.strerror or type(error).__name__) from None
 
 
-def predict_files(model, files: list[Path]) -> pd.DataFrame:
+def predict_files(model, files: list[Path], speakers: list[str] | None = None) -> pd.DataFrame:
     """One row per file: path, label, p_<emotion>, error (a bad file gets its reason, the rest go on).
 
     Files that cannot even be read (or lack the video an audio-visual model needs) never reach the
@@ -80,6 +80,8 @@ def predict_files(model, files: list[Path]) -> pd.DataFrame:
     for i, path in enumerate(files):
         try:
             row = {"audio": _read(path, "audio")}
+            if speakers is not None:  # models trained with normalisation=speaker group clips by it
+                row["speaker"] = str(speakers[i])
             if wants_video:
                 row["video"] = _read(video_partner(path), "video")
             rows.append(row)
@@ -111,7 +113,7 @@ def evaluate(model_uri: str, data_dir: str, corpus: str = "auto") -> dict:
     manifest = manifest[manifest["has_audio"]].reset_index(drop=True)
     model = load_model(model_uri)
     started = time.perf_counter()
-    predictions = predict_files(model, [Path(p) for p in manifest["audio_path"]])
+    predictions = predict_files(model, [Path(p) for p in manifest["audio_path"]], list(manifest["actor"].astype(str)))
     seconds = time.perf_counter() - started
     ok = (predictions["error"] == "").to_numpy()
     if not ok.any():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from emotion.data.labels import EMOTIONS
 from emotion.data.splits import describe_split, make_split
 from emotion.dataset import PreparedCorpus, prepare_corpus
 from emotion.features.cache import default_cache_dir
-from emotion.features.normalise import Normaliser
+from emotion.features.normalise import Normaliser, per_speaker
 from emotion.metrics import classification_metrics
 from emotion.config import uses_video
 from emotion.models.registry import build_model
@@ -102,6 +103,9 @@ def train(
     if split is None:
         split = make_split(corpus.manifest, config.split)
 
+    if config.features.normalisation == "speaker":
+        speakers = corpus.manifest["actor"].to_numpy(dtype=str)
+        corpus = dataclasses.replace(corpus, features={m: per_speaker(corpus.features[m], speakers) for m in corpus.modalities})
     train_idx, val_idx, test_idx = split["train"], split["val"], split["test"]
     normaliser = Normaliser.fit({m: [corpus.features[m][i] for i in train_idx] for m in corpus.modalities})
     train_lengths = np.array([len(corpus.features["audio"][i]) for i in train_idx])

@@ -13,6 +13,23 @@ import numpy as np
 MIN_STD = 1e-5  # a constant feature (silent band) must not blow up into inf
 
 
+def per_speaker(sequences: list[np.ndarray], speakers) -> list[np.ndarray]:
+    """Each speaker's (T, F) sequences standardised by the mean/std over all of that speaker's frames.
+
+    Unsupervised (labels unused), so it is also applied to validation and test speakers: the model sees
+    how a clip differs from the speaker's usual voice, not the voice itself.
+    """
+    speakers = np.asarray(speakers)
+    out = list(sequences)
+    for speaker in np.unique(speakers):
+        positions = np.flatnonzero(speakers == speaker)
+        frames = np.concatenate([sequences[i] for i in positions], axis=0).astype(np.float64)  # (sum T, F)
+        mean, std = frames.mean(axis=0), np.maximum(frames.std(axis=0), MIN_STD)
+        for i in positions:
+            out[i] = ((sequences[i] - mean) / std).astype(np.float32)
+    return out
+
+
 @dataclass
 class Normaliser:
     """mean/std per modality: {"audio": (F,), "video": (F,)}."""
@@ -30,12 +47,16 @@ class Normaliser:
             std[modality] = np.maximum(frames.std(axis=0), MIN_STD).astype(np.float32)
         return cls(mean, std)
 
-    def transform(self, modality: str, sequence: np.ndarray) -> np.ndarray:
-        """(T, F) -> (T, F) standardised; shape mismatch names the modality."""
+    def check(self, modality: str, sequence: np.ndarray) -> None:
+        """A (T, F) sequence this normaliser can take, or a ValueError naming the modality."""
         if sequence.ndim != 2 or sequence.shape[1] != self.mean[modality].shape[0]:
             raise ValueError(
                 f"{modality} features have shape {sequence.shape}; the normaliser expects (T, {self.mean[modality].shape[0]})"
             )
+
+    def transform(self, modality: str, sequence: np.ndarray) -> np.ndarray:
+        """(T, F) -> (T, F) standardised; shape mismatch names the modality."""
+        self.check(modality, sequence)
         return ((sequence - self.mean[modality]) / self.std[modality]).astype(np.float32)
 
     def to_dict(self) -> dict:
