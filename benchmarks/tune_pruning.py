@@ -1,7 +1,7 @@
-"""Pruning's effect on a sweep: the same trials with the median pruner and with none, on the built-in corpus.
+"""Pruning's effect on a sweep: the same seeded sweep with a pruner and with none, on the built-in corpus.
 
-    python benchmarks/tune_pruning.py [--variant cnn_pooling] [--n-trials 8] [--epochs 8] [--max-actors 6]
-        [--pruner median|percentile|hyperband] [--startup 2] [--warmup 1] [--sampler-seed 42] [--output FILE]
+    python benchmarks/tune_pruning.py [--variant cnn_pooling] [--n-trials 30] [--epochs 15] [--max-actors 12]
+        [--pruner percentile|median|hyperband] [--percentile 25] [--startup 3] [--warmup 1] [--sampler-seed 42] [--output FILE]
 
 Both sweeps use the same TPE seed, split and bounds, each in its own throwaway SQLite storage and
 MLflow store (a temporary folder). Reports total epochs trained (pruned / unpruned ratio), the best
@@ -57,13 +57,13 @@ def sweep(pruner: str, args, folder: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="cnn_pooling")
-    parser.add_argument("--n-trials", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--max-actors", type=int, default=6)
-    parser.add_argument("--startup", type=int, default=2, help="median pruner: trials before pruning starts")
+    parser.add_argument("--n-trials", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--max-actors", type=int, default=12)
+    parser.add_argument("--startup", type=int, default=3, help="trials before pruning starts")
     parser.add_argument("--warmup", type=int, default=1, help="median pruner: epochs before a trial can be pruned")
-    parser.add_argument("--pruner", default="median", choices=("median", "percentile", "hyperband"), help="compared with no pruning")
-    parser.add_argument("--percentile", type=float, default=33.0, help="percentile pruner: keep trials in this best part")
+    parser.add_argument("--pruner", default="percentile", choices=("median", "percentile", "hyperband"), help="compared with no pruning")
+    parser.add_argument("--percentile", type=float, default=25.0, help="percentile pruner: keep trials in this best part")
     parser.add_argument("--sampler-seed", type=int, default=42)
     parser.add_argument("--output", type=Path, default=None, help="also write the summary JSON here")
     parser.add_argument("--cache", type=Path, default=None, help="feature cache (default: EMOTION_CACHE_DIR or the user cache)")

@@ -50,10 +50,10 @@ class TuneSettings:
     study_name: str = ""  # empty: tune-<variant>
     storage: str = "sqlite:///optuna.db"  # one worker; postgresql://user:pw@host/optuna for many
     sampler_seed: int = 42  # TPE seed (with many workers each draws its own, so the sweep is not reproducible)
-    pruner: str = "median"  # "median" | "percentile" | "hyperband" | "none"
+    pruner: str = "percentile"  # "percentile" | "median" | "hyperband" | "none" (benchmarks/tune_pruning.py)
     pruner_startup_trials: int = 3  # median / percentile: no pruning before this many trials finished
     pruner_warmup_epochs: int = 1  # median / percentile: no pruning during the first epochs (all trials are noisy there)
-    pruner_percentile: float = 33.0  # percentile: keep a trial only while it is in the best third at its epoch
+    pruner_percentile: float = 25.0  # percentile: keep a trial only while it is in the best quarter at its epoch
     metric: str = "val_accuracy"  # "val_accuracy" | "val_loss": the best epoch is the trial value
     direction: str = "maximize"  # must match metric: maximize val_accuracy, minimize val_loss
     dropout_min: float = 0.0
