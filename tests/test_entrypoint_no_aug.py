@@ -96,7 +96,7 @@ def test_logged_model_has_keras_flavour_and_variable_length_signature(finished_r
     info = mlflow.models.Model.load(local)
     assert {"keras", "python_function"} <= set(info.flavors)
     assert any(tmp_path.rglob("model.keras"))
-    assert [c.name for c in info.signature.inputs.inputs] == ["audio", "video"]  # raw media for the pyfunc
+    assert [c.name for c in info.signature.inputs.inputs] == ["audio", "video", "speaker"]  # raw media (+ optional speaker id)
     keras_signature = mlflow.models.ModelSignature.from_dict(info.metadata["keras_signature"])
     shapes = {spec.name: spec.shape for spec in keras_signature.inputs.inputs}
     assert shapes["audio"][:2] == (-1, -1) and shapes["video"][:2] == (-1, -1)  # any batch, any length
