@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import warnings
 from pathlib import Path
 
@@ -46,6 +47,21 @@ def log_params_once(params: dict) -> None:
     mlflow.log_params({k: v for k, v in params.items() if k not in existing})
 
 
+def _log_input(dataset, context: str, attempts: int = 3) -> None:
+    """mlflow.log_input, safe when two processes log the same dataset at once (sweep workers sharing a
+    PostgreSQL store): both see it missing and insert it, and the loser's unique-key error is retried,
+    which then finds the row and only links it to the run."""
+    for attempt in range(attempts):
+        try:
+            mlflow.log_input(dataset, context=context)
+            return
+        except mlflow.exceptions.MlflowException as error:
+            duplicate = "dataset_pk" in str(error) or "UNIQUE constraint failed: datasets" in str(error)
+            if not duplicate or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 def log_setup(
     config: RunConfig,
     corpus: PreparedCorpus,
@@ -77,7 +93,7 @@ def log_setup(
         with warnings.catch_warnings():  # MLflow's hint about integer columns (statement, repetition) is noise here
             warnings.simplefilter("ignore", UserWarning)
             dataset = mlflow.data.from_pandas(frame, source=str(corpus.root), targets="emotion", name=f"{corpus.name}-{name}")
-            mlflow.log_input(dataset, context={"val": "validation"}.get(name, name))
+            _log_input(dataset, {"val": "validation"}.get(name, name))
     mlflow.log_dict(split_summary, "split.json")
     normaliser.save(workdir / "normaliser.json")
     mlflow.log_artifact(str(workdir / "normaliser.json"))
