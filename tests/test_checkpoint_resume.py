@@ -58,10 +58,12 @@ def test_an_interrupted_run_resumes_in_the_same_run_from_the_last_epoch(cache_di
 def test_a_checkpoint_of_another_configuration_is_refused(cache_dir, tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     folder = tmp_path / "ckpt"
-    config = build_config("cnn_pooling", {**FAST, "epochs": "2", "checkpoint_dir": str(folder)})
-    with pytest.raises(KeyboardInterrupt):
-        train(config, cache_dir, extra_callbacks=[DieAfterEpoch(2)])
-    mlflow.end_run("KILLED")
-    other = build_config("cnn_pooling", {**FAST, "epochs": "2", "dropout": "0.1", "checkpoint_dir": str(folder)})
+    first = build_config("cnn_pooling", {**FAST, "checkpoint_dir": str(folder)})
+    epoch = folder / "epoch-0001"
+    epoch.mkdir(parents=True)  # what EpochCheckpoint leaves after one epoch of `first` (its state file)
+    state = {"run_id": "r", "next_epoch": 1, "history": {}, "callbacks": {}, "config_digest": checkpoint.config_digest(first)}
+    (epoch / checkpoint.STATE_FILE).write_text(json.dumps(state))
+    other = build_config("cnn_pooling", {**FAST, "dropout": "0.1", "checkpoint_dir": str(folder)})
     with pytest.raises(EmotionError, match="different configuration"):
         train(other, cache_dir)
+    assert checkpoint.latest_state(folder, checkpoint.config_digest(first)).next_epoch == 1  # the same settings resume
