@@ -20,7 +20,6 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 

@@ -151,8 +151,10 @@ def train(
         if resume is None:
             tracking.log_setup(config, corpus, split, describe_split(corpus.manifest, split), weights, normaliser, workdir)
         callbacks = _callbacks(config, workdir, resume is not None) + list(extra_callbacks or [])
-        if checkpoint_root is not None:
-            callbacks.append(checkpoint.EpochCheckpoint(checkpoint_root, run.info.run_id, digest, callbacks, resume))
+        saver = None
+        if checkpoint_root is not None:  # last: it restores the others' counters after they reset
+            saver = checkpoint.EpochCheckpoint(checkpoint_root, run.info.run_id, digest, list(callbacks), resume)
+            callbacks.append(saver)
         fitted = model.fit(
             train_ds,
             validation_data=val_ds,
@@ -162,19 +164,16 @@ def train(
             callbacks=callbacks,
             verbose=2,
         )
-        history = fitted
-        if checkpoint_root is not None:  # the whole curve, the epochs before a resume included
-            history = keras.callbacks.History()
-            history.history = callbacks[-1].history
+        history = saver.history if saver else fitted.history  # the saver's: the epochs before a resume too
         val = classification_metrics(*predict_labels(model, val_ds), EMOTIONS)
         test = classification_metrics(*predict_labels(model, test_ds), EMOTIONS)
-        tracking.log_results(history.history, val, test, workdir)
+        tracking.log_results(history, val, test, workdir)
         tracking.log_attention(model, test_ds, config)
         tracking.log_trained_model(model, normaliser, config, corpus, n_classes)
         seconds = time.time() - started
-        best = int(np.argmax(history.history["val_accuracy"]))
-        gap = float(history.history["accuracy"][best] - history.history["val_accuracy"][best])
+        best = int(np.argmax(history["val_accuracy"]))
+        gap = float(history["accuracy"][best] - history["val_accuracy"][best])
         mlflow.log_metrics({"train_seconds": seconds, "train_val_gap": gap})
-        if checkpoint_root is not None:
+        if saver is not None:
             checkpoint.clear(checkpoint_root)  # finished: a new command with this folder starts a new run
-        return TrainResult(run.info.run_id, test, val, len(history.history["loss"]), seconds, gap)
+        return TrainResult(run.info.run_id, test, val, len(history["loss"]), seconds, gap)

@@ -19,7 +19,7 @@ import boto3
 import pytest
 
 from emotion.cloud import agent, manage, userdata
-from emotion.cloud.aws import Aws, AwsError
+from emotion.cloud.aws import Aws
 from emotion.cloud.launch import launch
 from emotion.cloud.settings import LAUNCH_TAG, PROJECT_TAG, CloudError, LaunchSettings, prefix, role_name
 from conftest import ROOT

@@ -9,7 +9,6 @@ uploads, role and group, and starts fresh instances that resume its MLflow run f
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import tempfile
@@ -64,8 +63,8 @@ def launch_exists(aws: Aws, bucket: str, launch_id: str) -> dict | None:
 class Undo:
     """What this launch created so far, to remove in reverse if a later step fails."""
 
-    def __init__(self, aws: Aws):
-        self.aws, self.steps = aws, []
+    def __init__(self):
+        self.steps = []
 
     def add(self, what: str, action) -> None:
         self.steps.append((what, action))
@@ -93,7 +92,8 @@ def launch(settings: LaunchSettings, repo: Path, aws: Aws | None = None, echo=pr
     previous = launch_exists(aws, bucket, launch_id) if relaunch else None
     if relaunch and previous is None:
         raise CloudError(f"--launch-id {launch_id}: no such launch in bucket {bucket} (see `emotion cloud status --all`)")
-    if previous and previous.get("resumable") and _succeeded(aws, bucket, launch_id):
+    finished = previous and any(r.get("state") == "succeeded" for r in run_statuses(aws, bucket, launch_id).values())
+    if finished and previous.get("resumable"):
         raise CloudError(f"--launch-id {launch_id}: its run already finished; start a new launch instead of relaunching it")
     if previous:  # the relaunch runs what was launched, with this command's machine choices
         settings = dataclasses.replace(settings, entry=previous["entry"], params=previous["params"], workers=previous["workers"],
@@ -101,7 +101,7 @@ def launch(settings: LaunchSettings, repo: Path, aws: Aws | None = None, echo=pr
     estimate = prices.estimate(settings.instance_type, settings.workers, settings.max_hours)
     echo(f"launch {launch_id}: {settings.entry} on {estimate}")
 
-    undo = Undo(aws)
+    undo = Undo()
     step = "preparing"
     try:
         with tempfile.TemporaryDirectory(prefix="emotion-launch-") as tmp:
@@ -220,12 +220,10 @@ def _exists(aws: Aws, service: str, operation: str, **kwargs) -> bool:
         raise
 
 
-def _succeeded(aws: Aws, bucket: str, launch_id: str) -> bool:
+def run_statuses(aws: Aws, bucket: str, launch_id: str) -> dict[str, dict]:
+    """Per instance: what its agent last wrote (state, exit code, MLflow run id)."""
+    out = {}
     for key in list_keys(aws, bucket, f"{prefix(launch_id)}/status/"):
-        if json.loads(aws.read("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()).get("state") == "succeeded":
-            return True
-    return False
-
-
-def decode_user_data(value: str) -> str:
-    return base64.b64decode(value).decode()
+        body = aws.read("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()
+        out[key.rsplit("/", 1)[1].removesuffix(".json")] = json.loads(body)
+    return out

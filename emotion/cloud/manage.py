@@ -3,13 +3,12 @@ so these work from any machine with the account's credentials, with no local sta
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from emotion.cloud import resources
 from emotion.cloud.aws import Aws, AwsError
-from emotion.cloud.launch import delete_prefix, launch_exists, list_keys, terminate_instances
+from emotion.cloud.launch import delete_prefix, launch_exists, list_keys, run_statuses, terminate_instances
 from emotion.cloud.settings import LAUNCH_TAG, PROJECT, PROJECT_TAG, CloudError, prefix
 
 LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
@@ -34,15 +33,6 @@ def require_launch(aws: Aws, bucket: str, launch_id: str) -> dict:
     if spec is None:
         raise CloudError(f"launch {launch_id}: no such launch in bucket {bucket} (see `emotion cloud status`)")
     return spec
-
-
-def run_statuses(aws: Aws, bucket: str, launch_id: str) -> dict[str, dict]:
-    """Per instance: what its agent last wrote (state, exit code, MLflow run id)."""
-    out = {}
-    for key in list_keys(aws, bucket, f"{prefix(launch_id)}/status/"):
-        body = aws.read("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()
-        out[key.rsplit("/", 1)[1].removesuffix(".json")] = json.loads(body)
-    return out
 
 
 def status(aws: Aws, bucket: str, launch_id: str | None) -> str:
