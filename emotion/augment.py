@@ -1,5 +1,8 @@
 """Feature-space augmentation inside tf.data, drawn anew for every clip and epoch.
 
+Every draw is a stateless random op on a per-clip seed pair (`EpochOrder.clip_seed`: a function of the
+run's seed, the epoch and the clip), so an epoch's augmentation is the same in a resumed run.
+
 `audio_only` (variant `aug`, the source design kept as a baseline): tempo change, pitch shift and
 noise on the audio stream only; the video keeps its length, so the streams fall out of alignment.
 `sync` (variant `sync_aug`): one tempo factor re-times both streams; a masked time span sits at the
@@ -42,47 +45,65 @@ def mask_time(x: tf.Tensor, start: tf.Tensor, fraction: float) -> tf.Tensor:
     return tf.where(inside[:, None], tf.cast(MASK_FILL, x.dtype), x)
 
 
-def mask_bins(x: tf.Tensor, max_bins: int) -> tf.Tensor:
+def _draw(seeds: tf.Tensor, index: int, low, high, dtype=tf.float32) -> tf.Tensor:
+    """One scalar uniform in [low, high) from the index-th of the split seeds."""
+    return tf.random.stateless_uniform([], seeds[index], low, high, dtype=dtype)
+
+
+def mask_bins(x: tf.Tensor, max_bins: int, seeds: tf.Tensor) -> tf.Tensor:
     width = tf.shape(x)[1]
-    size = tf.random.uniform([], 0, max_bins + 1, dtype=tf.int32)
-    start = tf.random.uniform([], 0, tf.maximum(1, width - size), dtype=tf.int32)
+    size = _draw(seeds, 0, 0, max_bins + 1, tf.int32)
+    start = _draw(seeds, 1, 0, tf.maximum(1, width - size), tf.int32)
     bins = tf.range(width)
     inside = (bins >= start) & (bins < start + size)
     return tf.where(inside[None, :], tf.cast(MASK_FILL, x.dtype), x)
 
 
-def _audio_changes(audio: tf.Tensor, config: AugmentConfig, spectral: bool) -> tf.Tensor:
+def _audio_changes(audio: tf.Tensor, config: AugmentConfig, spectral: bool, seeds: tf.Tensor) -> tf.Tensor:
+    """Pitch shift (seeds[0]) and noise (seeds[1])."""
     if spectral and config.pitch_shift_bins > 0:
-        shift = tf.random.uniform([], -config.pitch_shift_bins, config.pitch_shift_bins + 1, dtype=tf.int32)
+        shift = _draw(seeds, 0, -config.pitch_shift_bins, config.pitch_shift_bins + 1, tf.int32)
         audio = shift_bins(audio, shift)
-    return audio + tf.random.normal(tf.shape(audio), stddev=config.noise_std)
+    return audio + tf.random.stateless_normal(tf.shape(audio), seeds[1], stddev=config.noise_std)
 
 
-def make_augment(config: AugmentConfig, spectral: bool) -> Callable[[dict], dict] | None:
-    """The per-clip augmentation for config.augment, or None. `spectral`: features have a frequency
-    axis (log-mel), so pitch shift and frequency masks make sense."""
+def _seeds_for(seed: tf.Tensor | None, count: int) -> tf.Tensor:
+    """`count` independent seed pairs from one clip seed (a fresh one when called without: tests, ad hoc use)."""
+    if seed is None:
+        seed = tf.random.uniform([2], 0, 2**31 - 1, dtype=tf.int64)
+    return tf.random.split(tf.cast(seed, tf.int64), count)  # (count, 2)
+
+
+def make_augment(config: AugmentConfig, spectral: bool) -> Callable[..., dict] | None:
+    """The per-clip augmentation `augment(inputs, seed=None)` for config.augment, or None.
+
+    `spectral`: features have a frequency axis (log-mel), so pitch shift and frequency masks make sense.
+    `seed`: the clip's (2,) seed pair; the same pair gives the same changes.
+    """
     if config.augment == "none":
         return None
 
-    def tempo():
-        return tf.random.uniform([], 1.0 - config.tempo_range, 1.0 + config.tempo_range)
+    def tempo(seeds):
+        return _draw(seeds, 0, 1.0 - config.tempo_range, 1.0 + config.tempo_range)
 
-    def audio_only(inputs: dict) -> dict:
-        audio = time_resample(inputs["audio"], tempo())  # video untouched: misaligned on purpose
-        return {**inputs, "audio": _audio_changes(audio, config, spectral)}
+    def audio_only(inputs: dict, seed=None) -> dict:
+        seeds = _seeds_for(seed, 3)
+        audio = time_resample(inputs["audio"], tempo(seeds))  # video untouched: misaligned on purpose
+        return {**inputs, "audio": _audio_changes(audio, config, spectral, seeds[1:])}
 
-    def sync(inputs: dict) -> dict:
-        rate = tempo()
-        start = tf.random.uniform([], 0.0, 1.0 - config.time_mask_fraction)
+    def sync(inputs: dict, seed=None) -> dict:
+        seeds = _seeds_for(seed, 8)
+        rate = tempo(seeds)
+        start = _draw(seeds, 1, 0.0, 1.0 - config.time_mask_fraction)
         audio = time_resample(inputs["audio"], rate)
-        audio = _audio_changes(audio, config, spectral) + tf.random.uniform([], -config.gain_range, config.gain_range)
+        audio = _audio_changes(audio, config, spectral, seeds[2:4]) + _draw(seeds, 4, -config.gain_range, config.gain_range)
         audio = mask_time(audio, start, config.time_mask_fraction)
         if spectral and config.freq_mask_bins > 0:
-            audio = mask_bins(audio, config.freq_mask_bins)
+            audio = mask_bins(audio, config.freq_mask_bins, seeds[5:7])
         out = {**inputs, "audio": audio}
         if "video" in inputs:
             video = time_resample(inputs["video"], rate)
-            video = video + tf.random.normal(tf.shape(video), stddev=config.video_noise_std)
+            video = video + tf.random.stateless_normal(tf.shape(video), seeds[7], stddev=config.video_noise_std)
             out["video"] = mask_time(video, start, config.time_mask_fraction)
         return out
 

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from emotion.config import PipelineConfig
+from emotion.epoch_seeds import EpochOrder
 
 
 def target_length(config: PipelineConfig, train_lengths: np.ndarray) -> int | None:
@@ -54,11 +55,14 @@ def make_dataset(
     shuffle: bool,
     seed: int,
     augment=None,
+    order: EpochOrder | None = None,
 ) -> tf.data.Dataset:
     """Batched dataset of ({modality: (B, T, F)}, (B, n_classes)); never yields an empty batch.
 
-    augment: optional per-clip function {modality: (T, F)} -> same (emotion.augment), run after the
-    cache so every epoch draws new changes; fixed lengths are re-imposed after it.
+    augment: optional per-clip function ({modality: (T, F)}, seed) -> same (emotion.augment), drawn
+    anew every epoch; fixed lengths are re-imposed after it.
+    shuffle: clips in a new order every pass, from `order` (made from `seed` when not given): the
+    order and the augmentation seeds of a pass depend only on (seed, epoch), see emotion.epoch_seeds.
     """
     modalities = list(sequences)
     n = len(labels)
@@ -68,19 +72,28 @@ def make_dataset(
     if fixed is not None:
         sequences = _truncate_all(sequences, fixed)
 
+    if shuffle and order is None:
+        order = EpochOrder(seed, n)
+    onehot = np.eye(n_classes, dtype=np.float32)[labels]  # (n, n_classes)
+
     def generate():
-        for i in range(n):
-            yield {m: sequences[m][i] for m in modalities}, np.eye(n_classes, dtype=np.float32)[labels[i]]
+        # Called by tf.data at the start of every pass over the data (every epoch).
+        epoch = order.start_pass() if order is not None else 0
+        positions = order.permutation(epoch) if order is not None else range(n)
+        for i in positions:
+            clip_seed = order.clip_seed(epoch, i) if order is not None else np.zeros(2, np.int64)
+            yield {m: sequences[m][i] for m in modalities}, onehot[i], clip_seed
 
     signature = (
         {m: tf.TensorSpec((None, sequences[m][0].shape[1]), tf.float32) for m in modalities},
         tf.TensorSpec((n_classes,), tf.float32),
+        tf.TensorSpec((2,), tf.int64),
     )
-    ds = tf.data.Dataset.from_generator(generate, output_signature=signature).cache()
-    if shuffle:
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    if augment is not None:
-        ds = ds.map(lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    if augment is None:
+        ds = ds.map(lambda x, y, s: (x, y))
+    else:
+        ds = ds.map(lambda x, y, s: (augment(x, s), y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         if fixed is not None:
             ds = ds.map(lambda x, y: ({**x, "audio": _tf_pad_or_truncate(x["audio"], fixed)}, y))
     if config.length_mode == "bucket":

@@ -16,6 +16,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from emotion import checkpoint, tracking
 from emotion.augment import make_augment
 from emotion.config import RunConfig
+from emotion.epoch_seeds import EpochOrder, EpochSeeds
 from emotion.data.labels import EMOTIONS
 from emotion.data.splits import describe_split, make_split
 from emotion.dataset import PreparedCorpus, prepare_corpus
@@ -64,9 +65,10 @@ def predict_labels(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]
     return np.concatenate(true), np.concatenate(pred)
 
 
-def _callbacks(config: RunConfig, workdir: Path, resumed: bool = False) -> list[keras.callbacks.Callback]:
+def _callbacks(config: RunConfig, workdir: Path, order: EpochOrder, resumed: bool = False) -> list[keras.callbacks.Callback]:
     t = config.train
     return [
+        EpochSeeds(t.seed, order),  # first: the epoch's data order and dropout seeds before anything draws
         keras.callbacks.EarlyStopping(
             monitor="val_accuracy", mode="max", patience=t.early_stopping_patience, restore_best_weights=True
         ),
@@ -113,6 +115,8 @@ def train(
 
     augment = make_augment(config.augment, spectral=config.features.feature_kind == "logmel")
 
+    order = EpochOrder(config.train.seed, len(train_idx))  # the training data's per-epoch order and augmentation seeds
+
     def dataset(positions, training):
         return make_dataset(
             _normalised(corpus, normaliser, positions),
@@ -123,6 +127,7 @@ def train(
             shuffle=training,
             seed=config.train.seed,
             augment=augment if training else None,
+            order=order if training else None,
         )
 
     train_ds, val_ds, test_ds = dataset(train_idx, True), dataset(val_idx, False), dataset(test_idx, False)
@@ -150,7 +155,7 @@ def train(
             on_run_started(run.info.run_id)
         if resume is None:
             tracking.log_setup(config, corpus, split, describe_split(corpus.manifest, split), weights, normaliser, workdir)
-        callbacks = _callbacks(config, workdir, resume is not None) + list(extra_callbacks or [])
+        callbacks = _callbacks(config, workdir, order, resume is not None) + list(extra_callbacks or [])
         saver = None
         if checkpoint_root is not None:  # last: it restores the others' counters after they reset
             saver = checkpoint.EpochCheckpoint(checkpoint_root, run.info.run_id, digest, list(callbacks), resume)
