@@ -247,7 +247,6 @@ def tune(settings: TuneSettings, overrides: dict | None = None, cache_root: Path
     import mlflow
     import optuna
     from mlflow import MlflowClient
-    from optuna.trial import TrialState
     from optuna_integration import KerasPruningCallback
 
     from emotion.config import uses_video
@@ -267,7 +266,6 @@ def tune(settings: TuneSettings, overrides: dict | None = None, cache_root: Path
     split = make_split(corpus.manifest, base.split)  # one split for every trial: values are comparable
     client = MlflowClient()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    done_states = (TrialState.COMPLETE, TrialState.PRUNED)
 
     def objective(trial):
         keras.backend.clear_session()

@@ -1,6 +1,5 @@
 """tf.data pipeline: padding and masks, bucketing, fixed lengths, short/empty last batches, normaliser."""
 
-import keras
 import numpy as np
 import pytest
 from hypothesis import given, settings
