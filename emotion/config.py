@@ -22,6 +22,9 @@ class DataConfig:
     video_source: str = "auto"  # "auto": per-frame feature files where present, else video files; "files": decode video
     max_actors: int = 0  # 0 = all; >0 keeps the first N actors (quick real-data checks)
     feature_dir: str = ""  # a pre-extracted feature folder (one <clip>.npy each) instead of computing from audio
+    # audio+video: a clip whose audio and video durations differ by more than this is skipped (a wrong
+    # pairing or a cut file); RAVDESS' WAV and MP4 of one take differ by < 0.1 s.
+    max_av_offset_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class FeatureConfig:
     # by that speaker's own statistics (no labels used), which removes voice and microphone differences;
     # the logged model then normalises the clips of one request per `speaker` column value.
     normalisation: str = "train"
+    # Longer files are skipped before decoding: emotion corpora's clips last 1-10 s, and a whole session
+    # recording (a two-hour file is 460 MB of float32 at 16 kHz) is a wrong file, not a clip.
+    max_clip_seconds: float = 60.0
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.errors import BadInputError, ConfigError
 from emotion.features.cache import FeatureCache, extract_many
 from emotion.features.extractors import audio_extractor
-from emotion.features.video import load_video_features
+from emotion.features.video import VIDEO_FPS, load_video_features
 
 
 @dataclass
@@ -79,6 +79,12 @@ def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, 
         params = {"video": face_feature_params()}  # the key also hashes the file, so .npy and video files never mix
         extracted["video"] = extract_many(manifest["video_path"], video_features, params, cache, desc="video features")
 
+    for modality, (arrays, failures) in extracted.items():
+        failures.extend(_drop_odd_widths(arrays, manifest[f"{modality}_path"], modality))
+    if "video" in modalities:
+        failures = extracted["video"][1]
+        failures.extend(_drop_mismatched_durations(manifest, extracted["audio"][0], extracted["video"][0], data.max_av_offset_seconds))
+
     ok = np.ones(len(manifest), dtype=bool)
     for arrays, failures in extracted.values():
         ok &= np.array([a is not None for a in arrays], dtype=bool)
@@ -90,6 +96,40 @@ def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, 
     labels = np.array([EMOTIONS.index(e) for e in manifest["emotion"]], dtype=np.int64)
     name = "builtin" if not data.data_dir else root.name
     return PreparedCorpus(root, name, manifest, labels, features_by_modality, sorted(skipped))
+
+
+def _drop_odd_widths(arrays: list, paths, modality: str) -> list[tuple[str, str]]:
+    """Arrays whose feature width differs from the most common one become None (they cannot share a batch)."""
+    widths = [a.shape[1] for a in arrays if a is not None]
+    if not widths:
+        return []
+    expected = max(set(widths), key=widths.count)
+    failures = []
+    for i, (array, path) in enumerate(zip(arrays, paths)):
+        if array is not None and array.shape[1] != expected:
+            failures.append((str(path), f"{array.shape[1]} {modality} features per frame, the other clips have {expected}"))
+            arrays[i] = None
+    return failures
+
+
+def _drop_mismatched_durations(manifest: pd.DataFrame, audio: list, video: list, max_offset: float) -> list[tuple[str, str]]:
+    """Clips whose audio file and video last very different times become None in `video` (a wrong pair)."""
+    import soundfile as sf
+
+    failures = []
+    for i, (audio_path, video_path) in enumerate(zip(manifest["audio_path"], manifest["video_path"])):
+        if audio[i] is None or video[i] is None:
+            continue
+        try:
+            audio_seconds = sf.info(audio_path).duration  # the header only; the file decoded fine already
+        except (sf.SoundFileError, RuntimeError):  # audio inside a video file: no header to read here
+            continue
+        video_seconds = len(video[i]) / VIDEO_FPS
+        if abs(audio_seconds - video_seconds) > max_offset:
+            reason = f"audio {audio_seconds:.2f} s and video {video_seconds:.2f} s differ by more than max_av_offset_seconds={max_offset:g}"
+            failures.append((str(video_path), reason))
+            video[i] = None
+    return failures
 
 
 def video_features(path: str) -> np.ndarray:

@@ -27,7 +27,7 @@ def mixed_corpus(cache_dir, tmp_path):
     np.save(bad / "01-01-05-01-02-01-04.video.npy", video)
     import soundfile as sf
 
-    sf.write(bad / "01-01-05-02-01-01-04.wav", np.zeros(100, np.float32), 16000)  # shorter than one frame
+    sf.write(bad / "01-01-05-02-01-01-04.wav", np.full(100, 0.1, np.float32), 16000)  # shorter than one frame
     np.save(bad / "01-01-05-02-01-01-04.video.npy", video)
     sf.write(bad / "01-01-05-02-02-01-04.wav", np.random.default_rng(0).normal(size=16000).astype(np.float32) * 0.1, 16000)
     nan_video = video.copy()

@@ -20,12 +20,17 @@ from emotion.errors import BadInputError, ConfigError
 # Bump when a change here changes the numbers a given config produces: old cache entries stop matching.
 FEATURE_VERSION = 1
 LOG_FLOOR = 1e-6  # log(mel + floor): silence gives log(1e-6) ~ -13.8 instead of -inf
+# Peak below -80 dBFS (3 steps of 16-bit PCM): digital silence, a muted take; it carries no emotion and
+# would train the model that one label sounds like nothing.
+SILENCE_PEAK = 1e-4
 
 
 def require_file(path) -> Path:
     """`path` as a Path if it is a readable, non-empty file; else BadInputError with the reason."""
     path = Path(path)
     if not path.exists():
+        if path.is_symlink():  # exists() follows links: a dangling link or a loop of links
+            raise BadInputError(path, "broken or looping symbolic link")
         raise BadInputError(path, "file not found")
     if not path.is_file():
         raise BadInputError(path, "not a regular file")
@@ -45,18 +50,32 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def load_audio(path, sample_rate: int) -> np.ndarray:
-    """Decode any soundfile-readable file to float32 mono at `sample_rate`.  # (N,)"""
+def _not_decodable(path, err) -> BadInputError:
+    message = getattr(err, "error_string", None) or str(err)  # error_string omits the path prefix
+    return BadInputError(path, f"not decodable as audio ({_one_line(message)})")
+
+
+def load_audio(path, sample_rate: int, max_seconds: float = FeatureConfig.max_clip_seconds) -> np.ndarray:
+    """Decode any soundfile-readable file to float32 mono at `sample_rate`.  # (N,)
+
+    Any bit depth, channel count and rate; refused with the reason: undecodable, longer than
+    `max_seconds` (checked from the header, before decoding), empty, NaN/inf samples, all-silent.
+    A header that claims more samples than the file holds decodes the samples present.
+    """
     path = require_file(path)
     try:
+        info = sf.info(path)
+        if info.duration > max_seconds:
+            raise BadInputError(path, f"{info.duration:.0f} s long, over max_clip_seconds={max_seconds:g} (not a single clip?)")
         data, file_rate = sf.read(path, dtype="float32", always_2d=True)  # (N, C), ints scaled to [-1, 1)
     except sf.SoundFileError as err:
-        message = getattr(err, "error_string", None) or str(err)  # error_string omits the path prefix
-        raise BadInputError(path, f"not decodable as audio ({_one_line(message)})") from None
+        raise _not_decodable(path, err) from None
     if data.shape[0] == 0 or data.shape[1] == 0:
         raise BadInputError(path, "no audio samples (0 frames)")
     if not np.isfinite(data).all():
         raise BadInputError(path, "contains NaN or infinite samples")
+    if np.abs(data).max() < SILENCE_PEAK:
+        raise BadInputError(path, f"all-silent (peak below {20 * np.log10(SILENCE_PEAK):.0f} dBFS)")
     signal = data.mean(axis=1)  # (N,) channels mixed by mean, not summed: keeps the [-1, 1] range
     if file_rate != sample_rate:
         g = gcd(int(file_rate), int(sample_rate))
@@ -120,7 +139,7 @@ def mfcc(signal: np.ndarray, sample_rate: int, config: FeatureConfig) -> np.ndar
 
 def extract_audio_features(path, config: FeatureConfig) -> np.ndarray:
     """One file -> its feature matrix per `config.feature_kind`.  # (T, feature_dim(config))"""
-    signal = load_audio(path, config.sample_rate)  # (N,)
+    signal = load_audio(path, config.sample_rate, config.max_clip_seconds)  # (N,)
     compute = {"logmel": logmel, "mfcc": mfcc}.get(config.feature_kind)
     if compute is None:
         raise ConfigError(f"parameter feature_kind={config.feature_kind!r}: expected one of logmel, mfcc")

@@ -203,7 +203,7 @@ class CnnFeatureExtractor:
 
     def __call__(self, path) -> np.ndarray:
         """One audio file -> (n_segments, dim); problems with the file are BadInputError naming it."""
-        signal = load_audio(path, self.config.sample_rate)  # (N,)
+        signal = load_audio(path, self.config.sample_rate, self.config.max_clip_seconds)  # (N,)
         try:
             log_mel = logmel(signal, self.config.sample_rate, self.config)  # (T, n_mels)
         except ValueError as err:
