@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from emotion.errors import EmotionError
 
@@ -41,13 +42,15 @@ def _train(args) -> int:
     from emotion.train import train
 
     result = train(config)
-    run = mlflow.get_run(result.run_id)
     uri = mlflow.get_tracking_uri()
     test = result.test
     print(
         f"\nRun {result.run_id} ({config.variant}): test UA {test['ua']:.3f}, WA {test['wa']:.3f}, "
         f"macro-F1 {test['macro_f1']:.3f} on held-out speakers, {result.epochs_run} epochs, {result.seconds:.0f} s"
     )
+    if result.unsynced is not None:  # the server went away: train() printed how to send the run later
+        return 0
+    run = mlflow.get_run(result.run_id)
     print(f"Logged to {uri} (experiment {run.info.experiment_id})")
     if uri.startswith(("sqlite:", "file:")) or "://" not in uri:
         print(f"Browse: mlflow ui --backend-store-uri {uri}   then open http://127.0.0.1:5000")
@@ -180,6 +183,15 @@ def _manifest(args) -> int:
     return 0
 
 
+def _sync(args) -> int:
+    """Send runs that finished locally during a tracking outage to their server runs."""
+    from emotion.offline import sync
+
+    for folder in args.folders:
+        print(f"{folder}: synced into run {sync(Path(folder))}")
+    return 0
+
+
 def _tracking_server(args) -> int:
     """Run the team tracking server in place of this process (README 'Team tracking server')."""
     from emotion.tracking_server import check_backend_driver, server_command
@@ -248,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--workers", type=int, default=1, help="uvicorn workers (MLflow's default 4 is slow to start)")
     server.add_argument("--allowed-hosts", help="Host names clients use, e.g. mlflow.team.lan (MLflow 3 answers others 403)")
     server.set_defaults(handler=_tracking_server)
+    syncing = commands.add_parser("sync", help="send runs that finished locally while the tracking server was down")
+    syncing.add_argument("folders", nargs="+", help="the folders training printed (<cache>/unsynced/<run id>)")
+    syncing.set_defaults(handler=_sync)
     from emotion.cloud.cli import add_commands
 
     add_commands(commands)

@@ -86,6 +86,9 @@ class TrainConfig:
     warmup_start_lr: float = 5e-6
     cosine_start_epoch: int = 20  # cosine decay to 0 over the remaining epochs from here
     checkpoint_dir: str = ""  # resumable state after every epoch; the same command with it resumes the run ("" = off)
+    # Tracking server down at the end of training: wait this long for it (a restart takes ~10-30 s), then
+    # finish the run in a local store for `emotion sync`. Metrics are buffered meanwhile, never dropped.
+    tracking_wait_seconds: float = 300.0
 
 
 @dataclass(frozen=True)

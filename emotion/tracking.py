@@ -21,18 +21,24 @@ from emotion.data.labels import EMOTIONS
 from emotion.dataset import PreparedCorpus
 from emotion.features.normalise import Normaliser
 from emotion.features.video import VIDEO_FPS
+from emotion.offline import MetricBuffer
 
 
 class EpochMetricsCallback(MlflowCallback):
     """MLflow's Keras 3 callback (per-epoch loss, accuracy, val_*, learning rate, live in the UI),
-    minus its per-validation `validation_*` metrics, which repeat val_* without an epoch step."""
+    minus its per-validation `validation_*` metrics, which repeat val_* without an epoch step, and with
+    the epoch metrics going through a MetricBuffer (kept while the tracking server is down, not lost)."""
 
     def on_test_end(self, logs=None):
         pass
 
-    def __init__(self, resumed: bool = False):
+    def __init__(self, buffer: MetricBuffer, resumed: bool = False):
         super().__init__()
-        self.resumed = resumed
+        self.buffer, self.resumed = buffer, resumed
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs:
+            self.buffer.log(logs, step=epoch)
 
     def on_train_begin(self, logs=None):
         if not self.resumed:  # a resumed run has its optimizer params and summary logged already

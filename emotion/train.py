@@ -13,7 +13,7 @@ import mlflow
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from emotion import checkpoint, tracking
+from emotion import checkpoint, offline, tracking
 from emotion.augment import make_augment
 from emotion.config import RunConfig
 from emotion.epoch_seeds import EpochOrder, EpochSeeds
@@ -37,6 +37,7 @@ class TrainResult:
     epochs_run: int
     seconds: float
     train_val_gap: float  # train minus validation accuracy at the best (restored) epoch
+    unsynced: Path | None = None  # the tracking server never came back: the local run folder for `emotion sync`
 
 
 def class_weights(train_labels: np.ndarray) -> dict[int, float]:
@@ -65,7 +66,7 @@ def predict_labels(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]
     return np.concatenate(true), np.concatenate(pred)
 
 
-def _callbacks(config: RunConfig, workdir: Path, order: EpochOrder, resumed: bool = False) -> list[keras.callbacks.Callback]:
+def _callbacks(config: RunConfig, workdir: Path, order: EpochOrder, buffer: offline.MetricBuffer, resumed: bool) -> list[keras.callbacks.Callback]:
     t = config.train
     return [
         EpochSeeds(t.seed, order),  # first: the epoch's data order and dropout seeds before anything draws
@@ -77,7 +78,7 @@ def _callbacks(config: RunConfig, workdir: Path, order: EpochOrder, resumed: boo
         ),
         *schedule_callbacks(t),
         keras.callbacks.TensorBoard(log_dir=str(workdir / "tensorboard")),
-        tracking.EpochMetricsCallback(resumed),
+        tracking.EpochMetricsCallback(buffer, resumed),
     ]
 
 
@@ -155,7 +156,8 @@ def train(
             on_run_started(run.info.run_id)
         if resume is None:
             tracking.log_setup(config, corpus, split, describe_split(corpus.manifest, split), weights, normaliser, workdir)
-        callbacks = _callbacks(config, workdir, order, resume is not None) + list(extra_callbacks or [])
+        buffer = offline.MetricBuffer(run.info.run_id)
+        callbacks = _callbacks(config, workdir, order, buffer, resume is not None) + list(extra_callbacks or [])
         saver = None
         if checkpoint_root is not None:  # last: it restores the others' counters after they reset
             saver = checkpoint.EpochCheckpoint(checkpoint_root, run.info.run_id, digest, list(callbacks), resume)
@@ -170,6 +172,9 @@ def train(
             verbose=2,
         )
         history = saver.history if saver else fitted.history  # the saver's: the epochs before a resume too
+        server_uri, unsynced = mlflow.get_tracking_uri(), None
+        if not buffer.wait(config.train.tracking_wait_seconds):
+            unsynced = offline.go_local(buffer, cache_root)  # the rest of the run is logged there
         val = classification_metrics(*predict_labels(model, val_ds), EMOTIONS)
         test = classification_metrics(*predict_labels(model, test_ds), EMOTIONS)
         tracking.log_results(history, val, test, workdir)
@@ -181,4 +186,8 @@ def train(
         mlflow.log_metrics({"train_seconds": seconds, "train_val_gap": gap})
         if saver is not None:
             checkpoint.clear(checkpoint_root)  # finished: a new command with this folder starts a new run
-        return TrainResult(run.info.run_id, test, val, len(history["loss"]), seconds, gap)
+    if unsynced is not None:
+        mlflow.end_run()  # the local run (the server run left the stack in go_local, so `with` did not end it)
+        mlflow.set_tracking_uri(server_uri)
+        print(offline.sync_message(unsynced))
+    return TrainResult(run.info.run_id, test, val, len(history["loss"]), seconds, gap, unsynced)
