@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+from concurrent.futures import ThreadPoolExecutor
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 
 import mlflow
+import numpy as np
 import pytest
 from mlflow import MlflowClient
 
@@ -142,13 +145,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _post(url: str, payload: dict) -> tuple[int, dict]:
+def _post(url: str, payload: dict, timeout: float = 60) -> tuple[int, dict]:
     request = urllib.request.Request(url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+def _two_hundred_at_once(url: str, record: dict, expected: str, n: int = 200) -> None:
+    """n requests released together from n client threads: all answered 200 with the single request's label."""
+    barrier = threading.Barrier(n)
+
+    def one(_):
+        barrier.wait()
+        started = time.perf_counter()
+        status, body = _post(url, {"dataframe_records": [record]}, timeout=300)
+        return status, body, time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        answers = list(pool.map(one, range(n)))
+    errors = [(status, body) for status, body, _ in answers if status != 200]
+    assert not errors, errors[:3]
+    assert all(body["predictions"][0]["label"] == expected for _, body, _ in answers)  # same clip, same answer
+    latency = np.array([seconds for _, _, seconds in answers]) * 1000
+    p50, p90, p99 = np.percentile(latency, [50, 90, 99])
+    print(f"{n} concurrent requests, 0 errors: latency p50 {p50:.0f} ms, p90 {p90:.0f} ms, p99 {p99:.0f} ms, max {latency.max():.0f} ms")
 
 
 def test_served_model_answers_raw_audio_and_rejects_a_wrong_payload(store, cache_dir):
@@ -186,6 +209,7 @@ def test_served_model_answers_raw_audio_and_rejects_a_wrong_payload(store, cache
         assert prediction["label"] in EMOTIONS and prediction["error"] in ("", None)
         status, body = _post(f"http://127.0.0.1:{port}/invocations", {"dataframe_records": [{"wrong_column": "x"}]})
         assert 400 <= status < 500 and body.get("message"), body
+        _two_hundred_at_once(f"http://127.0.0.1:{port}/invocations", record, prediction["label"])
     finally:
         server.terminate()
         server.wait(timeout=30)
