@@ -103,9 +103,8 @@ def go_local(buffer: MetricBuffer, cache_root: Path) -> Path:
     stack = mlflow.tracking.fluent._active_run_stack.get()  # no public way to drop a run the server cannot end
     run = stack.pop()
     monitor = mlflow.tracking.fluent.run_id_to_system_metrics_monitor.pop(run.info.run_id, None)
-    if monitor is not None:
-        with _fail_fast():
-            monitor.finish()
+    if monitor is not None:  # stop its (daemon) thread, without joining: it may sit in MLflow's minutes-long retries
+        monitor._shutdown_event.set()
     record = {"server_uri": server_uri, "run_id": run.info.run_id, "params": run.data.params}
     (folder / RECORD_FILE).write_text(json.dumps(record, indent=1))
     mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")

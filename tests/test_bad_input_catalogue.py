@@ -47,7 +47,7 @@ def test_the_catalogue_has_at_least_20_kinds(catalogue):
 def test_every_kind_has_its_defined_outcome_and_no_good_clip_is_lost(catalogue, cache_dir, tmp_path):
     root, kinds = catalogue
     can_read_locked = os.access(next(k.path for k in kinds if k.name == "unreadable file"), os.R_OK)  # root can
-    corpus = prepare_corpus(DataConfig(data_dir=str(root), modalities="audio+video"), FeatureConfig(), tmp_path / "cache")
+    corpus = prepare_corpus(DataConfig(data_dir=str(root), modalities="audio+video"), FeatureConfig(), cache_dir)
     used = {str(p) for p in corpus.manifest["audio_path"]} | {str(p) for p in corpus.manifest["video_path"]}
     reasons = dict(corpus.skipped)
     position = {p: i for i, p in enumerate(corpus.manifest["audio_path"])}
@@ -82,7 +82,7 @@ def test_every_kind_has_its_defined_outcome_and_no_good_clip_is_lost(catalogue, 
     assert len(good) == N_GOOD and all(str(p) in position for p in good)  # no good clip dropped
     processed = sum(k.outcome == "processed" for k in kinds)
     assert len(corpus.labels) == N_GOOD + processed + can_read_locked  # root reads the locked clip: one more
-    assert not list((tmp_path / "cache").rglob("*.tmp"))  # every cache entry written whole
+    assert not list(cache_dir.rglob("*.tmp"))  # every cache entry written whole
 
 
 def _without_root_read_override(command: list[str]) -> list[str]:
@@ -93,12 +93,12 @@ def _without_root_read_override(command: list[str]) -> list[str]:
 
 
 @pytest.mark.slow
-def test_the_command_line_trains_on_the_catalogue_without_a_traceback(catalogue, tmp_path):
+def test_the_command_line_trains_on_the_catalogue_without_a_traceback(catalogue, cache_dir, tmp_path):
     root, kinds = catalogue
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     command = [sys.executable, "-m", "emotion.cli", "train", "no_aug", f"data_dir={root}", "modalities=audio+video",
                "epochs=1", "audio_units_1=16", "audio_units_2=8", "video_units_1=16", "video_units_2=8"]  # fmt: skip
-    proc = subprocess.run(_without_root_read_override(command), env=subprocess_env(tmp_path / "cache", uri),
+    proc = subprocess.run(_without_root_read_override(command), env=subprocess_env(cache_dir, uri),
                           capture_output=True, text=True, timeout=900)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -110,4 +110,4 @@ def test_the_command_line_trains_on_the_catalogue_without_a_traceback(catalogue,
     for kind in (k for k in kinds if k.outcome == "skipped"):
         assert kind.reason in reported.get(str(kind.path), ""), f"{kind.name}: {reported.get(str(kind.path))!r}"
     assert int(run.data.params["n_clips"]) == N_GOOD + sum(k.outcome == "processed" for k in kinds)
-    assert not list((tmp_path / "cache").rglob("*.tmp"))
+    assert not list(cache_dir.rglob("*.tmp"))
