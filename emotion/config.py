@@ -39,6 +39,7 @@ class FeatureConfig:
     fmin: float = 20.0
     fmax: float = 8000.0  # Nyquist at 16 kHz
     n_segments: int = 20  # segment kinds: the CNN designs' MAX_SEQ_LENGTH of 20
+    prosody: bool = False  # segment kinds: + pitch (YIN) and energy per segment (emotion/features/prosody.py)
     cnn_weights: str = ""  # segment CNN (MobileNetV3Small) weights file; empty = random init (plumbing only)
     wav2vec_model: str = "facebook/wav2vec2-base"  # a local folder or a hub name (needs the network once)
     wav2vec_layer: int = -1  # hidden state to use: -1 last, 0 the encoder input (projection + positional conv)

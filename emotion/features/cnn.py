@@ -170,11 +170,17 @@ class CnnFeatureExtractor:
         )
 
     @property
+    def prosody(self) -> bool:
+        """FeatureConfig.prosody: 5 pitch and energy numbers appended to every segment (emotion.features.prosody)."""
+        return bool(getattr(self.config, "prosody", False))
+
+    @property
     def dim(self) -> int:
-        """Features per segment: 2 * n_mels for logmel_stats, the CNN's pooled channels (576) otherwise."""
-        if self.model is None:
-            return 2 * self.config.n_mels
-        return int(self.model.output_shape[-1])
+        """Features per segment: 2 * n_mels for logmel_stats, the CNN's pooled channels (576) otherwise; + 5 with prosody."""
+        from emotion.features.prosody import N_PROSODY
+
+        base = 2 * self.config.n_mels if self.model is None else int(self.model.output_shape[-1])
+        return base + (N_PROSODY if self.prosody else 0)
 
     def params(self) -> dict:
         """Everything that decides the numbers: for the cache key and the feature folder's features.json."""
@@ -184,6 +190,8 @@ class CnnFeatureExtractor:
             **{name: getattr(self.config, name) for name in LOGMEL_FIELDS},
             "feature_version": FEATURE_VERSION,
         }
+        if self.prosody:  # only when on: caches of earlier runs keep their keys
+            out["prosody"] = True
         if self.model is not None:
             out.update(
                 backbone="MobileNetV3Small",
@@ -210,7 +218,14 @@ class CnnFeatureExtractor:
             raise BadInputError(path, " ".join(str(err).split())) from None
         if not np.isfinite(log_mel).all():
             raise BadInputError(path, "features contain NaN or infinite values")
-        features = self.from_logmel(log_mel)
+        features = self.from_logmel(log_mel)  # (n_segments, dim)
+        if self.prosody:
+            from emotion.features.audio import frame_sizes
+            from emotion.features.prosody import prosody_tracks, segment_prosody
+
+            window, hop, _ = frame_sizes(self.config.sample_rate, self.config)
+            tracks = prosody_tracks(signal, self.config.sample_rate, hop, window)  # (T, 3)
+            features = np.concatenate([features, segment_prosody(tracks, self.n_segments, hop / self.config.sample_rate)], axis=1)
         if not np.isfinite(features).all():
             raise BadInputError(path, f"{self.kind} features contain NaN or infinite values")
         return features
