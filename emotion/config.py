@@ -59,6 +59,7 @@ class SplitConfig:
     test_fraction: float = 0.2  # ~1/5 of actors held out for test, ~1/5 of the rest for validation
     val_fraction: float = 0.2
     cv_folds: int = 5  # `cv` entry point: k folds by actor (RAVDESS 24 actors: ~5 per test fold)
+    cv_seeds: int = 1  # `cv`: models per fold (seeds seed, seed+1, ...); a fold is scored by their mean probabilities
 
 
 @dataclass(frozen=True)
@@ -280,7 +281,7 @@ def _validate(config: RunConfig) -> None:
     for name, allowed in _CHOICES.items():
         if flat[name] not in allowed:
             raise ConfigError(f"parameter {name}={flat[name]!r}: expected one of {', '.join(allowed)}")
-    positive = ["cv_folds", "sample_rate", "batch_size", "epochs", "learning_rate", "win_ms", "hop_ms", "n_mels", "n_mfcc"]
+    positive = ["cv_folds", "cv_seeds", "sample_rate", "batch_size", "epochs", "learning_rate", "win_ms", "hop_ms", "n_mels", "n_mfcc"]
     for name in positive:
         if not flat[name] > 0:
             raise ConfigError(f"parameter {name}={flat[name]!r}: must be > 0")

@@ -7,6 +7,7 @@ macro-F1, the summed confusion matrix and a per-fold figure.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from emotion.data.labels import EMOTIONS
 from emotion.data.splits import actor_kfold
 from emotion.dataset import prepare_corpus
 from emotion.features.cache import default_cache_dir
+from emotion.metrics import classification_metrics
 
 METRICS = ("ua", "wa", "macro_f1")
 
@@ -45,6 +47,23 @@ class CvResult:
     run_id: str  # the cv parent run
 
 
+def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train) -> tuple[dict, float]:
+    """One fold's test metrics and epochs: one model, or with cv_seeds > 1 the mean probabilities of
+    that many models trained with consecutive seeds (each its own child run)."""
+    seeds = config.split.cv_seeds
+    if seeds == 1:
+        result = train(config, cache_root, corpus=corpus, split=split, run_name=f"fold-{index}")
+        return result.test, result.epochs_run
+    results = []
+    for k in range(seeds):
+        member = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=config.train.seed + k))
+        results.append(train(member, cache_root, corpus=corpus, split=split, run_name=f"fold-{index}-seed-{k}"))
+    truth = results[0].test_true
+    assert all(np.array_equal(r.test_true, truth) for r in results), "test sets must line up across seeds"
+    proba = np.mean([r.test_proba for r in results], axis=0)  # (n_test, classes)
+    return classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS), float(np.mean([r.epochs_run for r in results]))
+
+
 def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResult:
     """Train config.variant on each speaker fold; one child run per fold under a cv parent (itself
     nested when a run is active, e.g. a benchmark over several variants)."""
@@ -59,11 +78,11 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
         log_params_once(config.flat())
         mlflow.set_tags({"entry_point": "cv", "variant": config.variant})
         for i, split in enumerate(folds):
-            result = train(config, cache_root, corpus=corpus, split=split, run_name=f"fold-{i}")
-            confusion += result.test["confusion"]
+            test, epochs = _fold(config, cache_root, corpus, split, i, train)
+            confusion += test["confusion"]
             test_actors = sorted(corpus.manifest.iloc[split["test"]]["actor"].unique())
-            rows.append({"fold": i, "test_actors": ",".join(test_actors), "epochs": result.epochs_run,
-                         **{f"test_{m}": result.test[m] for m in METRICS}})  # fmt: skip
+            rows.append({"fold": i, "test_actors": ",".join(test_actors), "epochs": epochs,
+                         **{f"test_{m}": test[m] for m in METRICS}})  # fmt: skip
         table = pd.DataFrame(rows)
         summary = {}
         for metric in METRICS:

@@ -38,6 +38,8 @@ class TrainResult:
     seconds: float
     train_val_gap: float  # train minus validation accuracy at the best (restored) epoch
     unsynced: Path | None = None  # the tracking server never came back: the local run folder for `emotion sync`
+    test_true: np.ndarray | None = None  # (n_test,) labels in the test dataset's order
+    test_proba: np.ndarray | None = None  # (n_test, classes) softmax in that order (seed ensembles in cv)
 
 
 def class_weights(train_labels: np.ndarray) -> dict[int, float]:
@@ -57,13 +59,20 @@ def _normalised(corpus: PreparedCorpus, normaliser: Normaliser, positions: np.nd
     return {m: [normaliser.transform(m, corpus.features[m][i]) for i in positions] for m in corpus.modalities}
 
 
-def predict_labels(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    """(y_true, y_pred) class indices over one pass (the dataset may reorder clips; labels travel along)."""
-    true, pred = [], []
+def predict_probabilities(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(y_true (n,), probabilities (n, classes)) over one pass; an evaluation dataset's order (bucketed by
+    length, not shuffled) is the same on every pass, so two models' rows line up."""
+    true, proba = [], []
     for inputs, onehot in dataset:
         true.append(np.argmax(onehot.numpy(), axis=1))
-        pred.append(np.argmax(model.predict_on_batch(inputs), axis=1))  # compiled step, not eager
-    return np.concatenate(true), np.concatenate(pred)
+        proba.append(np.asarray(model.predict_on_batch(inputs)))  # compiled step, not eager
+    return np.concatenate(true), np.concatenate(proba)
+
+
+def predict_labels(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(y_true, y_pred) class indices over one pass (the dataset may reorder clips; labels travel along)."""
+    true, proba = predict_probabilities(model, dataset)
+    return true, np.argmax(proba, axis=1)
 
 
 def _callbacks(config: RunConfig, workdir: Path, order: EpochOrder, buffer: offline.MetricBuffer, resumed: bool) -> list[keras.callbacks.Callback]:
@@ -176,7 +185,8 @@ def train(
         if not buffer.wait(config.train.tracking_wait_seconds):
             unsynced = offline.go_local(buffer, cache_root)  # the rest of the run is logged there
         val = classification_metrics(*predict_labels(model, val_ds), EMOTIONS)
-        test = classification_metrics(*predict_labels(model, test_ds), EMOTIONS)
+        test_true, test_proba = predict_probabilities(model, test_ds)
+        test = classification_metrics(test_true, np.argmax(test_proba, axis=1), EMOTIONS)
         tracking.log_results(history, val, test, workdir)
         tracking.log_attention(model, test_ds, config)
         tracking.log_trained_model(model, normaliser, config, corpus, n_classes)
@@ -190,4 +200,4 @@ def train(
         mlflow.end_run()  # the local run (the server run left the stack in go_local, so `with` did not end it)
         mlflow.set_tracking_uri(server_uri)
         print(offline.sync_message(unsynced))
-    return TrainResult(run.info.run_id, test, val, len(history["loss"]), seconds, gap, unsynced)
+    return TrainResult(run.info.run_id, test, val, len(history["loss"]), seconds, gap, unsynced, test_true, test_proba)
