@@ -47,6 +47,10 @@ def main() -> int:
     overrides = parse_assignments(args.assignments)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     configs = {}
+    known_somewhere = set().union(*(build_config(v).flat() for v in variants if v in VARIANTS))
+    unknown = sorted(set(overrides) - known_somewhere)
+    if unknown:  # a typo, or a parameter of another code version: never drop it silently
+        raise SystemExit(f"error: unknown parameter(s) {', '.join(unknown)} for {', '.join(variants)}")
     for variant in variants:  # every config checked before the first fold trains
         if variant not in VARIANTS:
             raise SystemExit(f"error: unknown variant {variant!r}")
