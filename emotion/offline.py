@@ -105,8 +105,11 @@ def go_local(buffer: MetricBuffer, cache_root: Path) -> Path:
     monitor = mlflow.tracking.fluent.run_id_to_system_metrics_monitor.pop(run.info.run_id, None)
     if monitor is not None:  # stop its (daemon) thread, without joining: it may sit in MLflow's minutes-long retries
         monitor._shutdown_event.set()
+    os.environ.pop("MLFLOW_RUN_ID", None)  # as end_run does: under `mlflow run` it names the server run
     record = {"server_uri": server_uri, "run_id": run.info.run_id, "params": run.data.params}
-    (folder / RECORD_FILE).write_text(json.dumps(record, indent=1))
+    partial = folder / f".{RECORD_FILE}.tmp"
+    partial.write_text(json.dumps(record, indent=1))
+    os.replace(partial, folder / RECORD_FILE)  # whole or absent: sync never reads half a record
     mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
     mlflow.set_experiment(LOCAL_EXPERIMENT)
     mlflow.start_run(run_name=f"unsynced-{run.info.run_id}", tags={"emotion.server_run_id": run.info.run_id})
