@@ -38,7 +38,7 @@ from emotion.features.normalise import Normaliser, per_speaker
 PACKAGE_DIR = Path(__file__).resolve().parent
 NORMALISER_FILE = "normaliser.json"
 METADATA_FILE = "emotion_model.json"
-REQUIRED_PACKAGES = ("tensorflow", "keras", "mlflow", "numpy", "pandas", "scipy", "soundfile", "scikit-learn")
+REQUIRED_PACKAGES = ("tensorflow", "keras", "mlflow", "numpy", "pandas", "scipy", "soundfile", "scikit-learn", "praat-parselmouth")
 
 
 def pip_requirements() -> list[str]:
