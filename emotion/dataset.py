@@ -82,8 +82,8 @@ def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, 
     for modality, (arrays, failures) in extracted.items():
         failures.extend(_drop_odd_widths(arrays, manifest[f"{modality}_path"], modality))
     if "video" in modalities:
-        failures = extracted["video"][1]
-        failures.extend(_drop_mismatched_durations(manifest, extracted["audio"][0], extracted["video"][0], data.max_av_offset_seconds))
+        audio, (video, video_failures) = extracted["audio"][0], extracted["video"]
+        video_failures.extend(_drop_mismatched_durations(manifest, audio, video, data.max_av_offset_seconds))
 
     ok = np.ones(len(manifest), dtype=bool)
     for arrays, failures in extracted.values():

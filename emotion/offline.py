@@ -106,7 +106,7 @@ def go_local(buffer: MetricBuffer, cache_root: Path) -> Path:
     if monitor is not None:  # stop its (daemon) thread, without joining: it may sit in MLflow's minutes-long retries
         monitor._shutdown_event.set()
     os.environ.pop("MLFLOW_RUN_ID", None)  # as end_run does: under `mlflow run` it names the server run
-    record = {"server_uri": server_uri, "run_id": run.info.run_id, "params": run.data.params}
+    record = {"server_uri": server_uri, "run_id": run.info.run_id}
     partial = folder / f".{RECORD_FILE}.tmp"
     partial.write_text(json.dumps(record, indent=1))
     os.replace(partial, folder / RECORD_FILE)  # whole or absent: sync never reads half a record

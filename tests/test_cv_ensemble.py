@@ -8,6 +8,7 @@ import pytest
 
 from emotion.config import build_config
 from emotion.cv import cross_validate
+from emotion.errors import ConfigError
 
 
 @pytest.mark.slow
@@ -25,5 +26,5 @@ def test_each_fold_averages_its_seed_models(cache_dir, tmp_path):
         members = [r for r in children if r.info.run_name.startswith(f"fold-{i}-")]
         assert row["epochs"] == np.mean([m.data.metrics["epochs_run"] for m in members])
         assert 0.0 <= row["test_ua"] <= 1.0
-    with pytest.raises(Exception, match="cv_seeds"):
+    with pytest.raises(ConfigError, match="cv_seeds"):
         build_config("cnn_pooling", {"cv_seeds": "0"})

@@ -172,7 +172,7 @@ class CnnFeatureExtractor:
     @property
     def prosody(self) -> bool:
         """FeatureConfig.prosody: 5 pitch and energy numbers appended to every segment (emotion.features.prosody)."""
-        return bool(getattr(self.config, "prosody", False))
+        return self.config.prosody
 
     @property
     def dim(self) -> int:

@@ -3,8 +3,8 @@
 Frame tracks at the log-mel hop (10 ms): log F0 and voicing from Praat's autocorrelation pitch tracker
 (parselmouth; 60-500 Hz: low male to high female voices), and log RMS energy over the log-mel window.
 (librosa's YIN was the first choice: its numba/LLVM runtime segfaults in a process that has loaded
-TensorFlow.) Each of the clip's segments
-(the same contiguous split as the log-mel statistics) becomes 5 numbers:
+TensorFlow.) Each of the clip's segments (the same contiguous split as the log-mel statistics)
+becomes 5 numbers:
     log F0 mean, log F0 std, log F0 slope (per second), voiced fraction, log energy mean
 A segment without voiced frames takes the clip's mean voiced log F0 (slope and std 0): the voiced
 fraction tells the model it was silent. Absolute pitch is a speaker trait; `normalisation=speaker`
