@@ -67,6 +67,27 @@ def _audio_changes(audio: tf.Tensor, config: AugmentConfig, spectral: bool, seed
     return audio + tf.random.stateless_normal(tf.shape(audio), seeds[1], stddev=config.noise_std)
 
 
+def mixup(inputs: dict, onehot: tf.Tensor, seeds: tf.Tensor, alpha: float) -> tuple[dict, tf.Tensor]:
+    """Mix every clip of a padded batch with its neighbour (the batch rolled by one), inputs and labels alike.
+
+    inputs: {modality: (B, T, F)}; onehot: (B, C); seeds: (B, 2) the clips' seed pairs (the first one
+    draws the batch's weights, so a resumed epoch mixes the same way). Weight w ~ Beta(alpha, alpha),
+    folded to max(w, 1 - w): the clip stays the dominant one. A frame that is padding in both clips stays
+    all-zero (masked); padding mixed with a real frame becomes a real, scaled-down frame.
+    """
+    batch = tf.shape(onehot)[0]
+    gammas = tf.random.stateless_gamma([2, batch], seeds[0], alpha=alpha)  # (2, B): Beta via two Gammas
+    weight = gammas[0] / tf.maximum(gammas[0] + gammas[1], 1e-12)
+    weight = tf.maximum(weight, 1.0 - weight)  # (B,) in [0.5, 1]
+    partner = tf.roll(tf.range(batch), shift=1, axis=0)  # (B,)
+
+    def mix(x: tf.Tensor) -> tf.Tensor:
+        w = tf.reshape(weight, tf.concat([[batch], tf.ones([tf.rank(x) - 1], tf.int32)], axis=0))
+        return w * x + (1.0 - w) * tf.gather(x, partner)
+
+    return {m: mix(x) for m, x in inputs.items()}, mix(onehot)
+
+
 def _seeds_for(seed: tf.Tensor | None, count: int) -> tf.Tensor:
     """`count` independent seed pairs from one clip seed (a fresh one when called without: tests, ad hoc use)."""
     if seed is None:

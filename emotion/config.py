@@ -39,7 +39,9 @@ class FeatureConfig:
     fmin: float = 20.0
     fmax: float = 8000.0  # Nyquist at 16 kHz
     n_segments: int = 20  # segment kinds: the CNN designs' MAX_SEQ_LENGTH of 20
-    prosody: bool = False  # segment kinds: + pitch (YIN) and energy per segment (emotion/features/prosody.py)
+    prosody: bool = False  # segment kinds: + pitch (Praat) and energy per segment (emotion/features/prosody.py)
+    segment_deltas: bool = False  # segment kinds: + mean |delta log-mel| per band per segment (spectral change, + n_mels)
+    voice_quality: bool = False  # segment kinds: + harmonics-to-noise ratio per segment (Praat; breathy vs tense, + 1)
     cnn_weights: str = ""  # segment CNN (MobileNetV3Small) weights file; empty = random init (plumbing only)
     wav2vec_model: str = "facebook/wav2vec2-base"  # a local folder or a hub name (needs the network once)
     wav2vec_layer: int = -1  # hidden state to use: -1 last, 0 the encoder input (projection + positional conv)
@@ -105,6 +107,9 @@ class AugmentConfig:
     video_noise_std: float = 0.05  # sync only: small perturbation of video features
     time_mask_fraction: float = 0.1  # sync only: one span of this relative length masked in both streams
     freq_mask_bins: int = 4  # sync only: one band of up to this many audio feature bins masked
+    # Any augment setting: mix each training clip with its batch neighbour, features and one-hot labels,
+    # weight ~ Beta(a, a) folded to >= 0.5 (the clip stays the dominant one); 0 = off.
+    mixup_alpha: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -291,6 +296,8 @@ def _validate(config: RunConfig) -> None:
     for name in ("dropout", "dropout_2", "recurrent_dropout"):
         if name in flat and not 0.0 <= flat[name] < 1.0:
             raise ConfigError(f"parameter {name}={flat[name]!r}: must be in [0, 1)")
+    if flat["mixup_alpha"] < 0:
+        raise ConfigError(f"parameter mixup_alpha={flat['mixup_alpha']!r}: must be >= 0 (0 = off)")
     if "l2" in flat and flat["l2"] < 0:
         raise ConfigError(f"parameter l2={flat['l2']!r}: must be >= 0")
     if flat["length_mode"] == "fixed" and flat["fixed_length"] <= 0:

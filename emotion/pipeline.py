@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from emotion.augment import mixup
 from emotion.config import PipelineConfig
 from emotion.epoch_seeds import EpochOrder
 
@@ -56,11 +57,13 @@ def make_dataset(
     seed: int,
     augment=None,
     order: EpochOrder | None = None,
+    mixup_alpha: float = 0.0,
 ) -> tf.data.Dataset:
     """Batched dataset of ({modality: (B, T, F)}, (B, n_classes)); never yields an empty batch.
 
     augment: optional per-clip function ({modality: (T, F)}, seed) -> same (emotion.augment), drawn
     anew every epoch; fixed lengths are re-imposed after it.
+    mixup_alpha: > 0 mixes each batch's clips and labels pairwise (emotion.augment.mixup); training only.
     shuffle: clips in a new order every pass, from `order` (made from `seed` when not given): the
     order and the augmentation seeds of a pass depend only on (seed, epoch), see emotion.epoch_seeds.
     """
@@ -90,16 +93,15 @@ def make_dataset(
         tf.TensorSpec((2,), tf.int64),
     )
     ds = tf.data.Dataset.from_generator(generate, output_signature=signature)
-    if augment is None:
-        ds = ds.map(lambda x, y, s: (x, y))
-    else:
-        ds = ds.map(lambda x, y, s: (augment(x, s), y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    # Elements stay (inputs, one-hot, clip seed) through batching: mixup draws from the batch's seeds.
+    if augment is not None:
+        ds = ds.map(lambda x, y, s: (augment(x, s), y, s), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         if fixed is not None:
-            ds = ds.map(lambda x, y: ({**x, "audio": _tf_pad_or_truncate(x["audio"], fixed)}, y))
+            ds = ds.map(lambda x, y, s: ({**x, "audio": _tf_pad_or_truncate(x["audio"], fixed)}, y, s))
     if config.length_mode == "bucket":
         boundaries = bucket_boundaries(train_lengths, config.n_buckets)
         ds = ds.bucket_by_sequence_length(
-            element_length_func=lambda x, y: tf.shape(x["audio"])[0],
+            element_length_func=lambda x, y, s: tf.shape(x["audio"])[0],
             bucket_boundaries=boundaries,
             bucket_batch_sizes=[config.batch_size] * (len(boundaries) + 1),
             drop_remainder=False,
@@ -108,7 +110,11 @@ def make_dataset(
         ds = ds.padded_batch(config.batch_size, drop_remainder=False)
     # Bucketing can leave a short last batch per bucket; it is kept, and an empty one is impossible
     # but guarded anyway because a zero-size batch crashes Keras' metric updates.
-    ds = ds.filter(lambda x, y: tf.shape(y)[0] > 0)
+    ds = ds.filter(lambda x, y, s: tf.shape(y)[0] > 0)
+    if mixup_alpha > 0:
+        ds = ds.map(lambda x, y, s: mixup(x, y, s, mixup_alpha))
+    else:
+        ds = ds.map(lambda x, y, s: (x, y))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -138,6 +138,7 @@ def train(
             seed=config.train.seed,
             augment=augment if training else None,
             order=order if training else None,
+            mixup_alpha=config.augment.mixup_alpha if training else 0.0,
         )
 
     train_ds, val_ds, test_ds = dataset(train_idx, True), dataset(val_idx, False), dataset(test_idx, False)

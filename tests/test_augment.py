@@ -91,3 +91,43 @@ def test_augmented_pipeline_batches_are_finite(mode):
         assert np.isfinite(inputs["audio"].numpy()).all() and np.isfinite(inputs["video"].numpy()).all()
         total += int(y.shape[0])
     assert total == 3
+
+
+def test_mixup_mixes_each_clip_with_its_neighbour_and_keeps_it_dominant():
+    from emotion.augment import mixup
+
+    rng = np.random.default_rng(1)
+    audio = rng.normal(size=(6, 10, 4)).astype(np.float32)  # (B, T, F)
+    audio[2, 7:] = 0.0  # clips 1 and 2 padded at the end (clip 2 is clip 3's partner: roll by one)
+    audio[1, 6:] = 0.0
+    onehot = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2]]  # (B, C)
+    seeds = tf.constant(rng.integers(0, 2**31, size=(6, 2)), tf.int64)
+    mixed, labels = mixup({"audio": tf.constant(audio)}, tf.constant(onehot), seeds, alpha=0.4)
+    mixed, labels = mixed["audio"].numpy(), labels.numpy()
+    weight = labels[np.arange(6), [0, 1, 2, 0, 1, 2]]  # the clip's own class share: w (neighbours differ in class)
+    assert np.all(weight >= 0.5) and np.all(weight <= 1.0) and weight.std() > 0
+    np.testing.assert_allclose(labels.sum(axis=1), 1.0, rtol=1e-6)
+    partner = np.roll(np.arange(6), 1)
+    expected = weight[:, None, None] * audio + (1 - weight[:, None, None]) * audio[partner]
+    np.testing.assert_allclose(mixed, expected, rtol=1e-5, atol=1e-6)
+    assert np.all(mixed[2, 7:] == 0.0), "padding in both clips must stay padding (the mask)"
+    again, _ = mixup({"audio": tf.constant(audio)}, tf.constant(onehot), seeds, alpha=0.4)
+    np.testing.assert_array_equal(again["audio"].numpy(), mixed)  # same seeds: the same mix (resumable epochs)
+
+
+def test_mixup_in_the_training_pipeline_gives_soft_labels_and_config_checks_alpha():
+    from emotion.config import PipelineConfig, build_config
+    from emotion.errors import ConfigError
+    from emotion.pipeline import make_dataset
+
+    rng = np.random.default_rng(0)
+    sequences = {"audio": [rng.normal(size=(20, 8)).astype(np.float32) for _ in range(8)]}
+    labels = np.arange(8) % 4
+    kwargs = dict(train_lengths=np.full(8, 20), shuffle=True, seed=0)
+    soft = np.concatenate([y.numpy() for _, y in make_dataset(sequences, labels, 4, PipelineConfig(batch_size=4), mixup_alpha=0.4, **kwargs)])
+    hard = np.concatenate([y.numpy() for _, y in make_dataset(sequences, labels, 4, PipelineConfig(batch_size=4), **kwargs)])
+    assert len(soft) == len(hard) == 8
+    assert np.all(np.isin(hard, [0.0, 1.0])) and not np.all(np.isin(soft, [0.0, 1.0]))
+    assert soft.max(axis=1).min() >= 0.5
+    with pytest.raises(ConfigError, match="mixup_alpha"):
+        build_config("cnn_lstm", {"mixup_alpha": "-0.1"})

@@ -1,5 +1,6 @@
-"""Prosody per segment: Praat's pitch finds a tone's F0 and its glide, silence is unvoiced, and the
-segment features grow by 5 columns only when asked (earlier cache keys unchanged)."""
+"""Prosody per segment: Praat's pitch finds a tone's F0 and its glide, silence is unvoiced, harmonicity
+separates a clean voice from a noisy one, and the segment features grow (5 prosody, n_mels delta and
+1 HNR columns) only when asked (earlier cache keys unchanged)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import soundfile as sf
 
 from emotion.config import FeatureConfig
 from emotion.features.cnn import CnnFeatureExtractor
-from emotion.features.prosody import N_PROSODY, prosody_tracks, segment_prosody
+from emotion.features.audio import deltas, logmel
+from emotion.features.cnn import segment_bounds
+from emotion.features.prosody import N_PROSODY, harmonicity_track, prosody_tracks, segment_harmonicity, segment_prosody
 
 SR, HOP, WINDOW = 16_000, 160, 400
 
@@ -53,3 +56,32 @@ def test_a_clip_shorter_than_the_pitch_window_still_gives_segments():
     tracks = prosody_tracks(voice(200, 200, seconds=0.03), SR, HOP, WINDOW)
     segments = segment_prosody(tracks, 20, HOP / SR)
     assert segments.shape == (20, N_PROSODY) and np.isfinite(segments).all()
+
+
+def test_harmonicity_is_high_for_a_clean_voice_lower_with_noise_and_missing_in_silence():
+    rng = np.random.default_rng(0)
+    clean = voice(200, 200)
+    noisy = clean + rng.normal(0, 0.15, len(clean)).astype(np.float32)
+    signal = np.concatenate([clean, noisy, np.zeros(SR, np.float32)])  # 1 s clean, 1 s noisy, 1 s silence
+    hnr = harmonicity_track(signal, SR, HOP, 300)  # (300,) frames of 10 ms
+    segments = segment_harmonicity(hnr, 6)[:, 0]  # (6,) half seconds: clean, clean, noisy, noisy, silent, silent
+    assert segments[0] > 20.0 and segments[0] - segments[3] > 10.0
+    assert not np.isfinite(hnr[-40:]).any(), "silence has no harmonicity"
+    np.testing.assert_allclose(segments[5], np.nanmean(hnr), rtol=1e-6, err_msg="an unvoiced segment takes the clip's mean")
+
+
+def test_deltas_and_voice_quality_append_their_columns_in_order(tmp_path):
+    path = tmp_path / "03-01-05-01-01-01-01.wav"
+    signal = voice(180, 240, seconds=2.0)
+    sf.write(path, signal, SR)
+    config = FeatureConfig(prosody=True, segment_deltas=True, voice_quality=True)
+    full, plain = CnnFeatureExtractor(config=config), CnnFeatureExtractor(config=FeatureConfig(prosody=True))
+    a, b = plain(path), full(path)
+    n_mels = config.n_mels
+    assert b.shape == (20, a.shape[1] + n_mels + 1) == (20, full.dim)
+    np.testing.assert_array_equal(b[:, : a.shape[1]], a)
+    change = np.abs(deltas(logmel(sf.read(path, dtype="float32")[0], SR, config)))  # (T, n_mels)
+    expected = np.stack([change[s:e].mean(axis=0) for s, e in segment_bounds(len(change), 20)])
+    np.testing.assert_allclose(b[:, a.shape[1] : a.shape[1] + n_mels], expected, rtol=1e-5, atol=1e-6)
+    assert b[:, -1].min() > 10.0, "a harmonic voice: HNR well above 0 dB in every segment"
+    assert {"segment_deltas", "voice_quality"} <= set(full.params()) and "segment_deltas" not in plain.params()

@@ -176,11 +176,13 @@ class CnnFeatureExtractor:
 
     @property
     def dim(self) -> int:
-        """Features per segment: 2 * n_mels for logmel_stats, the CNN's pooled channels (576) otherwise; + 5 with prosody."""
+        """Features per segment: 2 * n_mels for logmel_stats, the CNN's pooled channels (576) otherwise;
+        + 5 with prosody, + n_mels with segment_deltas, + 1 with voice_quality (in that order)."""
         from emotion.features.prosody import N_PROSODY
 
         base = 2 * self.config.n_mels if self.model is None else int(self.model.output_shape[-1])
-        return base + (N_PROSODY if self.prosody else 0)
+        extra = (N_PROSODY if self.prosody else 0) + (self.config.n_mels if self.config.segment_deltas else 0)
+        return base + extra + (1 if self.config.voice_quality else 0)
 
     def params(self) -> dict:
         """Everything that decides the numbers: for the cache key and the feature folder's features.json."""
@@ -190,8 +192,9 @@ class CnnFeatureExtractor:
             **{name: getattr(self.config, name) for name in LOGMEL_FIELDS},
             "feature_version": FEATURE_VERSION,
         }
-        if self.prosody:  # only when on: caches of earlier runs keep their keys
-            out["prosody"] = True
+        for option in ("prosody", "segment_deltas", "voice_quality"):  # only when on: earlier caches keep their keys
+            if getattr(self.config, option):
+                out[option] = True
         if self.model is not None:
             out.update(
                 backbone="MobileNetV3Small",
@@ -218,14 +221,27 @@ class CnnFeatureExtractor:
             raise BadInputError(path, " ".join(str(err).split())) from None
         if not np.isfinite(log_mel).all():
             raise BadInputError(path, "features contain NaN or infinite values")
-        features = self.from_logmel(log_mel)  # (n_segments, dim)
-        if self.prosody:
-            from emotion.features.audio import frame_sizes
-            from emotion.features.prosody import prosody_tracks, segment_prosody
-
-            window, hop, _ = frame_sizes(self.config.sample_rate, self.config)
-            tracks = prosody_tracks(signal, self.config.sample_rate, hop, window)  # (T, 3)
-            features = np.concatenate([features, segment_prosody(tracks, self.n_segments, hop / self.config.sample_rate)], axis=1)
+        parts = [self.from_logmel(log_mel)]  # (n_segments, base)
+        parts += self._extra_parts(signal, log_mel)
+        features = np.concatenate(parts, axis=1)  # (n_segments, dim)
         if not np.isfinite(features).all():
             raise BadInputError(path, f"{self.kind} features contain NaN or infinite values")
         return features
+
+    def _extra_parts(self, signal: np.ndarray, log_mel: np.ndarray) -> list[np.ndarray]:
+        """The optional per-segment additions, each (n_segments, k), in `dim`'s order."""
+        from emotion.features.audio import deltas, frame_sizes
+        from emotion.features.prosody import harmonicity_track, prosody_tracks, segment_harmonicity, segment_prosody
+
+        window, hop, _ = frame_sizes(self.config.sample_rate, self.config)
+        parts = []
+        if self.prosody:
+            tracks = prosody_tracks(signal, self.config.sample_rate, hop, window)  # (T, 3)
+            parts.append(segment_prosody(tracks, self.n_segments, hop / self.config.sample_rate))  # (n_segments, 5)
+        if self.config.segment_deltas:
+            change = np.abs(deltas(log_mel))  # (T, n_mels)
+            parts.append(np.stack([change[a:b].mean(axis=0) for a, b in segment_bounds(len(change), self.n_segments)]))
+        if self.config.voice_quality:
+            hnr = harmonicity_track(signal, self.config.sample_rate, hop, len(log_mel))  # (T,)
+            parts.append(segment_harmonicity(hnr, self.n_segments))  # (n_segments, 1)
+        return parts

@@ -44,6 +44,29 @@ def prosody_tracks(signal: np.ndarray, sample_rate: int, hop: int, window: int) 
     return np.stack([log_f0, voiced.astype(np.float64), log_rms], axis=1).astype(np.float32)  # (Te, 3)
 
 
+def harmonicity_track(signal: np.ndarray, sample_rate: int, hop: int, n_frames: int) -> np.ndarray:
+    """Harmonics-to-noise ratio in dB per frame (Praat's cross-correlation method), NaN where unvoiced.  # (N,) -> (n_frames,)"""
+    import parselmouth
+
+    sound = parselmouth.Sound(signal.astype(np.float64), sampling_frequency=sample_rate)
+    try:
+        hnr = sound.to_harmonicity_cc(time_step=hop / sample_rate, minimum_pitch=FMIN).values[0]  # (Th,), -200 unvoiced
+    except parselmouth.PraatError:  # too short for one analysis window
+        hnr = np.zeros(0)
+    if len(hnr) == 0:
+        return np.full(n_frames, np.nan, dtype=np.float32)
+    hnr = hnr[np.minimum((np.arange(n_frames) * len(hnr)) // n_frames, len(hnr) - 1)]  # stretched onto the frames
+    return np.where(hnr > -100.0, hnr, np.nan).astype(np.float32)
+
+
+def segment_harmonicity(hnr: np.ndarray, n_segments: int) -> np.ndarray:
+    """Mean voiced HNR per segment; a segment without voiced frames takes the clip's mean (0 dB if none).  # (T,) -> (n_segments, 1)"""
+    voiced = np.isfinite(hnr)
+    clip_mean = float(hnr[voiced].mean()) if voiced.any() else 0.0
+    rows = [float(hnr[a:b][voiced[a:b]].mean()) if voiced[a:b].any() else clip_mean for a, b in segment_bounds(len(hnr), n_segments)]
+    return np.asarray(rows, dtype=np.float32)[:, None]
+
+
 def segment_prosody(tracks: np.ndarray, n_segments: int, hop_seconds: float) -> np.ndarray:
     """Per segment: log F0 mean, std, slope per second, voiced fraction, log energy mean.  # (T, 3) -> (n_segments, 5)"""
     log_f0, voiced, log_rms = tracks[:, 0], tracks[:, 1], tracks[:, 2]
