@@ -141,8 +141,8 @@ class CNNLSTMConfig:
 
     lstm_units: int = 128
     time_dense_units: int = 64
-    dropout: float = 0.3
-    l2: float = 0.0
+    dropout: float = 0.5  # 0.3 / 0.0 in the source design; 0.5 / 1e-4 measured better on RAVDESS k-fold
+    l2: float = 1e-4
 
 
 @dataclass(frozen=True)
@@ -195,8 +195,22 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
         "learning_rate": 3e-4,
         "loss": "crossentropy",
     },
-    # cross-entropy, Adam with an exponential schedule, early stopping
-    "cnn_lstm": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
+    # cross-entropy, Adam with an exponential schedule, early stopping; plus the best configuration of
+    # the RAVDESS k-fold benchmark (README, "Real-data accuracy"): 64 bands, per-speaker normalisation,
+    # pitch / energy / spectral-change / HNR per segment, 60 epochs with patience 15, 3 seeds per cv fold.
+    "cnn_lstm": {
+        "feature_kind": "logmel_stats",
+        "loss": "crossentropy",
+        "lr_schedule": "exponential",
+        "n_mels": 64,
+        "normalisation": "speaker",
+        "prosody": True,
+        "segment_deltas": True,
+        "voice_quality": True,
+        "epochs": 60,
+        "early_stopping_patience": 15,
+        "cv_seeds": 3,
+    },
     "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
     # length at the 98th percentile; warm-up 5e-6 -> 3e-4 over 8 epochs, plateau x0.3 patience 5,
     # cosine after epoch 20, early stopping patience 12
