@@ -32,6 +32,8 @@ RANDOM_SEED = 0  # fixed: random-init extractors give the same "features" in eve
 # The FeatureConfig fields the log-mel depends on: only these enter params(), so unrelated settings
 # (wav2vec_model, n_mfcc) do not change the cache key.
 LOGMEL_FIELDS = ("sample_rate", "n_mels", "win_ms", "hop_ms", "fmin", "fmax")
+# FeatureConfig switches that append columns to every segment, in column order (see _extra_parts).
+EXTRA_OPTIONS = ("prosody", "segment_deltas", "voice_quality")
 
 
 def segment_bounds(n_frames: int, n_segments: int) -> list[tuple[int, int]]:
@@ -170,19 +172,18 @@ class CnnFeatureExtractor:
         )
 
     @property
-    def prosody(self) -> bool:
-        """FeatureConfig.prosody: 5 pitch and energy numbers appended to every segment (emotion.features.prosody)."""
-        return self.config.prosody
-
-    @property
     def dim(self) -> int:
         """Features per segment: 2 * n_mels for logmel_stats, the CNN's pooled channels (576) otherwise;
         + 5 with prosody, + n_mels with segment_deltas, + 1 with voice_quality (in that order)."""
         from emotion.features.prosody import N_PROSODY
 
         base = 2 * self.config.n_mels if self.model is None else int(self.model.output_shape[-1])
-        extra = (N_PROSODY if self.prosody else 0) + (self.config.n_mels if self.config.segment_deltas else 0)
-        return base + extra + (1 if self.config.voice_quality else 0)
+        widths = {"prosody": N_PROSODY, "segment_deltas": self.config.n_mels, "voice_quality": 1}
+        return base + sum(widths[option] for option in self.extras())
+
+    def extras(self) -> list[str]:
+        """The FeatureConfig options switched on that append columns to every segment, in column order."""
+        return [option for option in EXTRA_OPTIONS if getattr(self.config, option)]
 
     def params(self) -> dict:
         """Everything that decides the numbers: for the cache key and the feature folder's features.json."""
@@ -192,9 +193,7 @@ class CnnFeatureExtractor:
             **{name: getattr(self.config, name) for name in LOGMEL_FIELDS},
             "feature_version": FEATURE_VERSION,
         }
-        for option in ("prosody", "segment_deltas", "voice_quality"):  # only when on: earlier caches keep their keys
-            if getattr(self.config, option):
-                out[option] = True
+        out.update({option: True for option in self.extras()})  # only when on: earlier caches keep their keys
         if self.model is not None:
             out.update(
                 backbone="MobileNetV3Small",
@@ -229,13 +228,13 @@ class CnnFeatureExtractor:
         return features
 
     def _extra_parts(self, signal: np.ndarray, log_mel: np.ndarray) -> list[np.ndarray]:
-        """The optional per-segment additions, each (n_segments, k), in `dim`'s order."""
+        """The optional per-segment additions, each (n_segments, k), in EXTRA_OPTIONS order."""
         from emotion.features.audio import deltas, frame_sizes
         from emotion.features.prosody import harmonicity_track, prosody_tracks, segment_harmonicity, segment_prosody
 
         window, hop, _ = frame_sizes(self.config.sample_rate, self.config)
         parts = []
-        if self.prosody:
+        if self.config.prosody:
             tracks = prosody_tracks(signal, self.config.sample_rate, hop, window)  # (T, 3)
             parts.append(segment_prosody(tracks, self.n_segments, hop / self.config.sample_rate))  # (n_segments, 5)
         if self.config.segment_deltas:

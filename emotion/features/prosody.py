@@ -21,6 +21,11 @@ FMIN, FMAX = 60.0, 500.0  # Hz: F0 search range covering adult speech
 N_PROSODY = 5  # numbers per segment
 
 
+def stretch(track: np.ndarray, n_frames: int) -> np.ndarray:
+    """Resample a Praat track onto `n_frames` analysis frames by nearest earlier index.  # (Tp,) -> (n_frames,)"""
+    return track[np.minimum((np.arange(n_frames) * len(track)) // n_frames, len(track) - 1)]
+
+
 def prosody_tracks(signal: np.ndarray, sample_rate: int, hop: int, window: int) -> np.ndarray:
     """Frame tracks: log F0 (NaN where unvoiced), voiced (0/1), log RMS.  # (N,) -> (T, 3)"""
     import parselmouth
@@ -37,8 +42,7 @@ def prosody_tracks(signal: np.ndarray, sample_rate: int, hop: int, window: int) 
         log_rms = np.array([np.log(np.sqrt((signal.astype(np.float64) ** 2).mean()) + 1e-6)])
     if len(f0) == 0:  # shorter than Praat's analysis window: no pitch frame at all
         f0 = np.zeros(len(log_rms))
-    # The two tracks differ by a few frames at the ends; stretch pitch onto the energy frames.
-    f0 = f0[np.minimum((np.arange(len(log_rms)) * len(f0)) // len(log_rms), len(f0) - 1)]  # (Te,)
+    f0 = stretch(f0, len(log_rms))  # (Te,): the two tracks differ by a few frames at the ends
     voiced = f0 > 0
     log_f0 = np.where(voiced, np.log(np.where(voiced, f0, 1.0)), np.nan)
     return np.stack([log_f0, voiced.astype(np.float64), log_rms], axis=1).astype(np.float32)  # (Te, 3)
@@ -55,7 +59,7 @@ def harmonicity_track(signal: np.ndarray, sample_rate: int, hop: int, n_frames: 
         hnr = np.zeros(0)
     if len(hnr) == 0:
         return np.full(n_frames, np.nan, dtype=np.float32)
-    hnr = hnr[np.minimum((np.arange(n_frames) * len(hnr)) // n_frames, len(hnr) - 1)]  # stretched onto the frames
+    hnr = stretch(hnr, n_frames)  # (n_frames,)
     return np.where(hnr > -100.0, hnr, np.nan).astype(np.float32)
 
 
