@@ -143,6 +143,7 @@ class CNNLSTMConfig:
     time_dense_units: int = 64
     dropout: float = 0.5  # 0.3 / 0.0 in the source design; 0.5 / 1e-4 measured better on RAVDESS k-fold
     l2: float = 1e-4
+    pooling: str = "mean"  # over segments: "mean" (the source design) | "mean_std" (statistics pooling, + std)
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class CNNPoolingConfig:
     dense_units: int = 128
     dropout: float = 0.3
     l2: float = 0.0
+    pooling: str = "mean"  # "mean" | "mean_std" (mean and standard deviation of each feature over segments)
 
 
 @dataclass(frozen=True)
@@ -292,13 +294,14 @@ _CHOICES = {
     "loss": ("focal", "crossentropy"),
     "lr_schedule": ("plateau", "exponential", "warmup_plateau_cosine"),
     "augment": ("none", "audio_only", "sync"),
+    "pooling": ("mean", "mean_std"),  # only variants whose model has it
 }
 
 
 def _validate(config: RunConfig) -> None:
     flat = config.flat()
     for name, allowed in _CHOICES.items():
-        if flat[name] not in allowed:
+        if name in flat and flat[name] not in allowed:
             raise ConfigError(f"parameter {name}={flat[name]!r}: expected one of {', '.join(allowed)}")
     positive = ["cv_folds", "cv_seeds", "sample_rate", "batch_size", "epochs", "learning_rate", "win_ms", "hop_ms", "n_mels", "n_mfcc"]
     for name in positive:

@@ -33,6 +33,8 @@ def test_overrides_are_cast_from_strings_and_mlproject_quoting():
         ("no_aug", {"length_mode": "fixed"}, "fixed_length"),
         ("no_aug", {"fmax": "9000"}, "Nyquist"),
         ("no_aug", {"batch_size": "0"}, "batch_size"),
+        ("cnn_pooling", {"pooling": "max"}, "pooling='max': expected one of mean, mean_std"),
+        ("no_aug", {"pooling": "mean_std"}, "unknown parameter(s) pooling"),
     ],
 )
 def test_bad_values_are_one_line_errors_naming_the_parameter(variant, overrides, message):

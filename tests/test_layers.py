@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from emotion.config import MultimodalConfig
-from emotion.models.layers import MaskedAttention, MaskedGlobalAveragePooling1D
+from emotion.models.layers import MaskedAttention, MaskedGlobalAveragePooling1D, MaskedStatisticsPooling1D
 from emotion.models.multimodal import build_multimodal
 
 
@@ -54,6 +54,27 @@ def test_masked_average_pooling_ignores_padding():
     pooled = keras.ops.convert_to_numpy(MaskedGlobalAveragePooling1D()(x, mask=mask))
     np.testing.assert_allclose(pooled[0], x[0, :3].mean(axis=0), rtol=1e-5)
     np.testing.assert_allclose(pooled[1], x[1, 0], rtol=1e-5)
+
+
+def test_statistics_pooling_is_mean_and_std_of_valid_steps_only():
+    rng = np.random.default_rng(3)
+    x, mask = _padded(rng, [4, 1], dim=3, total=6)
+    x[:, 4:] += 100.0 * (~mask[:, 4:, None])  # garbage in padded steps must not leak into either statistic
+    pooled = keras.ops.convert_to_numpy(MaskedStatisticsPooling1D()(x, mask=mask))  # (2, 6)
+    assert pooled.shape == (2, 6)
+    np.testing.assert_allclose(pooled[0, :3], x[0, :4].mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(pooled[0, 3:], x[0, :4].std(axis=0), rtol=1e-4)
+    np.testing.assert_allclose(pooled[1, 3:], 1e-3, rtol=1e-3)  # one valid step: std 0, kept off sqrt's infinite slope
+
+
+def test_statistics_pooling_gradient_is_finite_for_a_constant_clip():
+    import tensorflow as tf
+
+    x = tf.constant(np.ones((1, 5, 2), np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(MaskedStatisticsPooling1D()(x, mask=tf.ones((1, 5), bool)))
+    assert np.all(np.isfinite(tape.gradient(total, x).numpy()))
 
 
 def test_layer_config_round_trip():

@@ -15,10 +15,15 @@ SMALL = {  # shrink the big defaults: these tests check wiring, not capacity
 }
 
 
-def _model(variant):
+# every variant at its defaults, plus the model options that change the graph
+CASES = [(v, {}) for v in VARIANTS] + [("cnn_lstm", {"pooling": "mean_std"}), ("cnn_pooling", {"pooling": "mean_std"})]
+IDS = [variant + "".join(f"-{v}" for v in options.values()) for variant, options in CASES]
+
+
+def _model(variant, options=None):
     small = SMALL.get(variant, SMALL["no_aug"] if uses_video(variant) else {})
     dims = {"audio": 6, "video": 3} if uses_video(variant) else {"audio": 6}
-    return build_model(build_config(variant, small), N_CLASSES, dims), dims
+    return build_model(build_config(variant, {**small, **(options or {})}), N_CLASSES, dims), dims
 
 
 def _batch(dims, lengths, rng, extra_padding=0):
@@ -33,9 +38,9 @@ def _batch(dims, lengths, rng, extra_padding=0):
     return out
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_output_unchanged_by_extra_padding(variant):
-    model, dims = _model(variant)
+@pytest.mark.parametrize("variant, options", CASES, ids=IDS)
+def test_output_unchanged_by_extra_padding(variant, options):
+    model, dims = _model(variant, options)
     batch = _batch(dims, [12, 7, 4], np.random.default_rng(0))
     padded = _batch(dims, [12, 7, 4], np.random.default_rng(0), extra_padding=9)
     base = keras.ops.convert_to_numpy(model(batch, training=False))
@@ -43,9 +48,9 @@ def test_output_unchanged_by_extra_padding(variant):
     np.testing.assert_allclose(base.sum(axis=1), 1.0, rtol=1e-5)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_forward_backward_updates_every_weight(variant):
-    model, dims = _model(variant)
+@pytest.mark.parametrize("variant, options", CASES, ids=IDS)
+def test_forward_backward_updates_every_weight(variant, options):
+    model, dims = _model(variant, options)
     batch = _batch(dims, [12, 7, 4, 9], np.random.default_rng(1))
     y = keras.utils.to_categorical([0, 3, 7, 5], N_CLASSES)
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="categorical_crossentropy")
@@ -56,9 +61,9 @@ def test_forward_backward_updates_every_weight(variant):
     assert not unchanged, f"weights {unchanged} got no gradient"
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_save_load_round_trip_identical(variant, tmp_path):
-    model, dims = _model(variant)
+@pytest.mark.parametrize("variant, options", CASES, ids=IDS)
+def test_save_load_round_trip_identical(variant, options, tmp_path):
+    model, dims = _model(variant, options)
     batch = _batch(dims, [10, 5], np.random.default_rng(2))
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")

@@ -1,4 +1,4 @@
-"""Mask-aware layers shared by the variants: attention pooling and average pooling over valid steps."""
+"""Mask-aware layers shared by the variants: attention pooling, average and statistics pooling over valid steps."""
 
 from __future__ import annotations
 
@@ -74,3 +74,35 @@ class MaskedGlobalAveragePooling1D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="emotion")
+class MaskedStatisticsPooling1D(keras.layers.Layer):
+    """Mean and standard deviation over valid steps, concatenated (x-vector statistics pooling):
+    (B, T, D) with mask (B, T) -> (B, 2D); how much a clip varies is itself an emotion cue."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            valid = ops.ones_like(inputs[..., :1])  # (B, T, 1)
+        else:
+            valid = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)  # (B, T, 1)
+        count = ops.maximum(ops.sum(valid, axis=1), 1.0)  # (B, 1)
+        mean = ops.sum(inputs * valid, axis=1) / count  # (B, D)
+        variance = ops.sum(ops.square(inputs - ops.expand_dims(mean, 1)) * valid, axis=1) / count
+        # sqrt has an infinite gradient at 0 (a constant feature, a one-step clip): keep it finite
+        return ops.concatenate([mean, ops.sqrt(variance + 1e-6)], axis=-1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 2 * input_shape[-1])
+
+
+def masked_pooling(kind: str, name: str) -> keras.layers.Layer:
+    """"mean": masked average (B, T, D) -> (B, D); "mean_std": statistics pooling -> (B, 2D)."""
+    return MaskedStatisticsPooling1D(name=name) if kind == "mean_std" else MaskedGlobalAveragePooling1D(name=name)
