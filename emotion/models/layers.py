@@ -104,5 +104,5 @@ class MaskedStatisticsPooling1D(keras.layers.Layer):
 
 
 def masked_pooling(kind: str, name: str) -> keras.layers.Layer:
-    """"mean": masked average (B, T, D) -> (B, D); "mean_std": statistics pooling -> (B, 2D)."""
+    """Pooling over valid steps by kind: "mean" (B, T, D) -> (B, D); "mean_std" -> (B, 2D)."""
     return MaskedStatisticsPooling1D(name=name) if kind == "mean_std" else MaskedGlobalAveragePooling1D(name=name)

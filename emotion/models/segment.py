@@ -37,7 +37,7 @@ def build_cnn_lstm(config: CNNLSTMConfig, n_classes: int, input_dim: int) -> ker
     # Dense on (B, T, F) is applied per time step (time-distributed) and keeps the mask; the
     # TimeDistributed wrapper itself breaks on a short last batch in Keras 3 (pfor slice out of bounds).
     x = keras.layers.Dense(config.time_dense_units, activation="relu", kernel_regularizer=_l2(config.l2), name="time_dense")(x)
-    x = masked_pooling(config.pooling, name="masked_gap")(x)  # (B, 64) or (B, 128) with mean_std
+    x = masked_pooling(config.pooling, name="masked_gap")(x)  # (B, time_dense_units), twice that with mean_std
     x = keras.layers.Dropout(config.dropout)(x)
     outputs = keras.layers.Dense(n_classes, activation="softmax", name="emotion")(x)
     return keras.Model({"audio": inputs}, outputs, name="cnn_lstm")
