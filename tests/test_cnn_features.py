@@ -122,7 +122,14 @@ def test_mobilenet_features_shape_and_scale(mobilenet, tmp_path):
 def test_mobilenet_short_clip(mobilenet, tmp_path):
     features = mobilenet(write_clip(tmp_path / "03-01-05-01-01-01-04.wav", 0.05))  # 3 frames
     assert features.shape == (N_SEGMENTS, 576) and np.isfinite(features).all()
-    assert len(np.unique(features.round(5), axis=0)) == 3  # repeated frames -> repeated segment vectors
+    # repeated frames -> repeated segment vectors. Compared with a tolerance, not by rounding: the same
+    # frame at another batch position may differ in the last float bits (seen on an AVX2 CPU), and
+    # rounding splits two such copies when they straddle a rounding boundary.
+    distinct = []
+    for row in features:
+        if not any(np.allclose(row, seen, rtol=1e-4, atol=1e-5) for seen in distinct):
+            distinct.append(row)
+    assert len(distinct) == 3
 
 
 def test_random_init_is_reproducible_and_local_weights_load(mobilenet, tmp_path):
