@@ -19,7 +19,7 @@ import pandas as pd
 from emotion import plots
 from emotion.config import RunConfig, uses_video
 from emotion.data.labels import EMOTIONS
-from emotion.data.splits import actor_kfold
+from emotion.data.splits import actor_kfold, rotated_validation
 from emotion.dataset import prepare_corpus
 from emotion.features.cache import default_cache_dir
 from emotion.metrics import classification_metrics
@@ -39,6 +39,15 @@ def fold_figure(folds: pd.DataFrame):
     return fig
 
 
+def _fold_predictions(corpus, test: np.ndarray, fold: int, proba: np.ndarray) -> pd.DataFrame:
+    """One row per test clip: clip_id, actor, fold, true and predicted emotion, p_<emotion>."""
+    part = corpus.manifest.iloc[test]
+    frame = pd.DataFrame({"clip_id": part["clip_id"].to_numpy(), "actor": part["actor"].to_numpy(), "fold": fold,
+                          "true": [EMOTIONS[c] for c in corpus.labels[test]],
+                          "predicted": [EMOTIONS[c] for c in np.argmax(proba, axis=1)]})  # fmt: skip
+    return frame.join(pd.DataFrame(proba, columns=[f"p_{e}" for e in EMOTIONS]))
+
+
 @dataclass
 class CvResult:
     folds: pd.DataFrame  # one row per fold: test actors, epochs, test UA / WA / macro-F1
@@ -47,21 +56,26 @@ class CvResult:
     run_id: str  # the cv parent run
 
 
-def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train) -> tuple[dict, float]:
-    """One fold's test metrics and epochs: one model, or with cv_seeds > 1 the mean probabilities of
-    that many models trained with consecutive seeds (each its own child run)."""
+def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train) -> tuple[dict, float, np.ndarray]:
+    """One fold's test metrics, epochs and test probabilities (split["test"] order, (n_test, classes)):
+    one model, or with cv_seeds > 1 the mean probabilities of that many models trained with consecutive
+    seeds (each its own child run), each on its own validation actors with cv_rotate_val."""
     seeds = config.split.cv_seeds
     if seeds == 1:
         result = train(config, cache_root, corpus=corpus, split=split, run_name=f"fold-{index}")
-        return result.test, result.epochs_run
+        return result.test, result.epochs_run, result.test_proba
+    splits = [split]
+    if config.split.cv_rotate_val:
+        splits = rotated_validation(corpus.manifest, split, config.split.cv_folds, config.split.split_seed)
     results = []
     for k in range(seeds):
         member = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=config.train.seed + k))
-        results.append(train(member, cache_root, corpus=corpus, split=split, run_name=f"fold-{index}-seed-{k}"))
+        member_split = splits[k % len(splits)]
+        results.append(train(member, cache_root, corpus=corpus, split=member_split, run_name=f"fold-{index}-seed-{k}"))
     truth = results[0].test_true
     assert all(np.array_equal(r.test_true, truth) for r in results), "test sets must line up across seeds"
     proba = np.mean([r.test_proba for r in results], axis=0)  # (n_test, classes)
-    return classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS), float(np.mean([r.epochs_run for r in results]))
+    return classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS), float(np.mean([r.epochs_run for r in results])), proba
 
 
 def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResult:
@@ -73,13 +87,14 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
     cache_root = Path(cache_root) if cache_root else default_cache_dir()
     corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
     folds = actor_kfold(corpus.manifest, config.split.cv_folds, config.split.split_seed)
-    rows, confusion = [], np.zeros((len(EMOTIONS), len(EMOTIONS)), dtype=int)
+    rows, predictions, confusion = [], [], np.zeros((len(EMOTIONS), len(EMOTIONS)), dtype=int)
     with mlflow.start_run(run_name=f"cv-{config.variant}", nested=mlflow.active_run() is not None) as parent:
         log_params_once(config.flat())
         mlflow.set_tags({"entry_point": "cv", "variant": config.variant})
         for i, split in enumerate(folds):
-            test, epochs = _fold(config, cache_root, corpus, split, i, train)
+            test, epochs, proba = _fold(config, cache_root, corpus, split, i, train)
             confusion += test["confusion"]
+            predictions.append(_fold_predictions(corpus, split["test"], i, proba))
             test_actors = sorted(corpus.manifest.iloc[split["test"]]["actor"].unique())
             rows.append({"fold": i, "test_actors": ",".join(test_actors), "epochs": epochs,
                          **{f"test_{m}": test[m] for m in METRICS}})  # fmt: skip
@@ -91,6 +106,7 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
             summary[f"cv_{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
         mlflow.log_metrics(summary)
         mlflow.log_table(table, "folds.json")
+        mlflow.log_table(pd.concat(predictions, ignore_index=True), "test_predictions.json")  # to compare or ensemble cv runs later
         mlflow.log_text(table.to_markdown(index=False, floatfmt=".3f"), "folds.md")
         summed = pd.DataFrame(confusion, index=list(EMOTIONS), columns=list(EMOTIONS)).rename_axis("true").reset_index()
         mlflow.log_table(summed, "summed_confusion_matrix.json")

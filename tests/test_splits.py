@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from emotion.config import SplitConfig
 from emotion.data.labels import EMOTIONS
-from emotion.data.splits import actor_kfold, describe_split, make_split, random_split_leaky, speaker_split
+from emotion.data.splits import actor_kfold, describe_split, make_split, random_split_leaky, rotated_validation, speaker_split
 from emotion.errors import ConfigError
 
 SETS = ("train", "val", "test")
@@ -118,6 +118,20 @@ def test_actor_kfold_deterministic_and_leave_one_out():
 def test_actor_kfold_bad_k(k, match):
     with pytest.raises(ConfigError, match=match):
         actor_kfold(make_manifest(), k=k)
+
+
+def test_rotated_validation_covers_every_non_test_actor_once():
+    manifest = make_manifest(n_actors=18, clips_per_emotion=2)
+    for split in actor_kfold(manifest, k=6, seed=7):
+        members = rotated_validation(manifest, split, k=6, seed=7)
+        assert len(members) == 5  # 15 non-test actors, validation 1/(k-1) of them: 5 groups of 3
+        assert all(np.array_equal(members[0][name], split[name]) for name in SETS)  # member 0: the fold itself
+        for member in members:
+            assert_speaker_independent(manifest, member)
+            assert_all_classes(manifest, member)
+            assert np.array_equal(member["test"], split["test"])
+        val_actors = [actors_of(manifest, m["val"]) for m in members]
+        assert sum(len(a) for a in val_actors) == 15 and set().union(*val_actors) == actors_of(manifest, np.concatenate([split["train"], split["val"]]))
 
 
 def test_random_split_leaky_leaks_and_is_stratified():

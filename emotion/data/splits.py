@@ -141,6 +141,27 @@ def actor_kfold(manifest: pd.DataFrame, k: int = 5, seed: int = 42) -> list[dict
     return folds
 
 
+def rotated_validation(manifest: pd.DataFrame, split: dict[str, np.ndarray], k: int, seed: int = 42) -> list[dict[str, np.ndarray]]:
+    """The splits with `split`'s test set whose validation sets are, in turn, each inner fold of its
+    non-test actors (the same carve actor_kfold(k, seed) made), starting with `split` itself.
+
+    Models trained on these and averaged have, together, trained on every non-test actor, while each
+    still stops early on speakers it never saw. The test set is never touched.
+    """
+    y, groups = _labels_and_groups(manifest)
+    rest = np.sort(np.concatenate([split["train"], split["val"]]))
+    n_rest = len(np.unique(groups[rest]))
+    what = f"rotated validation (k={k}, seed={seed})"
+    inner = [rest[held_out] for _, held_out in _group_folds(y[rest], groups[rest], _n_folds(1.0 / (k - 1), n_rest), seed, what)]
+    start = next((i for i, val in enumerate(inner) if np.array_equal(np.sort(val), split["val"])), 0)
+    out = []
+    for val in inner[start:] + inner[:start]:
+        if len(val):
+            train = np.setdiff1d(rest, val)
+            out.append(_finish({"train": train, "val": val, "test": split["test"]}, y, groups, what))
+    return out
+
+
 def random_split_leaky(
     manifest: pd.DataFrame, test_fraction: float = 0.2, val_fraction: float = 0.2, seed: int = 42
 ) -> dict[str, np.ndarray]:
