@@ -42,6 +42,7 @@ class FeatureConfig:
     prosody: bool = False  # segment kinds: + pitch (Praat) and energy per segment (emotion/features/prosody.py)
     segment_deltas: bool = False  # segment kinds: + mean |delta log-mel| per band per segment (spectral change, + n_mels)
     voice_quality: bool = False  # segment kinds: + harmonics-to-noise ratio per segment (Praat; breathy vs tense, + 1)
+    clip_std: bool = False  # segment kinds: + the clip's std over segments of every column, on each segment (x 2)
     cnn_weights: str = ""  # segment CNN (MobileNetV3Small) weights file; empty = random init (plumbing only)
     wav2vec_model: str = "facebook/wav2vec2-base"  # a local folder or a hub name (needs the network once)
     wav2vec_layer: int = -1  # hidden state to use: -1 last, 0 the encoder input (projection + positional conv)
@@ -62,6 +63,9 @@ class SplitConfig:
     val_fraction: float = 0.2
     cv_folds: int = 5  # `cv` entry point: k folds by actor (RAVDESS 24 actors: ~5 per test fold)
     cv_seeds: int = 1  # `cv`: models per fold (seeds seed, seed+1, ...); a fold is scored by their mean probabilities
+    # `cv` with cv_seeds > 1: member j validates on the j-th inner fold of the fold's non-test actors, so
+    # the ensemble trains on all of them (with 6 folds of 3 RAVDESS actors: 15 instead of 12)
+    cv_rotate_val: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,9 @@ class CNNLSTMConfig:
     dropout: float = 0.5  # 0.3 / 0.0 in the source design; 0.5 / 1e-4 measured better on RAVDESS k-fold
     l2: float = 1e-4
     pooling: str = "mean"  # over segments: "mean" (the source design) | "mean_std" (statistics pooling, + std)
+    # > 0: blend the network's probabilities with an RBF SVM on clip functionals (emotion/models/clip_svm.py)
+    # by this weight, in the test metrics and the served model; 0 = the network alone
+    svm_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -199,7 +206,8 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
     },
     # cross-entropy, Adam with an exponential schedule, early stopping; plus the best configuration of
     # the RAVDESS k-fold benchmark (README, "Real-data accuracy"): 64 bands, per-speaker normalisation,
-    # pitch / energy / spectral-change / HNR per segment, 60 epochs with patience 15, 3 seeds per cv fold.
+    # pitch / energy / spectral-change / HNR per segment, 60 epochs with patience 15, an equal blend with
+    # the clip-functional SVM, 3 models per cv fold each validated on other actors.
     "cnn_lstm": {
         "feature_kind": "logmel_stats",
         "loss": "crossentropy",
@@ -211,7 +219,9 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
         "voice_quality": True,
         "epochs": 60,
         "early_stopping_patience": 15,
+        "svm_weight": 0.5,
         "cv_seeds": 3,
+        "cv_rotate_val": True,
     },
     "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
     # length at the 98th percentile; warm-up 5e-6 -> 3e-4 over 8 epochs, plateau x0.3 patience 5,
@@ -313,6 +323,8 @@ def _validate(config: RunConfig) -> None:
     for name in ("dropout", "dropout_2", "recurrent_dropout"):
         if name in flat and not 0.0 <= flat[name] < 1.0:
             raise ConfigError(f"parameter {name}={flat[name]!r}: must be in [0, 1)")
+    if "svm_weight" in flat and not 0.0 <= flat["svm_weight"] <= 1.0:
+        raise ConfigError(f"parameter svm_weight={flat['svm_weight']!r}: must be in [0, 1] (0 = the network alone)")
     if flat["mixup_alpha"] < 0:
         raise ConfigError(f"parameter mixup_alpha={flat['mixup_alpha']!r}: must be >= 0 (0 = off)")
     if "l2" in flat and flat["l2"] < 0:

@@ -1,13 +1,15 @@
 """The logged model: one MLflow model with two flavours.
 
 - `keras`: the network in .keras format (`mlflow.keras.load_model` after `import emotion.models`),
-  taking standardised features.
+  taking standardised features (the network alone: a clip-functional SVM, where trained, is pyfunc-only).
 - `python_function`: loads with no project install: the model folder carries a copy of the
   `emotion` package under code/ (MLflow puts it on sys.path), the feature parameters and the
   normaliser, so it takes raw media and returns labels and probabilities. Input: a DataFrame
   with a binary column "audio" (an audio file's bytes: WAV, FLAC, OGG, MP3, any rate) and, for
   audio-visual models, "video" (a .video.npy file's bytes or a video file's). Output: columns
   "label", "p_<emotion>" for every emotion, and "error" (empty, or why that row has no prediction).
+  With `svm_weight` > 0 the probabilities blend the network's with the clip-functional SVM's
+  (emotion/models/clip_svm.py, saved beside the network), exactly as the run's test metrics did.
 
 Why not plain `mlflow.keras.log_model`: a model with custom layers logged that way cannot be loaded
 by a fresh process ("Could not locate class"), and it takes no `code_paths`. This module is a
@@ -34,10 +36,12 @@ from emotion.config import FeatureConfig
 from emotion.data.labels import EMOTIONS
 from emotion.errors import BadInputError
 from emotion.features.normalise import Normaliser, per_speaker
+from emotion.models.clip_svm import ClipSVM, blend
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 NORMALISER_FILE = "normaliser.json"
 METADATA_FILE = "emotion_model.json"
+CLIP_SVM_FILE = "clip_svm.joblib"
 REQUIRED_PACKAGES = ("tensorflow", "keras", "mlflow", "numpy", "pandas", "scipy", "soundfile", "scikit-learn", "praat-parselmouth")
 
 
@@ -68,7 +72,7 @@ def media_signature(modalities: list[str]) -> ModelSignature:
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
-def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, model_metadata: dict, signature):
+def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, model_metadata: dict, signature, clip_svm=None):
     """Write the model folder (called by Model.log, or directly for a local copy). `signature` is the
     keras one; the MLmodel keeps the media signature that the pyfunc (and serving) enforces."""
     import mlflow.keras
@@ -83,6 +87,8 @@ def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, 
     data_dir = Path(path) / "data"
     normaliser.save(data_dir / NORMALISER_FILE)
     (data_dir / METADATA_FILE).write_text(json.dumps(model_metadata, indent=2))
+    if clip_svm is not None:
+        clip_svm.save(data_dir / CLIP_SVM_FILE)
     shutil.copytree(PACKAGE_DIR, Path(path) / "code" / "emotion", ignore=shutil.ignore_patterns("__pycache__"))
     # Replace the keras flavour's pyfunc entry with ours, which normalises and needs no install.
     mlflow_model.flavors.pop(pyfunc.FLAVOR_NAME, None)
@@ -97,7 +103,7 @@ def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, 
     mlflow_model.save(str(Path(path) / "MLmodel"))
 
 
-def log_model(keras_model, normaliser: Normaliser, model_metadata: dict, signature: ModelSignature, name="model"):
+def log_model(keras_model, normaliser: Normaliser, model_metadata: dict, signature: ModelSignature, name="model", clip_svm=None):
     """Log to the active run; returns MLflow's ModelInfo (model_uri, model_id)."""
     return Model.log(
         None,  # artifact_path: deprecated in MLflow 3 in favour of name, but still positional
@@ -108,6 +114,7 @@ def log_model(keras_model, normaliser: Normaliser, model_metadata: dict, signatu
         normaliser=normaliser,
         model_metadata=model_metadata,
         signature=signature,
+        clip_svm=clip_svm,
     )
 
 
@@ -140,8 +147,9 @@ class _TempMedia:
 class EmotionModel:
     """pyfunc model: media bytes (DataFrame columns "audio"[, "video"]) -> label, p_<emotion>, error."""
 
-    def __init__(self, keras_model, normaliser: Normaliser, model_metadata: dict):
+    def __init__(self, keras_model, normaliser: Normaliser, model_metadata: dict, clip_svm=None):
         self.keras_model = keras_model
+        self.clip_svm = clip_svm  # ClipSVM or None; blended by model_metadata["svm_weight"]
         self.normaliser = normaliser
         self.metadata = model_metadata
         self.modalities = list(model_metadata["modalities"])
@@ -220,8 +228,13 @@ class EmotionModel:
                 errors.append(str(error))
         speakers = [r["speaker"] if isinstance(r.get("speaker"), str) else "" for r in records]
         kept = [i for i, c in enumerate(clips) if c is not None]
+        raw_audio = [clips[i]["audio"] for i in kept]  # the SVM's input: _standardise replaces it
         good = self._standardise([clips[i] for i in kept], [speakers[i] for i in kept])
-        probabilities = iter(self.predict_features(good))
+        probabilities = self.predict_features(good)  # (n kept, classes)
+        if self.clip_svm is not None and kept:
+            svm = self.clip_svm.predict_proba(raw_audio, [speakers[i] for i in kept])
+            probabilities = blend(probabilities, svm, self.metadata["svm_weight"])
+        probabilities = iter(probabilities)
         rows = []
         for clip, error in zip(clips, errors):
             p = next(probabilities) if clip is not None else np.full(len(EMOTIONS), np.nan)
@@ -240,4 +253,5 @@ def _load_pyfunc(data_path: str) -> EmotionModel:
     keras_model = keras.saving.load_model(data_dir / "model.keras")
     normaliser = Normaliser.load(data_dir / NORMALISER_FILE)
     model_metadata = json.loads((data_dir / METADATA_FILE).read_text())
-    return EmotionModel(keras_model, normaliser, model_metadata)
+    clip_svm = ClipSVM.load(data_dir / CLIP_SVM_FILE) if (data_dir / CLIP_SVM_FILE).exists() else None
+    return EmotionModel(keras_model, normaliser, model_metadata, clip_svm)

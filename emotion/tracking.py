@@ -148,8 +148,9 @@ def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
     plt.close(figure)
 
 
-def log_trained_model(model, normaliser: Normaliser, config: RunConfig, corpus: PreparedCorpus, n_classes: int):
-    """The model (keras flavour + self-contained pyfunc) with a variable-length signature."""
+def log_trained_model(model, normaliser: Normaliser, config: RunConfig, corpus: PreparedCorpus, n_classes: int, clip_svm=None):
+    """The model (keras flavour + self-contained pyfunc) with a variable-length signature; a clip-functional
+    SVM, when given, is blended into the pyfunc's probabilities by the config's svm_weight."""
     input_dims = {m: corpus.features[m][0].shape[1] for m in corpus.modalities}
     metadata = {
         "variant": config.variant,
@@ -157,7 +158,8 @@ def log_trained_model(model, normaliser: Normaliser, config: RunConfig, corpus: 
         "modalities": list(corpus.modalities),
         "features": json.loads(json.dumps(config.features.__dict__)),
         "video_fps": VIDEO_FPS,
+        "svm_weight": config.model.svm_weight if clip_svm is not None else 0.0,
     }
     return mlflow_model.log_model(
-        model, normaliser, metadata, mlflow_model.keras_signature(input_dims, n_classes), name="model"
+        model, normaliser, metadata, mlflow_model.keras_signature(input_dims, n_classes), name="model", clip_svm=clip_svm
     )

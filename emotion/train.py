@@ -24,6 +24,7 @@ from emotion.features.cache import default_cache_dir
 from emotion.features.normalise import Normaliser, per_speaker
 from emotion.metrics import classification_metrics
 from emotion.config import uses_video
+from emotion.models.clip_svm import ClipSVM, blend
 from emotion.models.registry import build_model
 from emotion.pipeline import make_dataset
 from emotion.schedules import schedule_callbacks
@@ -38,8 +39,8 @@ class TrainResult:
     seconds: float
     train_val_gap: float  # train minus validation accuracy at the best (restored) epoch
     unsynced: Path | None = None  # the tracking server never came back: the local run folder for `emotion sync`
-    test_true: np.ndarray | None = None  # (n_test,) labels in the test dataset's order
-    test_proba: np.ndarray | None = None  # (n_test, classes) softmax in that order (seed ensembles in cv)
+    test_true: np.ndarray | None = None  # (n_test,) labels in split["test"] order
+    test_proba: np.ndarray | None = None  # (n_test, classes) softmax in that order (cv ensembles)
 
 
 def class_weights(train_labels: np.ndarray) -> dict[int, float]:
@@ -69,10 +70,22 @@ def predict_probabilities(model: keras.Model, dataset) -> tuple[np.ndarray, np.n
     return np.concatenate(true), np.concatenate(proba)
 
 
-def predict_labels(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    """(y_true, y_pred) class indices over one pass (the dataset may reorder clips; labels travel along)."""
-    true, proba = predict_probabilities(model, dataset)
-    return true, np.argmax(proba, axis=1)
+def _blend_clip_svm(config: RunConfig, corpus: PreparedCorpus, raw_audio: list[np.ndarray], split: dict, val_proba, test_proba):
+    """Fit the clip-functional SVM on the training clips and blend it into the validation and test
+    probabilities (split order); logs each part's test UA beside the blend's."""
+    actors = corpus.manifest["actor"].to_numpy(dtype=str)
+    clips = {name: [raw_audio[i] for i in split[name]] for name in ("train", "val", "test")}
+    head = ClipSVM.fit(clips["train"], corpus.labels[split["train"]], actors[split["train"]],
+                       per_speaker=config.features.normalisation == "speaker", n_classes=len(EMOTIONS), seed=config.train.seed)  # fmt: skip
+    svm = {name: head.predict_proba(clips[name], actors[split[name]]) for name in ("val", "test")}  # (n, classes)
+    truth = corpus.labels[split["test"]]
+    mlflow.log_param("svm_c", head.c)
+    mlflow.log_metrics({
+        "test_ua_network": classification_metrics(truth, np.argmax(test_proba, axis=1), EMOTIONS)["ua"],
+        "test_ua_svm": classification_metrics(truth, np.argmax(svm["test"], axis=1), EMOTIONS)["ua"],
+    })  # fmt: skip
+    weight = config.model.svm_weight
+    return head, blend(val_proba, svm["val"], weight), blend(test_proba, svm["test"], weight)
 
 
 def _callbacks(config: RunConfig, workdir: Path, order: EpochOrder, buffer: offline.MetricBuffer, resumed: bool) -> list[keras.callbacks.Callback]:
@@ -115,6 +128,7 @@ def train(
     if split is None:
         split = make_split(corpus.manifest, config.split)
 
+    raw_audio = corpus.features["audio"]  # before any normalisation: the clip-functional SVM's input
     if config.features.normalisation == "speaker":
         speakers = corpus.manifest["actor"].to_numpy(dtype=str)
         corpus = dataclasses.replace(corpus, features={m: per_speaker(corpus.features[m], speakers) for m in corpus.modalities})
@@ -127,12 +141,12 @@ def train(
 
     order = EpochOrder(config.train.seed, len(train_idx))  # the training data's per-epoch order and augmentation seeds
 
-    def dataset(positions, training):
+    def dataset(positions, training, pipeline=config.pipeline):
         return make_dataset(
             _normalised(corpus, normaliser, positions),
             corpus.labels[positions],
             n_classes,
-            config.pipeline,
+            pipeline,
             train_lengths=train_lengths,
             shuffle=training,
             seed=config.train.seed,
@@ -185,12 +199,21 @@ def train(
         server_uri, unsynced = mlflow.get_tracking_uri(), None
         if not buffer.wait(config.train.tracking_wait_seconds):
             unsynced = offline.go_local(buffer, cache_root)  # the rest of the run is logged there
-        val = classification_metrics(*predict_labels(model, val_ds), EMOTIONS)
-        test_true, test_proba = predict_probabilities(model, test_ds)
+        # Bucketing orders clips by boundaries drawn from the training lengths; without it the clips come
+        # in split order, so the probabilities of models trained on other splits (cv members) line up.
+        in_order = config.pipeline
+        if in_order.length_mode == "bucket":
+            in_order = dataclasses.replace(in_order, length_mode="batch_max")
+        val_true, val_proba = predict_probabilities(model, dataset(val_idx, False, in_order))
+        test_true, test_proba = predict_probabilities(model, dataset(test_idx, False, in_order))
+        clip_svm = None
+        if getattr(config.model, "svm_weight", 0.0) > 0:
+            clip_svm, val_proba, test_proba = _blend_clip_svm(config, corpus, raw_audio, split, val_proba, test_proba)
+        val = classification_metrics(val_true, np.argmax(val_proba, axis=1), EMOTIONS)
         test = classification_metrics(test_true, np.argmax(test_proba, axis=1), EMOTIONS)
         tracking.log_results(history, val, test, workdir)
         tracking.log_attention(model, test_ds, config)
-        tracking.log_trained_model(model, normaliser, config, corpus, n_classes)
+        tracking.log_trained_model(model, normaliser, config, corpus, n_classes, clip_svm)
         seconds = time.time() - started
         best = int(np.argmax(history["val_accuracy"]))
         gap = float(history["accuracy"][best] - history["val_accuracy"][best])

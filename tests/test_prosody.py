@@ -85,3 +85,16 @@ def test_deltas_and_voice_quality_append_their_columns_in_order(tmp_path):
     np.testing.assert_allclose(b[:, a.shape[1] : a.shape[1] + n_mels], expected, rtol=1e-5, atol=1e-6)
     assert b[:, -1].min() > 10.0, "a harmonic voice: HNR well above 0 dB in every segment"
     assert {"segment_deltas", "voice_quality"} <= set(full.params()) and "segment_deltas" not in plain.params()
+
+
+def test_clip_std_appends_the_clips_spread_of_every_column_on_each_segment(tmp_path):
+    path = tmp_path / "03-01-05-01-01-01-01.wav"
+    sf.write(path, voice(180, 240, seconds=2.0), SR)
+    plain = CnnFeatureExtractor(config=FeatureConfig(segment_deltas=True))
+    spread = CnnFeatureExtractor(config=FeatureConfig(segment_deltas=True, clip_std=True))
+    a, b = plain(path), spread(path)  # (20, w), (20, 2w)
+    assert b.shape == (20, 2 * a.shape[1]) == (20, spread.dim)
+    np.testing.assert_array_equal(b[:, : a.shape[1]], a)
+    np.testing.assert_allclose(b[:, a.shape[1] :], np.tile(a.std(axis=0), (20, 1)), rtol=1e-6)
+    assert b[:, a.shape[1] :].max() > 0, "a voice with a pitch glide varies over the clip"
+    assert spread.params()["clip_std"] is True and "clip_std" not in plain.params()

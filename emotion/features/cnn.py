@@ -32,8 +32,9 @@ RANDOM_SEED = 0  # fixed: random-init extractors give the same "features" in eve
 # The FeatureConfig fields the log-mel depends on: only these enter params(), so unrelated settings
 # (wav2vec_model, n_mfcc) do not change the cache key.
 LOGMEL_FIELDS = ("sample_rate", "n_mels", "win_ms", "hop_ms", "fmin", "fmax")
-# FeatureConfig switches that append columns to every segment, in column order (see _extra_parts).
-EXTRA_OPTIONS = ("prosody", "segment_deltas", "voice_quality")
+# FeatureConfig switches that append columns to every segment, in column order (see _extra_parts;
+# clip_std, last, repeats the clip's spread of all the columns before it).
+EXTRA_OPTIONS = ("prosody", "segment_deltas", "voice_quality", "clip_std")
 
 
 def segment_bounds(n_frames: int, n_segments: int) -> list[tuple[int, int]]:
@@ -174,12 +175,14 @@ class CnnFeatureExtractor:
     @property
     def dim(self) -> int:
         """Features per segment: 2 * n_mels for logmel_stats, the CNN's pooled channels (576) otherwise;
-        + 5 with prosody, + n_mels with segment_deltas, + 1 with voice_quality (in that order)."""
+        + 5 with prosody, + n_mels with segment_deltas, + 1 with voice_quality (in that order);
+        clip_std doubles the total."""
         from emotion.features.prosody import N_PROSODY
 
         base = 2 * self.config.n_mels if self.model is None else int(self.model.output_shape[-1])
-        widths = {"prosody": N_PROSODY, "segment_deltas": self.config.n_mels, "voice_quality": 1}
-        return base + sum(widths[option] for option in self.extras())
+        widths = {"prosody": N_PROSODY, "segment_deltas": self.config.n_mels, "voice_quality": 1, "clip_std": 0}
+        width = base + sum(widths[option] for option in self.extras())
+        return 2 * width if self.config.clip_std else width
 
     def extras(self) -> list[str]:
         """The FeatureConfig options switched on that append columns to every segment, in column order."""
@@ -222,7 +225,12 @@ class CnnFeatureExtractor:
             raise BadInputError(path, "features contain NaN or infinite values")
         parts = [self.from_logmel(log_mel)]  # (n_segments, base)
         parts += self._extra_parts(signal, log_mel)
-        features = np.concatenate(parts, axis=1)  # (n_segments, dim)
+        features = np.concatenate(parts, axis=1)  # (n_segments, width)
+        if self.config.clip_std:
+            # How much each column varies over the clip, on every segment: after per-speaker normalisation
+            # it says "more or less varied than this speaker's usual clip", which mean pooling cannot.
+            spread = np.broadcast_to(features.std(axis=0), features.shape)  # (n_segments, width)
+            features = np.concatenate([features, spread], axis=1)  # (n_segments, 2 * width)
         if not np.isfinite(features).all():
             raise BadInputError(path, f"{self.kind} features contain NaN or infinite values")
         return features

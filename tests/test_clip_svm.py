@@ -1,0 +1,115 @@
+"""The clip-functional SVM head (emotion/models/clip_svm.py) and its blend into training and the logged model."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from emotion.config import build_config
+from emotion.errors import ConfigError
+from emotion.models.clip_svm import C_GRID, MIN_SPEAKER_CLIPS, ClipSVM, blend, clip_functionals
+
+SCALES = {"a": 0.25, "b": 0.5, "c": 1.0, "d": 2.0, "e": 4.0, "new": 8.0}  # each speaker's loudness / range
+
+
+def speaker_clips(speaker: str, rng, per_class: int = 12):
+    """Class k's clips vary 2**k times more in column 0; every column scaled by the speaker."""
+    clips, labels = [], []
+    for label in range(3):
+        for _ in range(per_class):
+            x = rng.normal(size=(20, 4))  # (T, F)
+            x[:, 0] *= 2.0**label
+            clips.append((x * SCALES[speaker]).astype(np.float32))
+            labels.append(label)
+    return clips, labels
+
+
+def corpus(speakers, seed=0):
+    rng = np.random.default_rng(seed)
+    clips, labels, owners = [], [], []
+    for speaker in speakers:
+        c, y = speaker_clips(speaker, rng)
+        clips += c
+        labels += y
+        owners += [speaker] * len(y)
+    return clips, np.array(labels), np.array(owners)
+
+
+def test_functionals_are_mean_then_std_of_every_column():
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)  # (T=4, F=3)
+    np.testing.assert_allclose(clip_functionals([x])[0], np.concatenate([x.mean(0), x.std(0)]))
+
+
+def test_per_speaker_functionals_recognise_an_unseen_speakers_much_louder_voice():
+    clips, labels, speakers = corpus(["a", "b", "c", "d", "e"])
+    test_clips, test_labels, test_speakers = corpus(["new"], seed=1)
+    accuracy = {}
+    for per_speaker in (True, False):
+        head = ClipSVM.fit(clips, labels, speakers, per_speaker=per_speaker, n_classes=3, seed=0)
+        assert head.c in C_GRID
+        proba = head.predict_proba(test_clips, test_speakers)  # (36, 3)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+        accuracy[per_speaker] = float(np.mean(proba.argmax(axis=1) == test_labels))
+    assert accuracy[True] > 0.9, accuracy  # relative to the speaker's own clips, the spread gives the class
+    assert accuracy[False] < 0.6, accuracy  # raw: a loud speaker's every clip looks like the widest class
+
+
+def test_classes_absent_from_training_get_zero_and_the_head_survives_a_round_trip(tmp_path):
+    clips, labels, speakers = corpus(["a", "b", "c"])
+    head = ClipSVM.fit(clips, labels + 2, speakers, per_speaker=True, n_classes=8, seed=0)  # classes 2, 3, 4 of 8
+    proba = head.predict_proba(clips[:36], speakers[:36])  # speaker a's clips
+    assert proba.shape == (36, 8) and np.isfinite(proba).all() and not proba[:, [0, 1, 5, 6, 7]].any()
+    head.save(tmp_path / "svm.joblib")
+    np.testing.assert_array_equal(ClipSVM.load(tmp_path / "svm.joblib").predict_proba(clips[:36], speakers[:36]), proba)
+
+
+def test_a_speaker_with_too_few_clips_in_a_request_gets_the_network_alone():
+    clips, labels, speakers = corpus(["a", "b", "c"])
+    head = ClipSVM.fit(clips, labels, speakers, per_speaker=True, n_classes=3, seed=0)
+    few = np.array(["a"] * (MIN_SPEAKER_CLIPS - 1) + ["b"] * MIN_SPEAKER_CLIPS)
+    proba = head.predict_proba(clips[: len(few)], few)
+    assert np.isnan(proba[: MIN_SPEAKER_CLIPS - 1]).all() and np.isfinite(proba[MIN_SPEAKER_CLIPS - 1 :]).all()
+    network = np.full((len(few), 3), 1 / 3)
+    mixed = blend(network, proba, 0.5)
+    np.testing.assert_array_equal(mixed[: MIN_SPEAKER_CLIPS - 1], network[: MIN_SPEAKER_CLIPS - 1])
+    np.testing.assert_allclose(mixed[MIN_SPEAKER_CLIPS - 1 :], 0.5 * network[MIN_SPEAKER_CLIPS - 1 :] + 0.5 * proba[MIN_SPEAKER_CLIPS - 1 :])
+
+
+def test_blend_weights_and_bad_weight():
+    network, svm = np.array([[0.8, 0.2]]), np.array([[0.2, 0.8]])
+    np.testing.assert_allclose(blend(network, svm, 0.25), [[0.65, 0.35]])
+    np.testing.assert_array_equal(blend(network, svm, 0.0), network)
+    with pytest.raises(ConfigError, match="svm_weight"):
+        build_config("cnn_lstm", {"svm_weight": "1.5"})
+
+
+def test_a_trained_cnn_lstm_logs_both_parts_and_its_model_blends_them(cache_dir, tmp_path):
+    """Test metrics, logged metrics and the served (pyfunc) model all use the same blend."""
+    from emotion.data.labels import EMOTIONS
+    from emotion.train import train
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    config = build_config("cnn_lstm", {"max_actors": "6", "epochs": "2", "svm_weight": "0.5", "lstm_units": "16"})
+    result = train(config, cache_dir)
+    run = mlflow.get_run(result.run_id)
+    assert float(run.data.params["svm_c"]) in C_GRID
+    assert {"test_ua_network", "test_ua_svm", "test_ua"} <= set(run.data.metrics)
+    uri = mlflow.search_logged_models(filter_string=f"source_run_id = '{result.run_id}'", output_format="list")[0].model_uri
+    folder = mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / "model"))
+    assert (tmp_path / "model" / "data" / "clip_svm.joblib").is_file(), folder
+    served = mlflow.pyfunc.load_model(uri)
+
+    params = run.data.params
+    test_actors = params["test_actors"].split(",")
+    from emotion.dataset import prepare_corpus
+
+    prepared = prepare_corpus(config.data, config.features, cache_dir, allow_video=False)
+    rows = prepared.manifest[prepared.manifest["actor"].isin(test_actors)]
+    request = pd.DataFrame({"audio": [open(p, "rb").read() for p in rows["audio_path"]], "speaker": rows["actor"].tolist()})
+    answer = served.predict(request)
+    proba = answer[[f"p_{e}" for e in EMOTIONS]].to_numpy()
+    order = np.flatnonzero(prepared.manifest["actor"].isin(test_actors))
+    assert np.array_equal(order, np.sort(order))
+    np.testing.assert_allclose(proba, result.test_proba, atol=1e-4)  # the run's test probabilities: the same blend
