@@ -35,6 +35,7 @@ from emotion.errors import ConfigError, EmotionError
 PRUNERS = ("median", "percentile", "hyperband", "none")
 METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}  # per-epoch Keras logs: what pruning can see
 EXTRA_DIMS = ("units", "batch_size", "focal_gamma")
+SCHEMA_RACE_ATTEMPTS = 3  # workers starting together on an empty database race to create the tables
 UNITS_FIELDS = ("lstm_units", "audio_units_1", "dense_units")  # the variant's first one is "units"
 UNITS_CHOICES = (32, 64, 128, 256)
 BATCH_CHOICES = (16, 32, 64)
@@ -179,13 +180,21 @@ def open_storage(settings: TuneSettings):
         _close_dead_run(trial)
         retry(study, trial)
 
+    from sqlalchemy.exc import IntegrityError
+
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                url, engine_kwargs=kwargs, heartbeat_interval=settings.heartbeat_interval,
-                grace_period=2 * settings.heartbeat_interval, heartbeat_stale_trial_callback=on_stale,
-            )  # fmt: skip
+        for attempt in range(SCHEMA_RACE_ATTEMPTS):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    return RDBStorage(
+                        url, engine_kwargs=kwargs, heartbeat_interval=settings.heartbeat_interval,
+                        grace_period=2 * settings.heartbeat_interval, heartbeat_stale_trial_callback=on_stale,
+                    )  # fmt: skip
+            except IntegrityError:  # workers started together on an empty database both created the tables
+                if attempt == SCHEMA_RACE_ATTEMPTS - 1:
+                    raise
+                time.sleep(1.0)  # the other worker's schema is there now: the next attempt finds it
     except Exception as error:  # driver missing, host down, bad path: never a traceback
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise EmotionError(f"optuna storage {redact(url)}: cannot open ({reason[:200]})") from None

@@ -1,5 +1,5 @@
 """Shared fixtures: an isolated feature cache and tracking store per test session, the real-data folder;
-and the test order that keeps the two xdist workers busy to the end."""
+and the test order that keeps the xdist workers busy to the end."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ RAVDESS16K = ROOT.parent / "shared" / "data" / "ravdess16k"
 PRISTINE_MLFLOW_ENV = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}  # before any test ran
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the order and the groups
 def pytest_collection_modifyitems(items):
-    """Files with slow tests first. xdist hands out whole files in this order (--dist loadfile): the long
-    ones start at once and the short ones even out the workers' ends, instead of one worker running
-    a late multi-minute file alone (seen: the last 2-4 min of an 18-min CI on one worker)."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)  # stable: order kept within each group
+    """Slow tests first: xdist hands tests out in this order, so the multi-minute ones start at once and
+    the short ones even out the workers' ends (seen before: the last minutes of CI on one worker alone)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept within each group
 
 
 @pytest.fixture(autouse=True)

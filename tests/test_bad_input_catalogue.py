@@ -26,6 +26,9 @@ from emotion.features.audio import extract_audio_features
 N_GOOD = 360  # the built-in corpus: 12 actors x 30 clips
 
 
+pytestmark = pytest.mark.xdist_group("test_bad_input_catalogue")  # its module fixtures run once, on one worker
+
+
 @pytest.fixture(scope="module")
 def catalogue(cache_dir, tmp_path_factory) -> tuple[Path, list[Kind]]:
     root = tmp_path_factory.mktemp("catalogue")

@@ -26,6 +26,9 @@ def write_clip(path, seconds: float, rate: int = SR, seed: int = 0):
     return path
 
 
+pytestmark = pytest.mark.xdist_group("test_cnn_features")  # its module fixtures run once, on one worker
+
+
 @pytest.fixture(scope="module")
 def mobilenet():
     return CnnFeatureExtractor("cnn", weights=None)

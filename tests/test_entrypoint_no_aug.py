@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from conftest import ROOT, subprocess_env
 from emotion.data.labels import EMOTIONS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_entrypoint_no_aug")]  # group: its module fixtures run once, on one worker
 
 EPOCHS = 2
 

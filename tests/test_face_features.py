@@ -115,6 +115,9 @@ def test_no_face_falls_back_to_the_centre_square(tmp_path):
     assert np.linalg.norm(a.features[0] - side_view) > 0.1  # the whole frame would have given other numbers
 
 
+pytestmark = pytest.mark.xdist_group("test_face_features")  # its module fixtures run once, on one worker
+
+
 @pytest.fixture(scope="module")
 def real_face() -> np.ndarray:
     """A real photographed face shipped with matplotlib (Grace Hopper), on a wider grey canvas.  # (300, 400, 3)"""

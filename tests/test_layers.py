@@ -83,6 +83,9 @@ def test_layer_config_round_trip():
     assert clone.units == 7 and clone.name == "att"
 
 
+pytestmark = pytest.mark.xdist_group("test_layers")  # its module fixtures run once, on one worker
+
+
 @pytest.fixture(scope="module")
 def small_model():
     config = MultimodalConfig(audio_units_1=8, audio_units_2=4, video_units_1=8, video_units_2=4, attention_units=4, dense_units=8)

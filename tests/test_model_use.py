@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 from conftest import subprocess_env
 from emotion.data.labels import EMOTIONS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_model_use")]  # group: its module fixtures run once, on one worker
 
 
 @pytest.fixture(scope="module")

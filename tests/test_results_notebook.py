@@ -41,6 +41,9 @@ def fake_training_run(experiment_id: str, variant: str, ua: float, epochs: int =
         return run.info.run_id
 
 
+pytestmark = pytest.mark.xdist_group("test_results_notebook")  # its module fixtures run once, on one worker
+
+
 @pytest.fixture(scope="module")
 def logged(tmp_path_factory):
     """A SQLite store (made once: a new store costs seconds of migrations) whose experiment `exp` has a

@@ -239,11 +239,11 @@ def test_two_postgres_workers_share_a_study_and_a_killed_workers_trial_is_retrie
         "study_name=shared", "heartbeat_interval=2", "max_actors=6", "epochs=4", "pruner=none",
     ]  # fmt: skip
     env = subprocess_env(cache_dir, mlflow_uri)
+    storage = optuna.storages.RDBStorage(optuna_db)  # this process's tables first: not a third party to the workers' race
     logs = [open(tmp_path / f"worker{i}.log", "w") for i in range(2)]
     victim = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=logs[0], stderr=subprocess.STDOUT, start_new_session=True)
     survivor = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=logs[1], stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        storage = optuna.storages.RDBStorage(optuna_db)
         killed = None
         deadline = time.monotonic() + 120
         while killed is None:

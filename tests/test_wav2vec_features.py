@@ -39,6 +39,9 @@ FRAME_RATE = WAV2VEC_SAMPLE_RATE / 320  # 50 Hz: 20 ms frames
 CLIP = "03-01-05-01-01-01-01.wav"  # a RAVDESS audio-only name
 
 
+pytestmark = pytest.mark.xdist_group("test_wav2vec_features")  # its module fixtures run once, on one worker
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     # the shipped tiny random model (emotion wav2vec-random): config.json + weights, no preprocessor
