@@ -207,7 +207,7 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
     # cross-entropy, Adam with an exponential schedule, early stopping; plus the best configuration of
     # the RAVDESS k-fold benchmark (README, "Real-data accuracy"): 64 bands, per-speaker normalisation,
     # pitch / energy / spectral-change / HNR per segment, 60 epochs with patience 15, an equal blend with
-    # the clip-functional SVM, 3 models per cv fold each validated on other actors.
+    # the clip-functional SVM, 5 models per cv fold each validated on another fifth of the non-test actors.
     "cnn_lstm": {
         "feature_kind": "logmel_stats",
         "loss": "crossentropy",
@@ -220,7 +220,7 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
         "epochs": 60,
         "early_stopping_patience": 15,
         "svm_weight": 0.5,
-        "cv_seeds": 3,
+        "cv_seeds": 5,
         "cv_rotate_val": True,
     },
     "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
