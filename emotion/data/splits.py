@@ -141,6 +141,25 @@ def actor_kfold(manifest: pd.DataFrame, k: int = 5, seed: int = 42) -> list[dict
     return folds
 
 
+def published_kfold(manifest: pd.DataFrame, folder, seed: int = 42):
+    """Folds from published fold files (emotion/data/published_folds.py): (splits, fold numbers, report).
+
+    Validation is carved from each fold's training actors as actor_kfold does, 1/(k-1) of them.
+    """
+    from emotion.data.published_folds import fold_files, published_folds
+
+    y, groups = _labels_and_groups(manifest)
+    k = len(fold_files(folder))
+    fraction = 1.0 / (k - 1) if k > 2 else 0.5
+
+    def carve(rest: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+        return _carve_val(rest, y, groups, fraction, seed, what)
+
+    splits, numbers, report = published_folds(manifest, folder, carve)
+    finished = [_finish(split, y, groups, f"published fold {n}") for split, n in zip(splits, numbers)]
+    return finished, numbers, report
+
+
 def rotated_validation(manifest: pd.DataFrame, split: dict[str, np.ndarray], k: int, seed: int = 42) -> list[dict[str, np.ndarray]]:
     """The splits with `split`'s test set whose validation sets are, in turn, each inner fold of its
     non-test actors (the same carve actor_kfold(k, seed) made), starting with `split` itself.

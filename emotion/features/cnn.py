@@ -25,7 +25,7 @@ from emotion.config import FeatureConfig
 from emotion.errors import BadInputError, ConfigError
 from emotion.features.audio import FEATURE_VERSION, load_audio, logmel
 
-KINDS = ("logmel_stats", "cnn")  # FeatureConfig.feature_kind values this module computes
+KINDS = ("logmel_stats", "cnn", "whisper_segments")  # FeatureConfig.feature_kind values this module computes
 N_SEGMENTS = 20  # the source designs' MAX_SEQ_LENGTH: every clip becomes 20 time steps
 IMAGE_SIZE = 96  # ~5x cheaper than 224; a segment is only ~18 frames x 40 bands, and the conv weights fit any size
 RANDOM_SEED = 0  # fixed: random-init extractors give the same "features" in every process
@@ -56,6 +56,11 @@ def logmel_stats(log_mel: np.ndarray, n_segments: int = N_SEGMENTS) -> np.ndarra
         for a, b in segment_bounds(len(log_mel), n_segments)
     ]
     return np.stack(rows).astype(np.float32)
+
+
+def segment_pool(frames: np.ndarray, n_segments: int = N_SEGMENTS) -> np.ndarray:
+    """Per segment, mean then std of every column of encoder frames.  # (T, d) -> (n_segments, 2d)"""
+    return logmel_stats(frames, n_segments)
 
 
 def segment_images(log_mel: np.ndarray, n_segments: int = N_SEGMENTS, size: int = IMAGE_SIZE) -> np.ndarray:
@@ -161,6 +166,13 @@ class CnnFeatureExtractor:
         self.image_size = image_size
         self.seed = seed
         self.model = _build_mobilenet(weights, image_size, seed) if kind == "cnn" else None
+        self.encoder = None  # whisper_segments: each segment is the mean and std of its Whisper frames
+        if kind == "whisper_segments":
+            from emotion.features.whisper import WHISPER_SAMPLE_RATE, load_encoder
+
+            if self.config.sample_rate != WHISPER_SAMPLE_RATE:
+                raise ConfigError(f"parameter sample_rate={self.config.sample_rate}: Whisper takes {WHISPER_SAMPLE_RATE} Hz audio")
+            self.encoder = load_encoder(self.config.whisper_model, self.config.whisper_window)
 
     @classmethod
     def from_config(cls, config: FeatureConfig) -> "CnnFeatureExtractor":
@@ -179,7 +191,10 @@ class CnnFeatureExtractor:
         clip_std doubles the total."""
         from emotion.features.prosody import N_PROSODY
 
-        base = 2 * self.config.n_mels if self.model is None else int(self.model.output_shape[-1])
+        if self.encoder is not None:
+            base = 2 * self.encoder.d_model
+        else:
+            base = 2 * self.config.n_mels if self.model is None else int(self.model.output_shape[-1])
         widths = {"prosody": N_PROSODY, "segment_deltas": self.config.n_mels, "voice_quality": 1, "clip_std": 0}
         width = base + sum(widths[option] for option in self.extras())
         return 2 * width if self.config.clip_std else width
@@ -197,6 +212,8 @@ class CnnFeatureExtractor:
             "feature_version": FEATURE_VERSION,
         }
         out.update({option: True for option in self.extras()})  # only when on: earlier caches keep their keys
+        if self.encoder is not None:
+            out.update(whisper=self.encoder.params())
         if self.model is not None:
             out.update(
                 backbone="MobileNetV3Small",
@@ -223,7 +240,10 @@ class CnnFeatureExtractor:
             raise BadInputError(path, " ".join(str(err).split())) from None
         if not np.isfinite(log_mel).all():
             raise BadInputError(path, "features contain NaN or infinite values")
-        parts = [self.from_logmel(log_mel)]  # (n_segments, base)
+        if self.encoder is not None:
+            parts = [segment_pool(self.encoder.encode_signal(signal), self.n_segments)]  # (n_segments, 2 d_model)
+        else:
+            parts = [self.from_logmel(log_mel)]  # (n_segments, base)
         parts += self._extra_parts(signal, log_mel)
         features = np.concatenate(parts, axis=1)  # (n_segments, width)
         if self.config.clip_std:

@@ -13,11 +13,17 @@ from emotion.features.audio import extract_audio_features, feature_params
 
 
 def audio_extractor(config: FeatureConfig) -> tuple[Callable[[str], np.ndarray], dict]:
-    """Built once per corpus: the CNN or wav2vec model loads here, not per clip."""
+    """Built once per corpus: the CNN, wav2vec or Whisper model loads here, not per clip (a missing or
+    corrupt model folder is a one-line error here, before any clip or training)."""
     kind = config.feature_kind
     if kind in ("logmel", "mfcc"):
         return partial(extract_audio_features, config=config), feature_params(config)
-    if kind in ("logmel_stats", "cnn"):
+    if kind == "whisper":
+        from emotion.features.whisper import load_encoder
+
+        encoder = load_encoder(config.whisper_model, config.whisper_window)
+        return partial(encoder, max_seconds=config.max_clip_seconds), encoder.params()
+    if kind in ("logmel_stats", "cnn", "whisper_segments"):
         from emotion.features.cnn import CnnFeatureExtractor
 
         extractor = CnnFeatureExtractor.from_config(config)

