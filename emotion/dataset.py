@@ -71,7 +71,7 @@ def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, 
         skipped.extend(folder_report.unmatched_files)  # feature files without a clip: listed, not fatal
         extracted = {"audio": (arrays, list(folder_report.failures))}
     else:
-        compute, params = audio_extractor(features)
+        compute, params = audio_extractor(features, cache)
         extracted = {"audio": extract_many(manifest["audio_path"], compute, params, cache, desc="audio features")}
     if "video" in modalities:
         from emotion.features.face import face_feature_params

@@ -233,8 +233,14 @@ class EmotionModel:
         good = self._standardise([clips[i] for i in kept], [speakers[i] for i in kept])
         probabilities = self.predict_features(good)  # (n kept, classes)
         if self.clip_svm is not None and kept:
-            svm = self.clip_svm.predict_proba(raw_audio, [speakers[i] for i in kept])
+            kept_speakers = [speakers[i] for i in kept]
+            svm = self.clip_svm.predict_proba(raw_audio, kept_speakers)
             probabilities = blend(probabilities, svm, self.metadata["svm_weight"])
+            if getattr(self.clip_svm, "global_pipeline", None) is not None:
+                # too few clips of a speaker for speaker statistics: the network's per-speaker input
+                # would be the clip against itself, so the global head answers alone
+                few = self.clip_svm.global_rows(kept_speakers)
+                probabilities[few] = svm[few]
         probabilities = iter(probabilities)
         rows = []
         for clip, error in zip(clips, errors):

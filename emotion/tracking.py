@@ -142,7 +142,9 @@ def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
     predicted = np.argmax(model(inputs, training=False).numpy(), axis=1)
     truth = np.argmax(onehot.numpy()[:n_clips], axis=1)
     titles = [f"clip {i}: true {EMOTIONS[t]}, predicted {EMOTIONS[p]}" for i, (t, p) in enumerate(zip(truth, predicted))]
-    seconds = {"audio": config.features.hop_ms / 1000, "video": 1 / VIDEO_FPS}
+    # pretrained-encoder frames come at 50 Hz (20 ms), log-mel frames at the configured hop
+    audio_seconds = 0.02 if config.features.feature_kind in ("wav2vec", "whisper") else config.features.hop_ms / 1000
+    seconds = {"audio": audio_seconds, "video": 1 / VIDEO_FPS}
     figure = attention_figure(weights, seconds, titles)
     mlflow.log_figure(figure, "figures/attention_weights.png")
     plt.close(figure)

@@ -30,6 +30,9 @@ from emotion.pipeline import make_dataset
 from emotion.schedules import schedule_callbacks
 
 
+BLEND_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)  # svm_weight values scored on validation speakers in every blended run
+
+
 @dataclass
 class TrainResult:
     run_id: str
@@ -71,21 +74,31 @@ def predict_probabilities(model: keras.Model, dataset) -> tuple[np.ndarray, np.n
 
 
 def _blend_clip_svm(config: RunConfig, corpus: PreparedCorpus, raw_audio: list[np.ndarray], split: dict, val_proba, test_proba):
-    """Fit the clip-functional SVM on the training clips and blend it into the validation and test
-    probabilities (split order); logs each part's test UA beside the blend's."""
+    """Fit the clip-functional head on the training clips and blend it into the validation and test
+    probabilities (split order); logs each part's UA beside the blend's, the validation UA of other
+    blend weights (to choose the weight on validation speakers) and the global head's test UA."""
     actors = corpus.manifest["actor"].to_numpy(dtype=str)
     clips = {name: [raw_audio[i] for i in split[name]] for name in ("train", "val", "test")}
+    m = config.model
     head = ClipSVM.fit(clips["train"], corpus.labels[split["train"]], actors[split["train"]],
-                       per_speaker=config.features.normalisation == "speaker", n_classes=len(EMOTIONS), seed=config.train.seed)  # fmt: skip
+                       per_speaker=config.features.normalisation == "speaker", n_classes=len(EMOTIONS), seed=config.train.seed,
+                       kind=m.clip_head, global_head=m.global_head)  # fmt: skip
     svm = {name: head.predict_proba(clips[name], actors[split[name]]) for name in ("val", "test")}  # (n, classes)
-    truth = corpus.labels[split["test"]]
     mlflow.log_param("svm_c", head.c)
-    parts = {"test_ua_network": test_proba}
+
+    def ua(truth, proba):
+        return classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS)["ua"]
+
+    truth = {name: corpus.labels[split[name]] for name in ("val", "test")}
+    scores = {"test_ua_network": ua(truth["test"], test_proba)}
     if np.isfinite(svm["test"]).all():  # else some test speaker has too few clips for the SVM to answer
-        parts["test_ua_svm"] = svm["test"]
-    mlflow.log_metrics({name: classification_metrics(truth, np.argmax(p, axis=1), EMOTIONS)["ua"] for name, p in parts.items()})
-    weight = config.model.svm_weight
-    return head, blend(val_proba, svm["val"], weight), blend(test_proba, svm["test"], weight)
+        scores["test_ua_svm"] = ua(truth["test"], svm["test"])
+    if head.global_pipeline is not None:  # every test clip alone: what a single-clip request gets
+        scores["test_ua_global"] = ua(truth["test"], head.predict_global(clips["test"]))
+    for weight in BLEND_WEIGHTS:
+        scores[f"val_ua_blend_{weight:g}"] = ua(truth["val"], blend(val_proba, svm["val"], weight))
+    mlflow.log_metrics(scores)
+    return head, blend(val_proba, svm["val"], m.svm_weight), blend(test_proba, svm["test"], m.svm_weight)
 
 
 def _callbacks(config: RunConfig, workdir: Path, order: EpochOrder, buffer: offline.MetricBuffer, resumed: bool) -> list[keras.callbacks.Callback]:

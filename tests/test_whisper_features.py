@@ -123,8 +123,8 @@ def test_bad_model_sources_are_one_line_errors_before_any_clip(tmp_path):
         resolve_model(str(tmp_path / "missing" / "model"))
     with pytest.raises(ConfigError, match="not a folder and not a faster-whisper model name"):
         resolve_model("tiny-typo")
-    with pytest.raises(ConfigError, match="whisper_window"):
-        build_config("cnn_pooling", {"feature_kind": "whisper", "whisper_window": "10s"})
+    with pytest.raises(ConfigError, match="whisper_window=.10x.: expected .clip. or .Ns."):
+        build_config("cnn_pooling", {"feature_kind": "whisper", "whisper_window": "10x"})
 
 
 def test_a_too_short_or_silent_file_is_skipped_with_its_reason(encoder, tmp_path):

@@ -167,6 +167,7 @@ class CnnFeatureExtractor:
         self.seed = seed
         self.model = _build_mobilenet(weights, image_size, seed) if kind == "cnn" else None
         self.encoder = None  # whisper_segments: each segment is the mean and std of its Whisper frames
+        self.frame_cache = None  # a FeatureCache holding Whisper frames by (file, encoder params), if any
         if kind == "whisper_segments":
             from emotion.features.whisper import WHISPER_SAMPLE_RATE, load_encoder
 
@@ -175,14 +176,16 @@ class CnnFeatureExtractor:
             self.encoder = load_encoder(self.config.whisper_model, self.config.whisper_window)
 
     @classmethod
-    def from_config(cls, config: FeatureConfig) -> "CnnFeatureExtractor":
+    def from_config(cls, config: FeatureConfig, frame_cache=None) -> "CnnFeatureExtractor":
         """From a run's FeatureConfig: feature_kind, n_segments, cnn_weights ("" = random init)."""
-        return cls(
+        extractor = cls(
             kind=config.feature_kind,
             n_segments=getattr(config, "n_segments", N_SEGMENTS),
             weights=getattr(config, "cnn_weights", "") or None,
             config=config,
         )
+        extractor.frame_cache = frame_cache
+        return extractor
 
     @property
     def dim(self) -> int:
@@ -241,7 +244,7 @@ class CnnFeatureExtractor:
         if not np.isfinite(log_mel).all():
             raise BadInputError(path, "features contain NaN or infinite values")
         if self.encoder is not None:
-            parts = [segment_pool(self.encoder.encode_signal(signal), self.n_segments)]  # (n_segments, 2 d_model)
+            parts = [segment_pool(self._whisper_frames(path, signal), self.n_segments)]  # (n_segments, 2 d_model)
         else:
             parts = [self.from_logmel(log_mel)]  # (n_segments, base)
         parts += self._extra_parts(signal, log_mel)
@@ -254,6 +257,16 @@ class CnnFeatureExtractor:
         if not np.isfinite(features).all():
             raise BadInputError(path, f"{self.kind} features contain NaN or infinite values")
         return features
+
+    def _whisper_frames(self, path, signal: np.ndarray) -> np.ndarray:
+        """(T, d_model) encoder frames, from the frame cache when feature_kind=whisper filled it."""
+        key = self.frame_cache.key(path, self.encoder.params()) if self.frame_cache is not None else None
+        frames = self.frame_cache.get(key) if key else None
+        if frames is None:
+            frames = self.encoder.encode_signal(signal)
+            if key:
+                self.frame_cache.put(key, frames)
+        return frames
 
     def _extra_parts(self, signal: np.ndarray, log_mel: np.ndarray) -> list[np.ndarray]:
         """The optional per-segment additions, each (n_segments, k), in EXTRA_OPTIONS order."""

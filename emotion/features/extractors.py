@@ -12,9 +12,10 @@ from emotion.features.audio import extract_audio_features, feature_params
 
 
 
-def audio_extractor(config: FeatureConfig) -> tuple[Callable[[str], np.ndarray], dict]:
+def audio_extractor(config: FeatureConfig, cache=None) -> tuple[Callable[[str], np.ndarray], dict]:
     """Built once per corpus: the CNN, wav2vec or Whisper model loads here, not per clip (a missing or
-    corrupt model folder is a one-line error here, before any clip or training)."""
+    corrupt model folder is a one-line error here, before any clip or training). `cache`: a FeatureCache
+    that whisper_segments share with feature_kind=whisper for the encoder frames."""
     kind = config.feature_kind
     if kind in ("logmel", "mfcc"):
         return partial(extract_audio_features, config=config), feature_params(config)
@@ -26,7 +27,8 @@ def audio_extractor(config: FeatureConfig) -> tuple[Callable[[str], np.ndarray],
     if kind in ("logmel_stats", "cnn", "whisper_segments"):
         from emotion.features.cnn import CnnFeatureExtractor
 
-        extractor = CnnFeatureExtractor.from_config(config)
+        # whisper_segments read (and fill) the cache's Whisper frames: the encoder is the costly part
+        extractor = CnnFeatureExtractor.from_config(config, frame_cache=cache)
         return extractor, extractor.params()
     if kind == "wav2vec":
         from emotion.features.wav2vec import extract_wav2vec_features, load_wav2vec, wav2vec_params

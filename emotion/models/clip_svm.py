@@ -1,11 +1,17 @@
-"""A kernel head on clip functionals, blended with the network's probabilities (`svm_weight`).
+"""A head on clip functionals, blended with the network's probabilities (`svm_weight`).
 
 Per clip, the mean and std over time of every feature column, (T, F) -> (2F,); with
 normalisation=speaker these clip vectors are z-normalised per speaker (how this clip differs from the
 speaker's usual clip, spread included, which per-frame normalisation and mean pooling cannot say);
-then a standardised RBF SVM with Platt-scaled probabilities. C is chosen by cross-validation grouped
-by actor on the training clips only (balanced accuracy), never on validation or test speakers' scores.
-It errs on other clips than the network does: on RAVDESS k-fold the equal blend beat both (README).
+then a standardised RBF SVM with Platt-scaled probabilities (`clip_head=svm`) or a multinomial
+logistic regression (`clip_head=logistic`: the linear probe of frozen-encoder studies). C is chosen
+by cross-validation grouped by actor on the training clips only (balanced accuracy), never on
+validation or test speakers' scores. It errs on other clips than the network does: on RAVDESS
+k-fold the equal blend beat both (README).
+
+Global path (`global_head=true`): a second head of the same kind on the raw functionals (one
+standardisation for everyone) answers the clips of speakers with too few clips in a request for
+speaker statistics; a single clip from an unknown speaker still gets a prediction.
 """
 
 from __future__ import annotations
@@ -18,11 +24,15 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
 from emotion.features.normalise import per_speaker
 
-C_GRID = (1.0, 3.0, 10.0, 30.0)  # ~400 standardised functionals, ~900 clips: from smooth to nearly interpolating
+# ~400-1700 standardised functionals, ~900 clips: from smooth to nearly interpolating (SVM), and from
+# strong to light shrinkage (logistic; 0.03 was best on validation actors for Whisper functionals)
+C_GRIDS = {"svm": (1.0, 3.0, 10.0, 30.0), "logistic": (0.01, 0.03, 0.1, 0.3)}
+C_GRID = C_GRIDS["svm"]
 INNER_FOLDS = 5  # folds of the training actors for choosing C (fewer when there are fewer actors)
 # Per-speaker functionals need the speaker's usual clip: a speaker with fewer clips than this in one
 # request (a single clip normalises to all zeros) gets no SVM part there, the network answers alone.
@@ -34,11 +44,35 @@ def clip_functionals(sequences: list[np.ndarray]) -> np.ndarray:
     return np.stack([np.concatenate([s.mean(axis=0), s.std(axis=0)]) for s in sequences]).astype(np.float64)
 
 
+def _estimator(kind: str, c: float, seed: int, probability: bool):
+    if kind == "logistic":
+        return LogisticRegression(C=c, max_iter=5000)  # lbfgs, multinomial: deterministic
+    return SVC(C=c, probability=probability, random_state=seed)  # libsvm's Platt scaling, seeded
+
+
+def _fit_head(x: np.ndarray, labels, speakers, kind: str, seed: int):
+    """StandardScaler -> estimator, its C by grouped CV over the training speakers."""
+    grid = C_GRIDS[kind]
+    folds = min(INNER_FOLDS, len(np.unique(speakers)))
+    if folds >= 2:  # probability=False while searching: Platt scaling's own CV only for the final fit
+        search = GridSearchCV(make_pipeline(StandardScaler(), _estimator(kind, 1.0, seed, False)),
+                              {f"{'logisticregression' if kind == 'logistic' else 'svc'}__C": list(grid)},
+                              scoring="balanced_accuracy", cv=GroupKFold(folds))  # fmt: skip
+        best_c = next(iter(search.fit(x, labels, groups=speakers).best_params_.values()))
+    else:
+        best_c = grid[len(grid) // 2]  # one actor: nothing to cross-validate on
+    with warnings.catch_warnings():  # SVC probability: deprecated in scikit-learn 1.9, removed in 1.11 (pinned below that)
+        warnings.filterwarnings("ignore", message=".*probability.*", category=FutureWarning)
+        return make_pipeline(StandardScaler(), _estimator(kind, best_c, seed, True)).fit(x, labels)
+
+
 @dataclass
 class ClipSVM:
-    pipeline: object  # StandardScaler -> SVC(probability=True), fitted
+    pipeline: object  # StandardScaler -> SVC(probability=True) or LogisticRegression, fitted
     per_speaker: bool  # z-normalise clip functionals per speaker first (normalisation=speaker)
     n_classes: int
+    kind: str = "svm"  # "svm" | "logistic"
+    global_pipeline: object = None  # the same head on raw functionals, for speakers with few clips (global_head)
 
     @property
     def c(self) -> float:
@@ -51,35 +85,44 @@ class ClipSVM:
         return np.concatenate(per_speaker([row[None] for row in functionals], speakers))  # rows as 1-frame clips
 
     @classmethod
-    def fit(cls, sequences, labels: np.ndarray, speakers, *, per_speaker: bool, n_classes: int, seed: int) -> "ClipSVM":
+    def fit(cls, sequences, labels: np.ndarray, speakers, *, per_speaker: bool, n_classes: int, seed: int,
+            kind: str = "svm", global_head: bool = False) -> "ClipSVM":  # fmt: skip
         """Raw (un-normalised) training clips -> fitted head; C by grouped CV over `speakers`."""
         speakers = np.asarray(speakers)
-        head = cls(None, per_speaker, n_classes)
-        x = head._inputs(sequences, speakers)
-        folds = min(INNER_FOLDS, len(np.unique(speakers)))
-        if folds >= 2:  # probability=False while searching: Platt scaling's own CV only for the final fit
-            search = GridSearchCV(make_pipeline(StandardScaler(), SVC()), {"svc__C": list(C_GRID)},
-                                  scoring="balanced_accuracy", cv=GroupKFold(folds))  # fmt: skip
-            best_c = search.fit(x, labels, groups=speakers).best_params_["svc__C"]
-        else:
-            best_c = C_GRID[len(C_GRID) // 2]  # one actor: nothing to cross-validate on
-        svc = SVC(C=best_c, probability=True, random_state=seed)  # libsvm's Platt scaling, seeded
-        with warnings.catch_warnings():  # deprecated in scikit-learn 1.9, removed in 1.11 (pinned below that)
-            warnings.filterwarnings("ignore", message=".*probability.*", category=FutureWarning)
-            head.pipeline = make_pipeline(StandardScaler(), svc).fit(x, labels)
+        head = cls(None, per_speaker, n_classes, kind)
+        head.pipeline = _fit_head(head._inputs(sequences, speakers), labels, speakers, kind, seed)
+        if global_head and per_speaker:
+            head.global_pipeline = _fit_head(clip_functionals(sequences), labels, speakers, kind, seed)
         return head
 
-    def predict_proba(self, sequences: list[np.ndarray], speakers) -> np.ndarray:
-        """Raw clips -> (n, n_classes) probabilities; classes absent from training get 0; NaN rows for
-        the clips of speakers with fewer than MIN_SPEAKER_CLIPS clips here (per-speaker heads only)."""
+    def global_rows(self, speakers) -> np.ndarray:
+        """(n,) True where a clip's speaker has too few clips here for speaker statistics."""
         speakers = np.asarray(speakers)
-        proba = self.pipeline.predict_proba(self._inputs(sequences, speakers))  # (n, classes seen)
-        out = np.zeros((len(proba), self.n_classes))
-        out[:, self.pipeline.classes_] = proba
-        if self.per_speaker:
-            names, counts = np.unique(speakers, return_counts=True)
-            out[np.isin(speakers, names[counts < MIN_SPEAKER_CLIPS])] = np.nan
+        if not self.per_speaker:
+            return np.zeros(len(speakers), dtype=bool)
+        names, counts = np.unique(speakers, return_counts=True)
+        return np.isin(speakers, names[counts < MIN_SPEAKER_CLIPS])
+
+    def _proba(self, pipeline, x: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(x), self.n_classes))  # classes absent from training get 0
+        out[:, pipeline.classes_] = pipeline.predict_proba(x)
         return out
+
+    def predict_proba(self, sequences: list[np.ndarray], speakers) -> np.ndarray:
+        """Raw clips -> (n, n_classes) probabilities. The clips of speakers with fewer than
+        MIN_SPEAKER_CLIPS clips here get the global head's answer, or NaN rows without one."""
+        speakers = np.asarray(speakers)
+        out = self._proba(self.pipeline, self._inputs(sequences, speakers))  # (n, classes)
+        few = self.global_rows(speakers)
+        if few.any():
+            out[few] = np.nan
+            if self.global_pipeline is not None:
+                out[few] = self._proba(self.global_pipeline, clip_functionals([s for s, f in zip(sequences, few) if f]))
+        return out
+
+    def predict_global(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """(n, n_classes) from the global head alone: every clip as if it came alone."""
+        return self._proba(self.global_pipeline, clip_functionals(sequences))
 
     def save(self, path) -> None:
         joblib.dump(self, path)

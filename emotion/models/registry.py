@@ -12,6 +12,7 @@ from emotion.models.wav2vec_attention import build_wav2vec_attention
 AUDIO_ONLY_BUILDERS = {
     "cnn_lstm_simplified": build_cnn_lstm_simplified,
     "cnn_lstm": build_cnn_lstm,
+    "whisper_lstm": build_cnn_lstm,
     "cnn_pooling": build_cnn_pooling,
     "wav2vec_attention": build_wav2vec_attention,
 }
