@@ -104,6 +104,10 @@ def markdown(results: dict, published: bool = False) -> str:
         folds = " ".join(f"{f['test_ua']:.3f}" for f in r["folds"])
         lines.append(f"| {variant} | {s['cv_ua_mean']:.3f} ± {s['cv_ua_std']:.3f} | {s['cv_wa_mean']:.3f} ± {s['cv_wa_std']:.3f} | "
                      f"{s['cv_macro_f1_mean']:.3f} ± {s['cv_macro_f1_std']:.3f} | {folds} | {r['seconds'] / 60:.1f} min |")  # fmt: skip
+        for part, label in (("ua_network", "network alone"), ("ua_svm", "clip head alone"), ("ua_global", "global head, clips alone")):
+            if f"cv_{part}_mean" in s:
+                per_fold = " ".join(f"{f[f'test_{part}']:.3f}" for f in r["folds"])
+                lines.append(f"| {variant}: {label} | {s[f'cv_{part}_mean']:.3f} ± {s[f'cv_{part}_std']:.3f} | | | {per_fold} | |")
     return "\n".join(lines + (emobox_rows() if published else []))
 
 

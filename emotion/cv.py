@@ -25,6 +25,8 @@ from emotion.features.cache import default_cache_dir
 from emotion.metrics import classification_metrics
 
 METRICS = ("ua", "wa", "macro_f1")
+# A blended run's parts (emotion/train.py), carried into the fold table and summary where logged
+PART_METRICS = ("test_ua_network", "test_ua_svm", "test_ua_global")
 
 
 def fold_figure(folds: pd.DataFrame):
@@ -63,7 +65,8 @@ def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train,
     seeds = config.split.cv_seeds
     if seeds == 1:
         result = train(config, cache_root, corpus=corpus, split=split, run_name=f"fold-{index}")
-        return result.test, result.epochs_run, result.test_proba
+        parts = {k: v for k, v in mlflow.get_run(result.run_id).data.metrics.items() if k in PART_METRICS}
+        return {**result.test, **parts}, result.epochs_run, result.test_proba
     splits = [split]
     if config.split.cv_rotate_val:
         splits = rotated_validation(corpus.manifest, split, n_folds, config.split.split_seed)
@@ -111,13 +114,18 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
             predictions.append(_fold_predictions(corpus, split["test"], i, proba))
             test_actors = sorted(corpus.manifest.iloc[split["test"]]["actor"].unique())
             rows.append({"fold": i, "test_actors": ",".join(test_actors), "epochs": epochs,
-                         **{f"test_{m}": test[m] for m in METRICS}})  # fmt: skip
+                         **{f"test_{m}": test[m] for m in METRICS}, **{k: test[k] for k in PART_METRICS if k in test}})  # fmt: skip
         table = pd.DataFrame(rows)
         summary = {}
         for metric in METRICS:
             values = table[f"test_{metric}"]
             summary[f"cv_{metric}_mean"] = float(values.mean())
             summary[f"cv_{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        for name in PART_METRICS:  # e.g. cv_ua_global_mean: the global (single-clip) path's UA
+            if name in table and table[name].notna().all():
+                short = name.removeprefix("test_")
+                summary[f"cv_{short}_mean"] = float(table[name].mean())
+                summary[f"cv_{short}_std"] = float(table[name].std(ddof=1)) if len(table) > 1 else 0.0
         mlflow.log_metrics(summary)
         mlflow.log_table(table, "folds.json")
         mlflow.log_table(pd.concat(predictions, ignore_index=True), "test_predictions.json")  # to compare or ensemble cv runs later

@@ -1,0 +1,90 @@
+"""EmoBox-style published fold files over a corpus that lacks some of their actors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+
+from emotion.data.manifest import build_manifest
+from emotion.data.splits import published_kfold
+from emotion.data.synthetic import ensure_builtin_corpus
+from emotion.errors import BadInputError, ConfigError
+
+ABSENT_ACTOR = 23  # the built-in corpus has actors 1-12
+
+
+def _line(stem: str, emotion: str = "Angry") -> str:
+    return json.dumps({"key": f"ravdess-{stem}", "wav": f"downloads/ravdess/{stem}.wav", "emo": emotion, "sample_rate": 48000})
+
+
+def write_folds(folder: Path, manifest, test_actors: dict[int, list[int]]) -> Path:
+    """Fold n tests on its actors (+ one absent clip); trains on every other present clip (+ one absent)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stems = manifest["audio_path"].map(lambda p: Path(p).stem)
+    actors = manifest["actor"].map(lambda a: int(a.split(":")[1]))
+    absent = f"03-01-05-01-01-01-{ABSENT_ACTOR}"
+    for fold, chosen in test_actors.items():
+        test = [_line(s) for s in stems[actors.isin(chosen)]] + [_line(absent)]
+        train = [_line(s) for s in stems[~actors.isin(chosen)]] + [_line(absent.replace("-01-01-", "-02-01-"))]
+        (folder / f"ravdess_test_fold_{fold}.jsonl").write_text("\n".join(test) + "\n")
+        (folder / f"ravdess_train_fold_{fold}.jsonl").write_text("\n".join(train) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def manifest(cache_dir):
+    return build_manifest(ensure_builtin_corpus(cache_dir), "auto")[0]
+
+
+def test_folds_follow_the_files_absent_clips_are_counted_and_an_empty_fold_is_skipped(manifest, tmp_path):
+    folder = write_folds(tmp_path / "folds", manifest, {1: [1, 2, 3], 2: [4, 5, 6], 3: [ABSENT_ACTOR]})
+    splits, numbers, report = published_kfold(manifest, folder)
+    assert numbers == [1, 2]
+    assert report.skipped == {3: "none of its 1 test clips is in this corpus"}
+    assert report.absent == {1: 1, 2: 1, 3: 1} and report.absent_train == {1: 1, 2: 1, 3: 1}
+    actor = manifest["actor"].to_numpy()
+    for split, expected in zip(splits, (["ravdess:01", "ravdess:02", "ravdess:03"], ["ravdess:04", "ravdess:05", "ravdess:06"])):
+        assert sorted(set(actor[split["test"]])) == expected
+        assert not set(actor[split["test"]]) & (set(actor[split["train"]]) | set(actor[split["val"]]))
+        assert not set(actor[split["train"]]) & set(actor[split["val"]])  # validation speakers never train
+        assert len(split["train"]) + len(split["val"]) + len(split["test"]) == len(manifest)
+    text = "\n".join(report.lines())
+    assert "fold 3: 1 test clips listed, 1 absent here" in text and "skipped: none of its 1 test clips" in text
+
+
+def test_bad_fold_folders_are_one_line_errors(manifest, tmp_path):
+    with pytest.raises(ConfigError, match="not a folder"):
+        published_kfold(manifest, tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="no \\*_test_fold_N.jsonl"):
+        published_kfold(manifest, tmp_path / "empty")
+    only_absent = write_folds(tmp_path / "absent", manifest, {1: [ABSENT_ACTOR]})
+    with pytest.raises(ConfigError, match="no fold has a test clip in this corpus"):
+        published_kfold(manifest, only_absent)
+    broken = write_folds(tmp_path / "broken", manifest, {1: [1, 2]})
+    with open(broken / "ravdess_test_fold_1.jsonl", "a") as handle:
+        handle.write("{not json\n")
+    with pytest.raises(BadInputError, match="ravdess_test_fold_1.jsonl.*not a JSON object"):
+        published_kfold(manifest, broken)
+
+
+def test_cv_runs_the_published_folds_and_logs_what_was_absent(cache_dir, manifest, tmp_path):
+    from emotion.config import build_config
+    from emotion.cv import cross_validate
+
+    folder = write_folds(tmp_path / "folds", manifest, {2: [1, 2, 3, 4], 5: [5, 6, 7, 8], 6: [9, 10, 11, 12], 7: [ABSENT_ACTOR]})
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    result = cross_validate(build_config("cnn_pooling", {"epochs": "1", "folds": str(folder)}), cache_dir)
+    assert result.folds["fold"].tolist() == [2, 5, 6]
+    client = mlflow.MlflowClient()
+    run = client.get_run(result.run_id)
+    assert run.data.metrics["folds_skipped"] == 1 and run.data.metrics["test_clips_absent"] == 4
+    report = mlflow.artifacts.load_text(f"runs:/{result.run_id}/published_folds.txt")
+    assert "fold 7:" in report and "skipped" in report
+    children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{result.run_id}'")
+    assert sorted(c.info.run_name for c in children) == ["fold-2", "fold-5", "fold-6"]
+    assert np.isfinite(result.summary["cv_ua_mean"])
