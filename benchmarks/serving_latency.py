@@ -1,12 +1,14 @@
 """Predict time per clip and REST serving latency of a registered model, measured in one run.
 
-    python benchmarks/serving_latency.py [--requests 200]
+    python benchmarks/serving_latency.py [--requests 200] [--variant whisper_lstm] [name=value ...]
 
-Trains a small no_aug model on the built-in corpus (or reuses --model-uri with --tracking-uri),
-registers it @champion in a temporary store, then:
+Trains a small model of --variant (default no_aug; 3 epochs, name=value overrides) on the built-in
+corpus, registers it @champion in a temporary store, then:
 - `emotion predict`-equivalent batch prediction over 60 built-in clips: ms per clip;
-- `mlflow models serve` on 127.0.0.1, 200 sequential single-clip requests (raw WAV bytes, base64):
-  median and 99th-percentile latency. Loopback only; bounded in count and time.
+- `mlflow models serve` on 127.0.0.1, 200 sequential single-clip requests (raw WAV bytes, base64; real
+  RAVDESS clips where ../shared/data/ravdess16k exists, built-in ones otherwise): median and
+  99th-percentile latency, the feature extractor (a Whisper encoder too) inside. Loopback only;
+  bounded in count and time.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 
@@ -35,10 +38,13 @@ def _free_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--variant", default="no_aug")
+    parser.add_argument("assignments", nargs="*", help="config overrides, name=value")
     args = parser.parse_args()
 
     import mlflow
 
+    from emotion.cli import parse_assignments
     from emotion.config import build_config
     from emotion.data.synthetic import ensure_builtin_corpus
     from emotion.features.cache import default_cache_dir
@@ -49,10 +55,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         uri = f"sqlite:///{tmp}/mlflow.db"
         mlflow.set_tracking_uri(uri)
-        train(build_config("no_aug", {"epochs": "3"}))
+        train(build_config(args.variant, {"epochs": "3", **parse_assignments(args.assignments)}))
         register_best(model_name="emotion")
         model_uri = "models:/emotion@champion"
         clips = sorted(ensure_builtin_corpus(default_cache_dir()).glob("Actor_0[12]/*.wav"))
+        real = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ravdess16k"
+        request_clips = sorted(real.glob("Actor_0[12]/*.wav")) or clips
+        wants_video = "video" in mlflow.pyfunc.load_model(model_uri).metadata.get_input_schema().input_names()
 
         model = load_model(model_uri)
         predict_files(model, clips[:4])  # warm-up: graph tracing
@@ -76,9 +85,10 @@ def main() -> None:
                     time.sleep(0.5)
             latencies = []
             for i in range(args.requests):
-                clip = clips[i % len(clips)]
+                clip = (clips if wants_video else request_clips)[i % len(clips)]
                 record = {"audio": base64.b64encode(clip.read_bytes()).decode()}
-                record["video"] = base64.b64encode(clip.with_suffix(".video.npy").read_bytes()).decode()
+                if wants_video:
+                    record["video"] = base64.b64encode(clip.with_suffix(".video.npy").read_bytes()).decode()
                 body = json.dumps({"dataframe_records": [record]}).encode()
                 request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"})
                 started = time.perf_counter()
@@ -91,6 +101,7 @@ def main() -> None:
 
     lat = np.array(latencies)
     print(f"predict: {per_clip_ms:.1f} ms per clip over {len(clips)} clips (batch, features included)")
+    print(f"variant {args.variant} {' '.join(args.assignments)}; requests: {'built-in' if wants_video or request_clips is clips else 'real RAVDESS'} clips")
     print(f"serve: {len(lat)} requests, median {np.median(lat):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms")
     print(f"cpus: {os.cpu_count()}")
 

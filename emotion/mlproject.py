@@ -14,7 +14,10 @@ COMMON = [
     "data_dir", "corpus", "max_actors", "feature_dir", "feature_kind", "split", "split_seed", "batch_size",
     "length_mode", "epochs", "learning_rate", "loss", "dropout", "l2", "seed",
 ]  # fmt: skip
-EXTRA_BY_VARIANT = {"wav2vec_attention": ["wav2vec_model", "wav2vec_layer"]}
+EXTRA_BY_VARIANT = {
+    "wav2vec_attention": ["wav2vec_model", "wav2vec_layer", "whisper_model", "whisper_window"],
+    "whisper_lstm": ["whisper_model", "whisper_window", "svm_weight"],
+}
 COMPARE_SHARED = ["data_dir", "corpus", "max_actors", "split_seed", "seed"]
 COMPARISONS = {
     # every variant that needs no pretrained weights; add wav2vec_attention with -P variants=...
@@ -76,7 +79,7 @@ def render() -> str:
     assignments = " ".join(f"{n}={{{n}}}" for n in names)
     entries.append(_entry("tune", params, f"python entrypoints/tune.py {{variant}} {assignments}"))
     cnn = build_config("cnn_lstm").flat()
-    names = ["data_dir", "corpus", "feature_kind", "n_segments", "cnn_weights", "wav2vec_model", "wav2vec_layer"]
+    names = ["data_dir", "corpus", "feature_kind", "n_segments", "cnn_weights", "wav2vec_model", "wav2vec_layer", "whisper_model", "whisper_window"]
     params = {"output": "features_cnn_fixed", **{n: cnn[n] for n in names}}
     assignments = " ".join(f"{n}={{{n}}}" for n in names)
     entries.append(_entry("features", params, f"python entrypoints/features.py {{output}} {assignments}"))
