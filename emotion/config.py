@@ -205,6 +205,20 @@ MULTIMODAL_VARIANTS = ("no_aug", "aug", "sync_aug")  # audio + video branches; t
 def uses_video(variant: str) -> bool:
     return variant in MULTIMODAL_VARIANTS
 
+# The segment models' best RAVDESS recipe, shared by cnn_lstm and whisper_lstm (README, "Real-data accuracy").
+SEGMENT_RECIPE: dict[str, object] = {
+    "loss": "crossentropy",
+    "lr_schedule": "exponential",
+    "n_mels": 64,
+    "normalisation": "speaker",
+    "prosody": True,
+    "segment_deltas": True,
+    "voice_quality": True,
+    "epochs": 60,
+    "early_stopping_patience": 15,
+    "svm_weight": 0.5,
+}
+
 # Where a variant's source design differs from the shared defaults above. One place, with the reason.
 VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
     "aug": {"augment": "audio_only"},
@@ -221,21 +235,7 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
     # the RAVDESS k-fold benchmark (README, "Real-data accuracy"): 64 bands, per-speaker normalisation,
     # pitch / energy / spectral-change / HNR per segment, 60 epochs with patience 15, an equal blend with
     # the clip-functional SVM, 5 models per cv fold each validated on another fifth of the non-test actors.
-    "cnn_lstm": {
-        "feature_kind": "logmel_stats",
-        "loss": "crossentropy",
-        "lr_schedule": "exponential",
-        "n_mels": 64,
-        "normalisation": "speaker",
-        "prosody": True,
-        "segment_deltas": True,
-        "voice_quality": True,
-        "epochs": 60,
-        "early_stopping_patience": 15,
-        "svm_weight": 0.5,
-        "cv_seeds": 5,
-        "cv_rotate_val": True,
-    },
+    "cnn_lstm": {"feature_kind": "logmel_stats", **SEGMENT_RECIPE, "cv_seeds": 5, "cv_rotate_val": True},
     # The champion (README, "Pretrained encoder"): cnn_lstm's best recipe over frozen Whisper tiny.en
     # segment features (each clip padded to Whisper's 30-s window: 3 points over the clip's own frames
     # on validation actors) beside the prosody columns, blended with a logistic head on the clip
@@ -243,16 +243,7 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
     "whisper_lstm": {
         "feature_kind": "whisper_segments",
         "whisper_window": "30s",
-        "loss": "crossentropy",
-        "lr_schedule": "exponential",
-        "n_mels": 64,
-        "normalisation": "speaker",
-        "prosody": True,
-        "segment_deltas": True,
-        "voice_quality": True,
-        "epochs": 60,
-        "early_stopping_patience": 15,
-        "svm_weight": 0.5,
+        **SEGMENT_RECIPE,
         "clip_head": "logistic",
         "global_head": True,
     },
