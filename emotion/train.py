@@ -21,6 +21,7 @@ from emotion.data.labels import EMOTIONS
 from emotion.data.splits import describe_split, make_split
 from emotion.dataset import PreparedCorpus, prepare_corpus
 from emotion.features.cache import default_cache_dir
+from emotion.features.cnn import extra_width
 from emotion.features.normalise import Normaliser, per_speaker
 from emotion.metrics import classification_metrics
 from emotion.config import uses_video
@@ -76,14 +77,26 @@ def predict_probabilities(model: keras.Model, dataset) -> tuple[np.ndarray, np.n
 def _blend_clip_svm(config: RunConfig, corpus: PreparedCorpus, raw_audio: list[np.ndarray], split: dict, val_proba, test_proba):
     """Fit the clip-functional head on the training clips and blend it into the validation and test
     probabilities (split order); logs each part's UA beside the blend's, the validation UA of other
-    blend weights (to choose the weight on validation speakers) and the global head's test UA."""
+    blend weights (to choose the weight on validation speakers) and the global head's test UA.
+    clip_head_refit: the test rows and the returned head come from a refit on training + validation."""
     actors = corpus.manifest["actor"].to_numpy(dtype=str)
     clips = {name: [raw_audio[i] for i in split[name]] for name in ("train", "val", "test")}
     m = config.model
-    head = ClipSVM.fit(clips["train"], corpus.labels[split["train"]], actors[split["train"]],
-                       per_speaker=config.features.normalisation == "speaker", n_classes=len(EMOTIONS), seed=config.train.seed,
-                       kind=m.clip_head, global_head=m.global_head)  # fmt: skip
-    svm = {name: head.predict_proba(clips[name], actors[split[name]]) for name in ("val", "test")}  # (n, classes)
+
+    pooled_width = 0  # clip_functionals=frames: the width of the segments' mean block (n_mels or d_model)
+    if m.clip_functionals == "frames":
+        pooled_width = (raw_audio[0].shape[1] - extra_width(config.features)) // 2
+
+    def fit_head(positions: np.ndarray, like: ClipSVM | None = None) -> ClipSVM:
+        return ClipSVM.fit([raw_audio[i] for i in positions], corpus.labels[positions], actors[positions],
+                           per_speaker=config.features.normalisation == "speaker", n_classes=len(EMOTIONS),
+                           seed=config.train.seed, kind=m.clip_head, global_head=m.global_head, like=like, pooled_width=pooled_width)  # fmt: skip
+
+    head = fit_head(split["train"])
+    svm = {"val": head.predict_proba(clips["val"], actors[split["val"]])}  # (n_val, classes): validation never seen
+    if m.clip_head_refit:  # the test metrics and the logged model: the same C, fit on every non-test speaker
+        head = fit_head(np.concatenate([split["train"], split["val"]]), like=head)
+    svm["test"] = head.predict_proba(clips["test"], actors[split["test"]])  # (n_test, classes)
     mlflow.log_param("svm_c", head.c)
 
     def ua(truth, proba):

@@ -9,7 +9,8 @@ import pytest
 
 from emotion.config import build_config
 from emotion.errors import ConfigError
-from emotion.models.clip_svm import C_GRID, MIN_SPEAKER_CLIPS, ClipSVM, blend, clip_functionals
+from emotion.features.cnn import logmel_stats
+from emotion.models.clip_svm import C_GRID, MIN_SPEAKER_CLIPS, ClipSVM, blend, clip_functionals, pooled_functionals
 
 SCALES = {"a": 0.25, "b": 0.5, "c": 1.0, "d": 2.0, "e": 4.0, "new": 8.0}  # each speaker's loudness / range
 
@@ -40,6 +41,33 @@ def corpus(speakers, seed=0):
 def test_functionals_are_mean_then_std_of_every_column():
     x = np.arange(12, dtype=np.float32).reshape(4, 3)  # (T=4, F=3)
     np.testing.assert_allclose(clip_functionals([x])[0], np.concatenate([x.mean(0), x.std(0)]))
+
+
+def test_frame_functionals_are_recovered_from_mean_std_segments_and_extras_pooled():
+    rng = np.random.default_rng(3)
+    frames = rng.normal(size=(40, 3)) * [1.0, 2.0, 5.0] + [0.0, 1.0, -3.0]  # (T, d): 10 frames a segment below
+    extras = rng.normal(size=(4, 2))  # (S, e): e.g. pitch per segment
+    segments = np.concatenate([logmel_stats(frames, 4), extras], axis=1)  # (4, 2d + e) as whisper_segments lays it out
+    out = pooled_functionals([segments], width=3)[0]  # (2d + 2e,)
+    np.testing.assert_allclose(out[:3], frames.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(out[3:6], frames.std(axis=0), rtol=1e-5)  # within + between segments = the clip's std
+    np.testing.assert_allclose(out[6:], np.concatenate([extras.mean(axis=0), extras.std(axis=0)]), rtol=1e-5)
+
+
+def test_a_refit_like_an_earlier_head_keeps_its_c_and_learns_from_every_clip_given():
+    clips, labels, owners = corpus(["a", "b", "c", "d"])
+    first = ClipSVM.fit(clips, labels, owners, per_speaker=True, n_classes=3, seed=0, kind="logistic", global_head=True)
+    more, more_labels, more_owners = corpus(["a", "b", "c", "d", "e"], seed=1)
+    refit = ClipSVM.fit(more, more_labels, more_owners, per_speaker=True, n_classes=3, seed=0, kind="logistic", global_head=True, like=first)
+    assert refit.c == first.c and refit.global_pipeline[-1].C == first.global_pipeline[-1].C
+    assert refit.pipeline[0].n_samples_seen_ == len(more) > first.pipeline[0].n_samples_seen_
+
+
+def test_frame_functionals_need_mean_std_segments():
+    with pytest.raises(ConfigError, match="clip_functionals=frames"):
+        build_config("cnn_lstm", {"feature_kind": "cnn", "clip_functionals": "frames"})
+    with pytest.raises(ConfigError, match="clip_functionals=frames"):
+        build_config("cnn_lstm", {"clip_std": "true", "clip_functionals": "frames"})
 
 
 def test_per_speaker_functionals_recognise_an_unseen_speakers_much_louder_voice():

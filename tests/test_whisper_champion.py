@@ -78,6 +78,10 @@ def test_the_pyfunc_answers_both_paths(champion, tmp_path):
     folder = mlflow.artifacts.download_artifacts("models:/emotion@champion", dst_path=str(tmp_path / "model"))
     head = ClipSVM.load(f"{folder}/data/clip_svm.joblib")
     assert head.global_pipeline is not None and head.kind == "logistic"
+    params = mlflow.get_run(champion["result"].run_id).data.params
+    fit_actors = params["train_actors"].split(",") + params["val_actors"].split(",")  # clip_head_refit: every non-test speaker
+    manifest = champion["corpus"].manifest
+    assert head.pipeline[0].n_samples_seen_ == manifest["actor"].isin(fit_actors).sum() > manifest["actor"].isin(params["train_actors"].split(",")).sum()
     single = rows.iloc[:3]
     alone = model.predict(_request(single, with_speaker=False))
     assert (alone["error"] == "").all()

@@ -63,6 +63,15 @@ def segment_pool(frames: np.ndarray, n_segments: int = N_SEGMENTS) -> np.ndarray
     return logmel_stats(frames, n_segments)
 
 
+def extra_width(config) -> int:
+    """Columns the extras append to every segment (before clip_std): + 5 with prosody, + n_mels with
+    segment_deltas, + 1 with voice_quality, in EXTRA_OPTIONS order."""
+    from emotion.features.prosody import N_PROSODY
+
+    widths = {"prosody": N_PROSODY, "segment_deltas": config.n_mels, "voice_quality": 1, "clip_std": 0}
+    return sum(width for option, width in widths.items() if getattr(config, option))
+
+
 def segment_images(log_mel: np.ndarray, n_segments: int = N_SEGMENTS, size: int = IMAGE_SIZE) -> np.ndarray:
     """Each segment's patch as an RGB-like image in [0, 255].  # (T, n_mels) -> (n_segments, size, size, 3)
 
@@ -189,17 +198,13 @@ class CnnFeatureExtractor:
 
     @property
     def dim(self) -> int:
-        """Features per segment: 2 * n_mels for logmel_stats, the CNN's pooled channels (576) otherwise;
-        + 5 with prosody, + n_mels with segment_deltas, + 1 with voice_quality (in that order);
-        clip_std doubles the total."""
-        from emotion.features.prosody import N_PROSODY
-
+        """Features per segment: 2 * n_mels for logmel_stats, 2 * d_model for whisper_segments, the
+        CNN's pooled channels (576) otherwise; + the extras (extra_width); clip_std doubles the total."""
         if self.encoder is not None:
             base = 2 * self.encoder.d_model
         else:
             base = 2 * self.config.n_mels if self.model is None else int(self.model.output_shape[-1])
-        widths = {"prosody": N_PROSODY, "segment_deltas": self.config.n_mels, "voice_quality": 1, "clip_std": 0}
-        width = base + sum(widths[option] for option in self.extras())
+        width = base + extra_width(self.config)
         return 2 * width if self.config.clip_std else width
 
     def extras(self) -> list[str]:

@@ -1,6 +1,7 @@
 """A head on clip functionals, blended with the network's probabilities (`svm_weight`).
 
-Per clip, the mean and std over time of every feature column, (T, F) -> (2F,); with
+Per clip, the mean and std over time of every feature column, (T, F) -> (2F,) (or, with
+clip_functionals=frames, the mean and std over the clip's frames behind mean/std segment features); with
 normalisation=speaker these clip vectors are z-normalised per speaker (how this clip differs from the
 speaker's usual clip, spread included, which per-frame normalisation and mean pooling cannot say);
 then a standardised RBF SVM with Platt-scaled probabilities (`clip_head=svm`) or a multinomial
@@ -44,17 +45,31 @@ def clip_functionals(sequences: list[np.ndarray]) -> np.ndarray:
     return np.stack([np.concatenate([s.mean(axis=0), s.std(axis=0)]) for s in sequences]).astype(np.float64)
 
 
+def pooled_functionals(sequences: list[np.ndarray], width: int) -> np.ndarray:
+    """For segments laid out [mean (width) | std (width) | extras], as logmel_stats and whisper_segments
+    give them: the mean and std over the clip's frames (from its segments' by the law of total variance,
+    segments weighted alike), then the extras' mean and std over segments.  # n x (S, 2w + e) -> (n, 2w + 2e)"""
+    rows = []
+    for s in sequences:
+        mean, std, extras = s[:, :width], s[:, width : 2 * width], s[:, 2 * width :]  # (S, w), (S, w), (S, e)
+        frame_std = np.sqrt((std.astype(np.float64) ** 2).mean(axis=0) + mean.var(axis=0))  # within + between segments
+        rows.append(np.concatenate([mean.mean(axis=0), frame_std, extras.mean(axis=0), extras.std(axis=0)]))
+    return np.stack(rows).astype(np.float64)
+
+
 def _estimator(kind: str, c: float, seed: int, probability: bool):
     if kind == "logistic":
         return LogisticRegression(C=c, max_iter=5000)  # lbfgs, multinomial: deterministic
     return SVC(C=c, probability=probability, random_state=seed)  # libsvm's Platt scaling, seeded
 
 
-def _fit_head(x: np.ndarray, labels, speakers, kind: str, seed: int):
-    """StandardScaler -> estimator, its C by grouped CV over the training speakers."""
+def _fit_head(x: np.ndarray, labels, speakers, kind: str, seed: int, c: float | None = None):
+    """StandardScaler -> estimator, its C by grouped CV over the training speakers (or `c` as given)."""
     grid = C_GRIDS[kind]
     folds = min(INNER_FOLDS, len(np.unique(speakers)))
-    if folds >= 2:  # probability=False while searching: Platt scaling's own CV only for the final fit
+    if c is not None:
+        best_c = c
+    elif folds >= 2:  # probability=False while searching: Platt scaling's own CV only for the final fit
         search = GridSearchCV(make_pipeline(StandardScaler(), _estimator(kind, 1.0, seed, False)),
                               {f"{'logisticregression' if kind == 'logistic' else 'svc'}__C": list(grid)},
                               scoring="balanced_accuracy", cv=GroupKFold(folds))  # fmt: skip
@@ -73,26 +88,33 @@ class ClipSVM:
     n_classes: int
     kind: str = "svm"  # "svm" | "logistic"
     global_pipeline: object = None  # the same head on raw functionals, for speakers with few clips (global_head)
+    pooled_width: int = 0  # > 0 (clip_functionals=frames): pooled_functionals with this width; 0: clip_functionals
+
+    def functionals(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """Raw clips -> (n, features) before any normalisation."""
+        return pooled_functionals(sequences, self.pooled_width) if self.pooled_width else clip_functionals(sequences)
 
     @property
     def c(self) -> float:
         return float(self.pipeline[-1].C)
 
     def _inputs(self, sequences: list[np.ndarray], speakers) -> np.ndarray:
-        functionals = clip_functionals(sequences)  # (n, 2F)
+        functionals = self.functionals(sequences)  # (n, features)
         if not self.per_speaker:
             return functionals
         return np.concatenate(per_speaker([row[None] for row in functionals], speakers))  # rows as 1-frame clips
 
     @classmethod
     def fit(cls, sequences, labels: np.ndarray, speakers, *, per_speaker: bool, n_classes: int, seed: int,
-            kind: str = "svm", global_head: bool = False) -> "ClipSVM":  # fmt: skip
-        """Raw (un-normalised) training clips -> fitted head; C by grouped CV over `speakers`."""
+            kind: str = "svm", global_head: bool = False, like: "ClipSVM | None" = None, pooled_width: int = 0) -> "ClipSVM":  # fmt: skip
+        """Raw (un-normalised) training clips -> fitted head; C by grouped CV over `speakers`, or
+        `like`'s C (a refit on more speakers keeps the C chosen before)."""
         speakers = np.asarray(speakers)
-        head = cls(None, per_speaker, n_classes, kind)
-        head.pipeline = _fit_head(head._inputs(sequences, speakers), labels, speakers, kind, seed)
+        head = cls(None, per_speaker, n_classes, kind, pooled_width=pooled_width)
+        head.pipeline = _fit_head(head._inputs(sequences, speakers), labels, speakers, kind, seed, like and like.c)
         if global_head and per_speaker:
-            head.global_pipeline = _fit_head(clip_functionals(sequences), labels, speakers, kind, seed)
+            global_c = float(like.global_pipeline[-1].C) if like and like.global_pipeline is not None else None
+            head.global_pipeline = _fit_head(head.functionals(sequences), labels, speakers, kind, seed, global_c)
         return head
 
     def global_rows(self, speakers) -> np.ndarray:
@@ -117,12 +139,12 @@ class ClipSVM:
         if few.any():
             out[few] = np.nan
             if self.global_pipeline is not None:
-                out[few] = self._proba(self.global_pipeline, clip_functionals([s for s, f in zip(sequences, few) if f]))
+                out[few] = self._proba(self.global_pipeline, self.functionals([s for s, f in zip(sequences, few) if f]))
         return out
 
     def predict_global(self, sequences: list[np.ndarray]) -> np.ndarray:
         """(n, n_classes) from the global head alone: every clip as if it came alone."""
-        return self._proba(self.global_pipeline, clip_functionals(sequences))
+        return self._proba(self.global_pipeline, self.functionals(sequences))
 
     def save(self, path) -> None:
         joblib.dump(self, path)
