@@ -257,6 +257,7 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
         "global_head": True,
         "clip_head_refit": True,
         "clip_functionals": "frames",
+        "svm_weight": 0.7,  # val_ua_blend over EmoBox's 6 folds: .762 / .764 / .768 / .774 / .771 for 0 / .3 / .5 / .7 / 1
     },
     "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
     # length at the 98th percentile; warm-up 5e-6 -> 3e-4 over 8 epochs, plateau x0.3 patience 5,

@@ -43,6 +43,21 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def wait_for_ping(server: subprocess.Popen, port: int, seconds: float = 180) -> None:
+    """Until `mlflow models serve` on 127.0.0.1:port answers /ping; fails with the server's stderr if it exits."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        assert server.poll() is None, server.stderr.read().decode()[-3000:]
+        assert time.time() < deadline, f"model server did not answer /ping in {seconds:.0f} s"
+        time.sleep(0.5)
+
+
 def stop(process: subprocess.Popen, timeout: float = 30) -> None:
     """One SIGTERM to the parent (mlflow server passes it on to its workers), then SIGKILL its group."""
     if process.poll() is None:

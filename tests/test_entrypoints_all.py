@@ -44,7 +44,9 @@ def test_variant_entry_point(variant, cache_dir, tmp_path, request):
         # columns (Praat's HNR alone is ~0.2 s a clip; tests/test_prosody.py covers them)
         params += ["-P", "whisper_window=clip", "-P", "extra=lstm_units=16 prosody=false segment_deltas=false voice_quality=false"]
     if variant == "wav2vec_attention":
-        params += ["-P", f"wav2vec_model={request.getfixturevalue('tiny_wav2vec')}"]
+        params += ["-P", f"wav2vec_model={request.getfixturevalue('tiny_wav2vec')}", "-P", "extra=lstm_units=16"]
+    if variant == "cnn_lstm":  # its defaults but Praat's HNR (~0.2 s a clip; tests/test_prosody.py covers it)
+        params += ["-P", "extra=voice_quality=false"]
     client, runs = _mlflow_run(variant, params, cache_dir, tmp_path)
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
     run = runs[0]
@@ -58,9 +60,11 @@ def test_variant_entry_point(variant, cache_dir, tmp_path, request):
         assert "figures/attention_weights.png" in {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
 
 
-@pytest.mark.parametrize("entry, variants", [("main", ["no_aug", "cnn_pooling"]), ("cnn_compare", ["cnn_lstm", "cnn_pooling"])])
+# The structure (one parent, a child per variant, one split), not the variants: the two cheapest of
+# each list (no_aug trains in depth in test_entrypoint_no_aug.py); HNR off (~0.2 s a clip, test_prosody.py)
+@pytest.mark.parametrize("entry, variants", [("main", ["cnn_lstm_simplified", "cnn_pooling"]), ("cnn_compare", ["cnn_lstm", "cnn_pooling"])])
 def test_comparison_entry_points_make_one_parent_with_a_child_per_variant(entry, variants, cache_dir, tmp_path):
-    params = ["-P", "max_actors=6", "-P", "extra=epochs=1", "-P", f"variants={','.join(variants)}"]
+    params = ["-P", "max_actors=6", "-P", "extra=epochs=1 voice_quality=false", "-P", f"variants={','.join(variants)}"]
     client, runs = _mlflow_run(entry, params, cache_dir, tmp_path)
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]

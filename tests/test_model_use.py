@@ -20,6 +20,7 @@ from mlflow import MlflowClient
 
 from conftest import subprocess_env
 from emotion.data.labels import EMOTIONS
+from services import wait_for_ping
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_model_use")]  # group: its module fixtures run once, on one worker
 
@@ -186,17 +187,7 @@ def test_served_model_answers_raw_audio_and_rejects_a_wrong_payload(store, cache
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, server.stderr.read().decode()[-3000:]
-            assert time.time() < deadline, "model server did not answer /ping in 180 s"
-            time.sleep(0.5)
+        wait_for_ping(server, port)
         clip = sorted((ensure_builtin_corpus(cache_dir) / "Actor_06").glob("*.wav"))[0]
         record = {"audio": base64.b64encode(clip.read_bytes()).decode()}
         video = clip.with_suffix(".video.npy")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import time
 import urllib.request
 
 import mlflow
@@ -19,7 +18,7 @@ from conftest import subprocess_env
 from emotion.data.labels import EMOTIONS
 from emotion.features.whisper import bundled_model_dir
 from emotion.models.clip_svm import MIN_SPEAKER_CLIPS, ClipSVM
-from services import free_port, stop
+from services import free_port, stop, wait_for_ping
 
 pytestmark = [
     pytest.mark.slow,
@@ -65,7 +64,8 @@ def test_the_run_logs_each_part_the_global_head_and_the_blend_weights_on_validat
     assert run.data.params["feature_kind"] == "whisper_segments" and run.data.params["clip_head"] == "logistic"
     assert {"test_ua", "test_ua_network", "test_ua_svm", "test_ua_global"} <= set(metrics)
     assert {f"val_ua_blend_{w:g}" for w in (0.0, 0.3, 0.5, 0.7, 1.0)} <= set(metrics)
-    assert metrics["val_ua_blend_0.5"] == pytest.approx(metrics["val_ua"])  # svm_weight=0.5: the run's own blend
+    weight = float(run.data.params["svm_weight"])
+    assert metrics[f"val_ua_blend_{weight:g}"] == pytest.approx(metrics["val_ua"])  # the run's own blend
 
 
 def test_the_pyfunc_answers_both_paths(champion, tmp_path):
@@ -91,20 +91,6 @@ def test_the_pyfunc_answers_both_paths(champion, tmp_path):
     assert len(rows) >= MIN_SPEAKER_CLIPS  # precondition of the per-speaker path above
 
 
-def _wait_for_ping(server: subprocess.Popen, port: int, seconds: float = 180) -> None:
-    deadline = time.time() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        assert server.poll() is None, server.stderr.read().decode()[-3000:]
-        assert time.time() < deadline, f"model server did not answer /ping in {seconds:.0f} s"
-        time.sleep(0.5)
-
-
 def _invoke(port: int, frame: pd.DataFrame) -> pd.DataFrame:
     records = [{k: (base64.b64encode(v).decode() if isinstance(v, bytes) else v) for k, v in r.items()} for r in frame.to_dict("records")]
     body = json.dumps({"dataframe_records": records}).encode()
@@ -119,7 +105,7 @@ def test_mlflow_models_serve_answers_with_the_runs_test_probabilities(champion, 
     command = ["mlflow", "models", "serve", "-m", "models:/emotion@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
     server = subprocess.Popen(command, env=subprocess_env(cache_dir, champion["uri"]), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        _wait_for_ping(server, port)
+        wait_for_ping(server, port)
         served = _invoke(port, _request(champion["rows"], with_speaker=True))
         np.testing.assert_allclose(served[PROBABILITIES].to_numpy(), champion["result"].test_proba, atol=1e-4)
         one = _invoke(port, _request(champion["rows"].iloc[:1], with_speaker=False))
