@@ -57,6 +57,8 @@ def test_frame_functionals_are_recovered_from_mean_std_segments_and_extras_poole
 def test_a_refit_like_an_earlier_head_keeps_its_c_and_learns_from_every_clip_given():
     clips, labels, owners = corpus(["a", "b", "c", "d"])
     first = ClipSVM.fit(clips, labels, owners, per_speaker=True, n_classes=3, seed=0, kind="logistic", global_head=True)
+    for pipeline in (first.pipeline, first.global_pipeline):  # a C no grid search could choose
+        pipeline.set_params(logisticregression__C=0.0123)
     more, more_labels, more_owners = corpus(["a", "b", "c", "d", "e"], seed=1)
     refit = ClipSVM.fit(more, more_labels, more_owners, per_speaker=True, n_classes=3, seed=0, kind="logistic", global_head=True, like=first)
     assert refit.c == first.c and refit.global_pipeline[-1].C == first.global_pipeline[-1].C

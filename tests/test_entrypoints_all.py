@@ -41,11 +41,11 @@ def test_variant_entry_point(variant, cache_dir, tmp_path, request):
     if variant in ("aug", "sync_aug"):
         params += ["-P", f"extra={SMALL_MULTIMODAL}"]
     if variant == "whisper_lstm":  # the clip window (the 30-s one costs ~20x the encoder time); no Praat
-        # columns (Praat's HNR alone is ~0.2 s a clip; tests/test_prosody.py covers them)
+        # columns (Praat's HNR alone is ~0.1 s a clip; tests/test_prosody.py covers them)
         params += ["-P", "whisper_window=clip", "-P", "extra=lstm_units=16 prosody=false segment_deltas=false voice_quality=false"]
     if variant == "wav2vec_attention":
         params += ["-P", f"wav2vec_model={request.getfixturevalue('tiny_wav2vec')}", "-P", "extra=lstm_units=16"]
-    if variant == "cnn_lstm":  # its defaults but Praat's HNR (~0.2 s a clip; tests/test_prosody.py covers it)
+    if variant == "cnn_lstm":  # its defaults but Praat's HNR (~0.1 s a clip; tests/test_prosody.py covers it)
         params += ["-P", "extra=voice_quality=false"]
     client, runs = _mlflow_run(variant, params, cache_dir, tmp_path)
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
@@ -61,7 +61,7 @@ def test_variant_entry_point(variant, cache_dir, tmp_path, request):
 
 
 # The structure (one parent, a child per variant, one split), not the variants: the two cheapest of
-# each list (no_aug trains in depth in test_entrypoint_no_aug.py); HNR off (~0.2 s a clip, test_prosody.py)
+# each list (no_aug trains in depth in test_entrypoint_no_aug.py); HNR off (~0.1 s a clip, test_prosody.py)
 @pytest.mark.parametrize("entry, variants", [("main", ["cnn_lstm_simplified", "cnn_pooling"]), ("cnn_compare", ["cnn_lstm", "cnn_pooling"])])
 def test_comparison_entry_points_make_one_parent_with_a_child_per_variant(entry, variants, cache_dir, tmp_path):
     params = ["-P", "max_actors=6", "-P", "extra=epochs=1 voice_quality=false", "-P", f"variants={','.join(variants)}"]

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 EVAL_ACTORS = 3
 TRAIN_ACTORS = 9  # of the other 15
-# cnn_lstm's defaults but Praat's HNR (voice_quality), which alone costs ~0.2 s a clip (tests/test_prosody.py covers it)
+# cnn_lstm's defaults but Praat's HNR (voice_quality), which alone costs ~0.1 s a clip (tests/test_prosody.py covers it)
 OVERRIDES = {"epochs": 12, "voice_quality": "false"}
 TRANSFER_UA_FLOOR = 0.23
 

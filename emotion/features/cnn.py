@@ -68,7 +68,7 @@ def extra_width(config) -> int:
     segment_deltas, + 1 with voice_quality, in EXTRA_OPTIONS order."""
     from emotion.features.prosody import N_PROSODY
 
-    widths = {"prosody": N_PROSODY, "segment_deltas": config.n_mels, "voice_quality": 1, "clip_std": 0}
+    widths = {"prosody": N_PROSODY, "segment_deltas": config.n_mels, "voice_quality": 1}
     return sum(width for option, width in widths.items() if getattr(config, option))
 
 

@@ -47,8 +47,8 @@ def clip_functionals(sequences: list[np.ndarray]) -> np.ndarray:
 
 def pooled_functionals(sequences: list[np.ndarray], width: int) -> np.ndarray:
     """For segments laid out [mean (width) | std (width) | extras], as logmel_stats and whisper_segments
-    give them: the mean and std over the clip's frames (from its segments' by the law of total variance,
-    segments weighted alike), then the extras' mean and std over segments.  # n x (S, 2w + e) -> (n, 2w + 2e)"""
+    give them: the mean and std over the clip's frames (from its segments' by the law of total variance:
+    exact for equal-length segments, segments weighted alike otherwise), then the extras' mean and std over segments.  # n x (S, 2w + e) -> (n, 2w + 2e)"""
     rows = []
     for s in sequences:
         mean, std, extras = s[:, :width], s[:, width : 2 * width], s[:, 2 * width :]  # (S, w), (S, w), (S, e)
@@ -111,7 +111,7 @@ class ClipSVM:
         `like`'s C (a refit on more speakers keeps the C chosen before)."""
         speakers = np.asarray(speakers)
         head = cls(None, per_speaker, n_classes, kind, pooled_width=pooled_width)
-        head.pipeline = _fit_head(head._inputs(sequences, speakers), labels, speakers, kind, seed, like and like.c)
+        head.pipeline = _fit_head(head._inputs(sequences, speakers), labels, speakers, kind, seed, like.c if like else None)
         if global_head and per_speaker:
             global_c = float(like.global_pipeline[-1].C) if like and like.global_pipeline is not None else None
             head.global_pipeline = _fit_head(head.functionals(sequences), labels, speakers, kind, seed, global_c)
