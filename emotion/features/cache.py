@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-from tqdm import tqdm
 
 from emotion.errors import BadInputError
+from emotion.progress import progress
 
 CHUNK_BYTES = 1 << 20  # hash files in 1 MiB chunks: constant memory for any clip size
 
@@ -87,7 +87,7 @@ def extract_many(
     """
     results: list[np.ndarray | None] = []
     failures: list[tuple[str, str]] = []
-    for path in tqdm(list(paths), desc=desc, unit="clip", disable=None):  # disable=None: no bar off a TTY
+    for path in progress(list(paths), desc=desc, unit="clip"):  # a bar on a TTY, ~10 lines elsewhere
         key = None
         if cache is not None:
             try:

@@ -17,10 +17,10 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from emotion.data.names import parse_cremad, parse_ravdess
 from emotion.errors import BadInputError
+from emotion.progress import progress
 
 INFO_FILE = "features.json"  # kind, parameters, dims, count: what a reader checks before training
 SUFFIX = ".npy"
@@ -108,7 +108,7 @@ def write_feature_folder(
     out_dir.mkdir(parents=True, exist_ok=True)
     report = FolderReport(n_clips=len(manifest))
     owner: dict[str, str] = {}  # stem -> audio path: two clips must not write the same file
-    for row in tqdm(manifest.to_dict("records"), desc=desc, unit="clip", disable=None):
+    for row in progress(manifest.to_dict("records"), desc=desc, unit="clip"):
         stem = clip_stem(row)
         if stem is None:
             report.failures.append((row["clip_id"], "no audio file"))
