@@ -90,7 +90,8 @@ def _blend_clip_svm(config: RunConfig, corpus: PreparedCorpus, raw_audio: list[n
     def fit_head(positions: np.ndarray, like: ClipSVM | None = None) -> ClipSVM:
         return ClipSVM.fit([raw_audio[i] for i in positions], corpus.labels[positions], actors[positions],
                            per_speaker=config.features.normalisation == "speaker", n_classes=len(EMOTIONS),
-                           seed=config.train.seed, kind=m.clip_head, global_head=m.global_head, like=like, pooled_width=pooled_width)  # fmt: skip
+                           seed=config.train.seed, kind=m.clip_head, global_head=m.global_head, like=like, pooled_width=pooled_width,
+                           global_extras_std=m.global_extras_std)  # fmt: skip
 
     head = fit_head(split["train"])
     svm = {"val": head.predict_proba(clips["val"], actors[split["val"]])}  # (n_val, classes): validation never seen

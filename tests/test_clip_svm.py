@@ -65,6 +65,31 @@ def test_a_refit_like_an_earlier_head_keeps_its_c_and_learns_from_every_clip_giv
     assert refit.pipeline[0].n_samples_seen_ == len(more) > first.pipeline[0].n_samples_seen_
 
 
+def test_without_the_extras_std_the_global_head_reads_frame_mean_std_and_the_extras_mean_only():
+    rng = np.random.default_rng(4)
+    width, n_extras = 3, 2
+    clips, labels, owners = [], [], []
+    for speaker in "abcd":
+        for label in range(3):
+            for _ in range(10):
+                frames = rng.normal(size=(40, width)) + label  # (T, d)
+                extras = rng.normal(size=(4, n_extras)) * (1 + label)  # (S, e): the class is in their spread too
+                clips.append(np.concatenate([logmel_stats(frames, 4), extras], axis=1))  # (S, 2d + e)
+                labels.append(label)
+                owners.append(speaker)
+    labels, owners = np.array(labels), np.array(owners)
+    fit = dict(per_speaker=True, n_classes=3, seed=0, kind="logistic", global_head=True, pooled_width=width)
+    full = ClipSVM.fit(clips, labels, owners, **fit)
+    lean = ClipSVM.fit(clips, labels, owners, **fit, global_extras_std=False)
+    assert full.global_pipeline[0].n_features_in_ == 2 * width + 2 * n_extras
+    assert lean.global_pipeline[0].n_features_in_ == 2 * width + n_extras
+    np.testing.assert_array_equal(lean.global_functionals(clips[:5]), full.functionals(clips[:5])[:, : 2 * width + n_extras])
+    assert lean.pipeline[0].n_features_in_ == full.pipeline[0].n_features_in_, "the per-speaker head keeps every functional"
+    assert lean.predict_global(clips[:5]).shape == (5, 3)
+    with pytest.raises(ConfigError, match="global_extras_std=false: only with clip_functionals=frames"):
+        build_config("cnn_lstm", {"global_extras_std": "false"})
+
+
 def test_frame_functionals_need_mean_std_segments():
     with pytest.raises(ConfigError, match="clip_functionals=frames"):
         build_config("cnn_lstm", {"feature_kind": "cnn", "clip_functionals": "frames"})

@@ -60,7 +60,8 @@ def pooled_functionals(sequences: list[np.ndarray], width: int) -> np.ndarray:
 def _estimator(kind: str, c: float, seed: int, probability: bool):
     if kind == "logistic":
         return LogisticRegression(C=c, max_iter=5000)  # lbfgs, multinomial: deterministic
-    return SVC(C=c, probability=probability, random_state=seed)  # libsvm's Platt scaling, seeded
+    # libsvm's Platt scaling, seeded; `probability` passed only when wanted (scikit-learn 1.9 warns on any use)
+    return SVC(C=c, random_state=seed, **({"probability": True} if probability else {}))
 
 
 def _fit_head(x: np.ndarray, labels, speakers, kind: str, seed: int, c: float | None = None):
@@ -89,10 +90,16 @@ class ClipSVM:
     kind: str = "svm"  # "svm" | "logistic"
     global_pipeline: object = None  # the same head on raw functionals, for speakers with few clips (global_head)
     pooled_width: int = 0  # > 0 (clip_functionals=frames): pooled_functionals with this width; 0: clip_functionals
+    global_columns: int = 0  # > 0: the global head reads the first this-many functionals; 0: all
 
     def functionals(self, sequences: list[np.ndarray]) -> np.ndarray:
         """Raw clips -> (n, features) before any normalisation."""
         return pooled_functionals(sequences, self.pooled_width) if self.pooled_width else clip_functionals(sequences)
+
+    def global_functionals(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """Raw clips -> (n, features) of the global head."""
+        functionals = self.functionals(sequences)
+        return functionals[:, : self.global_columns] if self.global_columns else functionals
 
     @property
     def c(self) -> float:
@@ -106,15 +113,20 @@ class ClipSVM:
 
     @classmethod
     def fit(cls, sequences, labels: np.ndarray, speakers, *, per_speaker: bool, n_classes: int, seed: int,
-            kind: str = "svm", global_head: bool = False, like: "ClipSVM | None" = None, pooled_width: int = 0) -> "ClipSVM":  # fmt: skip
+            kind: str = "svm", global_head: bool = False, like: "ClipSVM | None" = None, pooled_width: int = 0,
+            global_extras_std: bool = True) -> "ClipSVM":  # fmt: skip
         """Raw (un-normalised) training clips -> fitted head; C by grouped CV over `speakers`, or
-        `like`'s C (a refit on more speakers keeps the C chosen before)."""
+        `like`'s C (a refit on more speakers keeps the C chosen before). global_extras_std=False (pooled
+        layout only): the global head leaves out the extras' std, the last block of pooled_functionals."""
         speakers = np.asarray(speakers)
         head = cls(None, per_speaker, n_classes, kind, pooled_width=pooled_width)
+        if pooled_width and not global_extras_std:
+            n_extras = sequences[0].shape[1] - 2 * pooled_width
+            head.global_columns = 2 * pooled_width + n_extras  # [frame mean | frame std | extras' mean]
         head.pipeline = _fit_head(head._inputs(sequences, speakers), labels, speakers, kind, seed, like.c if like else None)
         if global_head and per_speaker:
             global_c = float(like.global_pipeline[-1].C) if like and like.global_pipeline is not None else None
-            head.global_pipeline = _fit_head(head.functionals(sequences), labels, speakers, kind, seed, global_c)
+            head.global_pipeline = _fit_head(head.global_functionals(sequences), labels, speakers, kind, seed, global_c)
         return head
 
     def global_rows(self, speakers) -> np.ndarray:
@@ -139,12 +151,12 @@ class ClipSVM:
         if few.any():
             out[few] = np.nan
             if self.global_pipeline is not None:
-                out[few] = self._proba(self.global_pipeline, self.functionals([s for s, f in zip(sequences, few) if f]))
+                out[few] = self._proba(self.global_pipeline, self.global_functionals([s for s, f in zip(sequences, few) if f]))
         return out
 
     def predict_global(self, sequences: list[np.ndarray]) -> np.ndarray:
         """(n, n_classes) from the global head alone: every clip as if it came alone."""
-        return self._proba(self.global_pipeline, self.functionals(sequences))
+        return self._proba(self.global_pipeline, self.global_functionals(sequences))
 
     def save(self, path) -> None:
         joblib.dump(self, path)
