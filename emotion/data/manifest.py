@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from emotion.data.names import CREMAD_BROKEN, CREMAD_BROKEN_REASON, parse_cremad, parse_ravdess
+from emotion.data.walk import walk_corpus
 from emotion.errors import BadInputError, ConfigError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3")
@@ -50,12 +51,14 @@ class ManifestReport:
     n_rows: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     n_superseded: int = 0  # well-formed files not needed because a preferred copy exists
+    links: str = ""  # what was reached through symlinks, e.g. "24 symlinked folders"
 
     def summary(self) -> str:
         """A few lines for the console: counts and up to 5 examples of skipped files."""
         lines = [
             f"{self.n_rows} clips from {self.n_files_seen} media files; "
             f"{len(self.skipped)} skipped, {self.n_superseded} superseded by a preferred copy"
+            + (f"; through {self.links}" if self.links else "")
         ]
         for path, reason in self.skipped[:5]:
             lines.append(f"  {Path(path).name}: {reason}")
@@ -87,15 +90,6 @@ def read_demographics(path: str | os.PathLike) -> dict[str, str]:
         if sex in ("male", "female"):
             out[str(actor).strip()] = sex
     return out
-
-
-def _walk(root: Path) -> list[str]:
-    """Every non-hidden file under root, in sorted path order; symlinked folders are not entered."""
-    paths = []
-    for folder, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        paths.extend(os.path.join(folder, name) for name in filenames if not name.startswith("."))
-    return sorted(paths)
 
 
 def _media_kind(name: str) -> tuple[str, str] | None:
@@ -200,8 +194,9 @@ def _nothing_found(root: Path, files: list[str], report: ManifestReport) -> BadI
     examples = [Path(p).name for p, _ in report.skipped[:3]] or [Path(p).name for p in files[:3]]
     shown = f" (e.g. {', '.join(examples)})" if examples else ""
     first_problem = f"; first problem: {examples[0]}: {report.skipped[0][1]}" if report.skipped else ""
+    through = f" in {report.links}" if report.links else ""
     return BadInputError(
-        root, f"no recognisable clips: saw {len(files)} files{shown}{first_problem}; {EXPECTED_PATTERNS}"
+        root, f"no recognisable clips: saw {len(files)} files{through}{shown}{first_problem}; {EXPECTED_PATTERNS}"
     )
 
 
@@ -227,8 +222,9 @@ def build_manifest(
         csv = root / DEMOGRAPHICS_FILE
         demographics = read_demographics(csv) if csv.is_file() else {}
 
-    files = _walk(root)
-    report = ManifestReport()
+    walked = walk_corpus(str(root))
+    files = walked.files
+    report = ManifestReport(links=walked.links(), skipped=list(walked.skipped))
     candidates = []
     for path in files:
         media = _media_kind(os.path.basename(path))
