@@ -15,6 +15,7 @@ import pandas as pd
 
 from emotion.config import VARIANTS, build_config
 from emotion.errors import ConfigError, EmotionError
+from emotion.run_notes import NOTE_TAG, corpus_label, leaderboard_note, run_name
 
 
 def split_overrides(variants: list[str], overrides: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -59,7 +60,8 @@ def compare(variants: list[str], overrides: dict[str, str], cache_root: Path | N
 
     configs = {v: build_config(v, o) for v, o in split_overrides(variants, overrides).items()}
     rows, failed = [], {}
-    with mlflow.start_run(run_name=name) as parent:
+    corpus = corpus_label(next(iter(configs.values())).data.data_dir)  # one split, one corpus for every variant
+    with mlflow.start_run(run_name=run_name(name, corpus)) as parent:
         log_params_once({"variants": ",".join(variants), **overrides})
         mlflow.set_tag("entry_point", name)
         for variant, config in configs.items():
@@ -97,7 +99,7 @@ def compare(variants: list[str], overrides: dict[str, str], cache_root: Path | N
         plt.close(fig)
         best = board.iloc[0]
         margin = float(best["test_ua"] - board.iloc[1]["test_ua"]) if len(board) > 1 else 0.0
-        mlflow.set_tags({"best_variant": best["variant"], "best_run_id": best["run_id"]})
+        mlflow.set_tags({"best_variant": best["variant"], "best_run_id": best["run_id"], NOTE_TAG: leaderboard_note(name, board)})
         mlflow.log_metrics({"best_test_ua": float(best["test_ua"]), "best_margin_ua": margin})
         print(f"\n{name}: parent run {parent.info.run_id}")
         print(board.drop(columns=["run_id", "test_actors"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -21,6 +21,7 @@ from emotion.config import RunConfig, uses_video
 from emotion.data.labels import EMOTIONS
 from emotion.data.splits import actor_kfold, published_kfold, rotated_validation
 from emotion.dataset import prepare_corpus
+from emotion.run_notes import NOTE_TAG, cv_note, run_name
 from emotion.features.cache import default_cache_dir
 from emotion.metrics import classification_metrics
 
@@ -64,7 +65,7 @@ def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train,
     seeds (each its own child run), each on its own validation actors with cv_rotate_val."""
     seeds = config.split.cv_seeds
     if seeds == 1:
-        result = train(config, cache_root, corpus=corpus, split=split, run_name=f"fold-{index}")
+        result = train(config, cache_root, corpus=corpus, split=split, run_part=f"fold-{index}")
         parts = {k: v for k, v in mlflow.get_run(result.run_id).data.metrics.items() if k in PART_METRICS}
         return {**result.test, **parts}, result.epochs_run, result.test_proba
     splits = [split]
@@ -74,7 +75,7 @@ def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train,
     for k in range(seeds):
         member = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=config.train.seed + k))
         member_split = splits[k % len(splits)]
-        results.append(train(member, cache_root, corpus=corpus, split=member_split, run_name=f"fold-{index}-seed-{k}"))
+        results.append(train(member, cache_root, corpus=corpus, split=member_split, run_part=f"fold-{index}-seed-{k}"))
     truth = results[0].test_true
     assert all(np.array_equal(r.test_true, truth) for r in results), "test sets must line up across seeds"
     proba = np.mean([r.test_proba for r in results], axis=0)  # (n_test, classes)
@@ -102,7 +103,7 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
     corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
     folds, numbers, published = make_folds(corpus.manifest, config)
     rows, predictions, confusion = [], [], np.zeros((len(EMOTIONS), len(EMOTIONS)), dtype=int)
-    with mlflow.start_run(run_name=f"cv-{config.variant}", nested=mlflow.active_run() is not None) as parent:
+    with mlflow.start_run(run_name=run_name("cv", config.variant, corpus.name), nested=mlflow.active_run() is not None) as parent:
         log_params_once(config.flat())
         mlflow.set_tags({"entry_point": "cv", "variant": config.variant})
         if published is not None:
@@ -127,6 +128,7 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
                 summary[f"cv_{short}_mean"] = float(table[name].mean())
                 summary[f"cv_{short}_std"] = float(table[name].std(ddof=1)) if len(table) > 1 else 0.0
         mlflow.log_metrics(summary)
+        mlflow.set_tag(NOTE_TAG, cv_note(config.variant, corpus, len(folds), summary))
         mlflow.log_table(table, "folds.json")
         mlflow.log_table(pd.concat(predictions, ignore_index=True), "test_predictions.json")  # to compare or ensemble cv runs later
         mlflow.log_text(table.to_markdown(index=False, floatfmt=".3f"), "folds.md")

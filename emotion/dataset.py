@@ -16,6 +16,7 @@ from emotion.errors import BadInputError, ConfigError
 from emotion.features.cache import FeatureCache, extract_many
 from emotion.features.extractors import audio_extractor
 from emotion.features.video import VIDEO_FPS, load_video_features
+from emotion.run_notes import corpus_label
 
 
 @dataclass
@@ -94,8 +95,7 @@ def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, 
     features_by_modality = {m: [a for a, good in zip(arrays, ok) if good] for m, (arrays, _) in extracted.items()}
     manifest = manifest[ok].reset_index(drop=True)
     labels = np.array([EMOTIONS.index(e) for e in manifest["emotion"]], dtype=np.int64)
-    name = "builtin" if not data.data_dir else root.name
-    return PreparedCorpus(root, name, manifest, labels, features_by_modality, sorted(skipped))
+    return PreparedCorpus(root, corpus_label(data.data_dir), manifest, labels, features_by_modality, sorted(skipped))
 
 
 def _drop_odd_widths(arrays: list, paths, modality: str) -> list[tuple[str, str]]:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from mlflow import pyfunc
 from mlflow.models import Model, ModelSignature
+from mlflow.models.utils import _save_example  # what every built-in flavour's save_model calls; no public twin
 from mlflow.types.schema import ColSpec, DataType, Schema, TensorSpec
 
 from emotion.config import FeatureConfig
@@ -73,9 +74,13 @@ def media_signature(modalities: list[str]) -> ModelSignature:
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
-def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, model_metadata: dict, signature, clip_svm=None):
+def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, model_metadata: dict, signature, clip_svm=None,
+               input_example: pd.DataFrame | None = None, validate_serving_input: bool = False):  # fmt: skip
     """Write the model folder (called by Model.log, or directly for a local copy). `signature` is the
-    keras one; the MLmodel keeps the media signature that the pyfunc (and serving) enforces."""
+    keras one; the MLmodel keeps the media signature that the pyfunc (and serving) enforces.
+    `input_example` is the pyfunc's (media bytes), attached here, not through the keras flavour, whose
+    tensor signature it does not match. `validate_serving_input` is Model.log's switch (off by default:
+    the check reloads the model and runs a clip through it at every run's end; tests/test_model_use.py runs it)."""
     import mlflow.keras
 
     mlflow_model = mlflow_model or Model()
@@ -83,6 +88,8 @@ def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, 
         keras_model, path, mlflow_model=mlflow_model, signature=signature, pip_requirements=pip_requirements()
     )
     mlflow_model.signature = media_signature(model_metadata["modalities"])
+    if input_example is not None:
+        _save_example(mlflow_model, input_example, str(path))  # input_example.json + serving_input_example.json
     # The network's own variable-length tensor signature stays on record for keras-flavour users.
     mlflow_model.metadata = {**(mlflow_model.metadata or {}), "keras_signature": signature.to_dict()}
     data_dir = Path(path) / "data"
@@ -104,7 +111,8 @@ def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, 
     mlflow_model.save(str(Path(path) / "MLmodel"))
 
 
-def log_model(keras_model, normaliser: Normaliser, model_metadata: dict, signature: ModelSignature, name="model", clip_svm=None):
+def log_model(keras_model, normaliser: Normaliser, model_metadata: dict, signature: ModelSignature, name="model", clip_svm=None,
+              input_example: pd.DataFrame | None = None):  # fmt: skip
     """Log to the active run; returns MLflow's ModelInfo (model_uri, model_id)."""
     return Model.log(
         None,  # artifact_path: deprecated in MLflow 3 in favour of name, but still positional
@@ -116,6 +124,8 @@ def log_model(keras_model, normaliser: Normaliser, model_metadata: dict, signatu
         model_metadata=model_metadata,
         signature=signature,
         clip_svm=clip_svm,
+        input_example=input_example,
+        validate_serving_input=False,  # see save_model
     )
 
 

@@ -162,6 +162,16 @@ def log_trained_model(model, normaliser: Normaliser, config: RunConfig, corpus: 
         "video_fps": VIDEO_FPS,
         "svm_weight": config.model.svm_weight if clip_svm is not None else 0.0,
     }
-    return mlflow_model.log_model(
-        model, normaliser, metadata, mlflow_model.keras_signature(input_dims, n_classes), name="model", clip_svm=clip_svm
-    )
+    return mlflow_model.log_model(model, normaliser, metadata, mlflow_model.keras_signature(input_dims, n_classes),
+                                  name="model", clip_svm=clip_svm, input_example=input_example(corpus))  # fmt: skip
+
+
+def input_example(corpus: PreparedCorpus) -> pd.DataFrame | None:
+    """The shortest clip of the corpus as the pyfunc takes it: its media files' bytes (None when none is on disk)."""
+    frame = corpus.manifest
+    if "audio" not in corpus.modalities or frame["audio_path"].isna().all():
+        return None
+    lengths = [len(f) for f in corpus.features["audio"]]  # frames: the same order as the manifest
+    row = frame.iloc[int(np.argmin(lengths))]
+    example = {m: [Path(row[f"{m}_path"]).read_bytes()] for m in corpus.modalities}
+    return pd.DataFrame(example)

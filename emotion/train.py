@@ -13,7 +13,7 @@ import mlflow
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from emotion import checkpoint, offline, tracking
+from emotion import checkpoint, offline, run_notes, tracking
 from emotion.augment import make_augment
 from emotion.config import RunConfig
 from emotion.epoch_seeds import EpochOrder, EpochSeeds
@@ -137,13 +137,14 @@ def train(
     *,
     corpus: PreparedCorpus | None = None,
     split: dict[str, np.ndarray] | None = None,
-    run_name: str | None = None,
+    run_part: str | None = None,
     extra_callbacks: list | None = None,
     on_run_started=None,
 ) -> TrainResult:
     """Train and evaluate `config.variant`, logging everything to the active (or a new) MLflow run.
 
     corpus / split: given by callers that train many times on the same data (cross-validation folds).
+    run_part: the fold, trial or member this run is, for its name (`<variant>-<corpus>-<run_part>`).
     extra_callbacks: added to fit's (e.g. Optuna's pruning callback); on_run_started(run_id) is
     called once the run exists (a sweep tags its trial runs, also the ones pruned mid-training).
     """
@@ -198,15 +199,16 @@ def train(
         )
 
     nested = mlflow.active_run() is not None  # a child of `main`, `cv` or a sweep
-    run_name = run_name or (config.variant if nested else None)
+    name = run_notes.run_name(config.variant, corpus.name, run_part)
     run_id = resume.run_id if resume else None  # a resumed run goes on in the same MLflow run
     # log_system_metrics: CPU, memory (and GPU where present) sampled while training, shown live in the UI
-    with mlflow.start_run(run_id=run_id, nested=nested, run_name=None if run_id else run_name, log_system_metrics=True) as run, tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp:
+    with mlflow.start_run(run_id=run_id, nested=nested, run_name=None if run_id else name, log_system_metrics=True) as run, tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp:
         workdir = Path(tmp)
         if on_run_started is not None:
             on_run_started(run.info.run_id)
+        split_summary = describe_split(corpus.manifest, split)
         if resume is None:
-            tracking.log_setup(config, corpus, split, describe_split(corpus.manifest, split), weights, normaliser, workdir)
+            tracking.log_setup(config, corpus, split, split_summary, weights, normaliser, workdir)
         buffer = offline.MetricBuffer(run.info.run_id)
         callbacks = _callbacks(config, workdir, order, buffer, resume is not None) + list(extra_callbacks or [])
         saver = None
@@ -239,6 +241,7 @@ def train(
         val = classification_metrics(val_true, np.argmax(val_proba, axis=1), EMOTIONS)
         test = classification_metrics(test_true, np.argmax(test_proba, axis=1), EMOTIONS)
         tracking.log_results(history, val, test, workdir)
+        mlflow.set_tag(run_notes.NOTE_TAG, run_notes.training_note(config.variant, corpus, split_summary, test))
         tracking.log_attention(model, test_ds, config)
         tracking.log_trained_model(model, normaliser, config, corpus, n_classes, clip_svm)
         seconds = time.time() - started

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from emotion.config import _cast, build_config
 from emotion.errors import ConfigError, EmotionError
+from emotion.run_notes import NOTE_TAG, corpus_label, run_name
 
 PRUNERS = ("median", "percentile", "hyperband", "none")
 METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}  # per-epoch Keras logs: what pruning can see
@@ -300,7 +301,7 @@ def tune(settings: TuneSettings, overrides: dict | None = None, cache_root: Path
 
         callbacks = [Record(), KerasPruningCallback(trial, settings.metric)]
         try:
-            train(config, cache_root, corpus=corpus, split=split, run_name=f"trial-{trial.number}",
+            train(config, cache_root, corpus=corpus, split=split, run_part=f"trial-{trial.number}",
                   extra_callbacks=callbacks, on_run_started=started)  # fmt: skip
         except optuna.TrialPruned:
             for run_id in run_ids:  # ended FAILED by MLflow's context manager: pruned is not a crash
@@ -321,7 +322,7 @@ def tune(settings: TuneSettings, overrides: dict | None = None, cache_root: Path
         return value
 
     started_at, attempts = time.monotonic(), 0
-    with mlflow.start_run(run_name=f"tune-{settings.variant}") as parent:
+    with mlflow.start_run(run_name=run_name("tune", settings.variant, corpus_label(base.data.data_dir))) as parent:
         log_params_once({**{f"tune_{k}": v for k, v in dataclasses.asdict(settings).items()}, **base.flat()})
         mlflow.set_tags({
             "entry_point": "tune", "variant": settings.variant, "optuna.study_name": study.study_name,
@@ -377,7 +378,9 @@ def summarise(study, settings: TuneSettings, parent_run_id: str, client) -> None
         mlflow.log_metric(f"best_{settings.metric}", best.value)
         mlflow.log_params({f"best_{k}": v for k, v in best.params.items()})
         mlflow.log_dict({"number": best.number, "value": best.value, "params": best.params}, "best_trial.json")
-        mlflow.set_tags({"best_trial_number": best.number, "best_run_id": best.user_attrs.get("mlflow_run_id", "")})
+        mlflow.set_tags({"best_trial_number": best.number, "best_run_id": best.user_attrs.get("mlflow_run_id", ""),
+                         NOTE_TAG: (f"Optuna sweep of **{settings.variant}** (study `{study.study_name}`): {counts}. Best "
+                                    f"{settings.metric} {best.value:.3f} at trial {best.number}, {best.params}.")})  # fmt: skip
     frame = study.trials_dataframe(attrs=("number", "value", "state", "params", "user_attrs", "duration"))
     mlflow.log_table(frame.astype(str), "trials.json")
     figures = {

@@ -43,18 +43,19 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def wait_for_ping(server: subprocess.Popen, port: int, seconds: float = 180) -> None:
-    """Until `mlflow models serve` on 127.0.0.1:port answers /ping; fails with the server's stderr if it exits."""
+def wait_for_ping(server: subprocess.Popen, port: int, seconds: float = 180, path: str = "/ping") -> None:
+    """Until a server on 127.0.0.1:port answers `path` (`mlflow models serve`: /ping, `mlflow ui`: /health);
+    fails with the server's stderr if it exits."""
     deadline = time.time() + seconds
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             pass
         assert server.poll() is None, server.stderr.read().decode()[-3000:]
-        assert time.time() < deadline, f"model server did not answer /ping in {seconds:.0f} s"
+        assert time.time() < deadline, f"server did not answer {path} in {seconds:.0f} s"
         time.sleep(0.5)
 
 

@@ -20,13 +20,13 @@ def test_each_fold_averages_its_members_and_rotated_members_validate_on_differen
     overrides = {"max_actors": "6", "cv_folds": "3", "epochs": "1", "cv_seeds": "2", "cv_rotate_val": "true"}
     result = cross_validate(build_config("cnn_pooling", overrides), cache_dir)
     children = mlflow.search_runs(search_all_experiments=True, filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'", output_format="list")
-    assert sorted(r.info.run_name for r in children) == [f"fold-{i}-seed-{k}" for i in range(3) for k in range(2)]
+    assert sorted(r.info.run_name for r in children) == [f"cnn_pooling-builtin-fold-{i}-seed-{k}" for i in range(3) for k in range(2)]
     assert {r.data.params["seed"] for r in children} == {"42", "43"}
     assert len(result.folds) == 3 and result.confusion.sum() == sum(
         int(r.data.params["n_test"]) for r in children if r.info.run_name.endswith("seed-0")
     )
     for i, row in result.folds.iterrows():  # a fold row summarises its two member runs
-        first, second = sorted((r for r in children if r.info.run_name.startswith(f"fold-{i}-")), key=lambda r: r.info.run_name)
+        first, second = sorted((r for r in children if r.info.run_name.startswith(f"cnn_pooling-builtin-fold-{i}-")), key=lambda r: r.info.run_name)
         assert row["epochs"] == np.mean([m.data.metrics["epochs_run"] for m in (first, second)])
         assert 0.0 <= row["test_ua"] <= 1.0
         assert first.data.params["test_actors"] == second.data.params["test_actors"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -12,6 +13,7 @@ import pytest
 from mlflow import MlflowClient
 
 from conftest import ROOT, subprocess_env
+from services import clean_env, free_port, unavailable, wait_for_ping
 from emotion.data.labels import EMOTIONS
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_entrypoint_no_aug")]  # group: its module fixtures run once, on one worker
@@ -40,6 +42,45 @@ def test_run_finished_and_told_the_user_where_it_went(finished_run):
     assert run.info.status == "FINISHED"
     assert f"Run {run.info.run_id}" in finished_run["output"]
     assert "mlflow ui --backend-store-uri" in finished_run["output"]
+
+
+def test_the_run_is_named_for_what_it_is_and_describes_its_data_split_and_result(finished_run):
+    run = finished_run["run"]
+    assert run.info.run_name == "no_aug-builtin", "mlflow run's random name replaced"
+    note = run.data.tags["mlflow.note.content"]  # the description on the run page
+    params, metrics = run.data.params, run.data.metrics
+    assert f"**no_aug** on `builtin`" in note and f"{params['n_clips']} clips" in note
+    for name in ("train", "val", "test"):
+        assert f"- {name}: {params[f'n_{name}']} clips, actors {params[f'{name}_actors'].replace(',', ', ')}" in note
+    assert f"Test UA {metrics['test_ua']:.3f} · WA {metrics['test_wa']:.3f} · macro-F1 {metrics['test_macro_f1']:.3f}" in note
+
+
+def test_the_mlflow_ui_shows_the_run_name_its_description_and_a_figure(finished_run, tmp_path):
+    """The real UI, rendered by headless Chromium (Debian's package; .ci/run installs it)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        unavailable("Chromium not installed (apt-get install chromium): the MLflow UI check needs a browser")
+    run, client = finished_run["run"], finished_run["client"]
+    figure = next(a.path for a in client.list_artifacts(run.info.run_id, "figures") if a.path.endswith(".png"))
+    port = free_port()
+    ui = subprocess.Popen(["mlflow", "ui", "--backend-store-uri", finished_run["uri"], "--host", "127.0.0.1", "--port", str(port)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=clean_env())  # fmt: skip
+    try:
+        wait_for_ping(ui, port, path="/health")
+        page = f"http://127.0.0.1:{port}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+
+        def rendered(url: str) -> str:  # the DOM after the React app has fetched and drawn the run
+            browser = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
+                       "--virtual-time-budget=30000", "--dump-dom", url]  # fmt: skip
+            return subprocess.run(browser, capture_output=True, text=True, timeout=180).stdout
+
+        overview = rendered(page)
+        assert run.info.run_name in overview, overview[-2000:]
+        assert f"Test UA {run.data.metrics['test_ua']:.3f}" in overview, "the description is on the run page"
+        assert f'alt="{figure}"' in rendered(f"{page}/artifacts/{figure}"), "the figure renders in the artifact view"
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)
 
 
 def test_parameters_and_class_weights_logged(finished_run):

@@ -124,7 +124,7 @@ def test_cv_entry_point_one_child_per_fold_and_a_summary(cache_dir, tmp_path):
     client, runs = _mlflow_run("cv", params, cache_dir, tmp_path)
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
     folds = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    assert sorted(r.info.run_name for r in folds) == ["fold-0", "fold-1", "fold-2"]
+    assert sorted(r.info.run_name for r in folds) == ["cnn_pooling-builtin-fold-0", "cnn_pooling-builtin-fold-1", "cnn_pooling-builtin-fold-2"]
     tested = [a for r in folds for a in r.data.params["test_actors"].split(",")]
     assert len(tested) == len(set(tested)) == 6, "every actor is tested exactly once"
     uas = [r.data.metrics["test_ua"] for r in folds]

@@ -69,6 +69,22 @@ def test_register_best_sets_champion_and_never_lets_a_worse_run_take_it(store):
     assert restored.moved and restored.run_id == best.info.run_id
 
 
+def test_every_logged_model_carries_a_real_clip_as_its_input_example_and_it_serves(store, tmp_path):
+    from mlflow.models import Model, validate_serving_input
+
+    client = store["client"]
+    models = client.search_logged_models(experiment_ids=[client.get_experiment_by_name("strong").experiment_id])
+    assert len(models) == 2
+    for logged in models:
+        local = mlflow.artifacts.download_artifacts(f"models:/{logged.model_id}", dst_path=str(tmp_path / logged.model_id))
+        model = Model.load(local)
+        example = model.load_input_example(local)  # the DataFrame the pyfunc takes: one clip's media bytes
+        assert "audio" in example.columns and set(example.columns) <= set(model.signature.inputs.input_names())
+        assert bytes(example["audio"][0])[:4] == b"RIFF", "the example is a real WAV file's bytes"
+        answer = validate_serving_input(local, model.get_serving_input(local))  # as `mlflow models serve` parses it
+        assert answer["label"][0] in EMOTIONS and not answer["error"][0], answer.to_dict()
+
+
 def _cli(args, store, cache_dir):
     return subprocess.run(
         [sys.executable, "-m", "emotion.cli", *args],

@@ -86,5 +86,8 @@ def test_cv_runs_the_published_folds_and_logs_what_was_absent(cache_dir, manifes
     report = mlflow.artifacts.load_text(f"runs:/{result.run_id}/published_folds.txt")
     assert "fold 7:" in report and "skipped" in report
     children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{result.run_id}'")
-    assert sorted(c.info.run_name for c in children) == ["fold-2", "fold-5", "fold-6"]
+    assert sorted(c.info.run_name for c in children) == ["cnn_pooling-builtin-fold-2", "cnn_pooling-builtin-fold-5", "cnn_pooling-builtin-fold-6"]
+    assert run.info.run_name == "cv-cnn_pooling-builtin"
+    note = run.data.tags["mlflow.note.content"]  # the run page's description
+    assert "3-fold cross-validation" in note and f"UA {result.summary['cv_ua_mean']:.3f} ± {result.summary['cv_ua_std']:.3f}" in note
     assert np.isfinite(result.summary["cv_ua_mean"])

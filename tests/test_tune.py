@@ -162,7 +162,7 @@ def test_sweep_through_mlflow_run_makes_a_parent_with_a_tagged_child_per_trial(c
     parent = parents[0]
     children = _children(client, parent)
     assert [c.data.tags["optuna.trial_number"] for c in children] == ["0", "1", "2"]
-    assert [c.info.run_name for c in children] == ["trial-0", "trial-1", "trial-2"]
+    assert [c.info.run_name for c in children] == [f"cnn_pooling-builtin-trial-{i}" for i in range(3)]
     study = optuna.load_study(study_name="sweep", storage=storage)
     for child, trial in zip(children, study.trials):
         assert child.data.tags["optuna.state"] == trial.state.name
