@@ -22,7 +22,9 @@ from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.entities import Metric
+from mlflow.entities import LoggedModelStatus, Metric
+from mlflow.models import Model
+from mlflow.models.model import MLMODEL_FILE_NAME
 
 from emotion.errors import EmotionError
 
@@ -126,6 +128,25 @@ def sync_message(folder: Path) -> str:
     )
 
 
+def _server_logged_model(server: MlflowClient, run_id: str, local_model, path: str) -> str:
+    """The local run's LoggedModel recreated on the server for the server run (what `register` looks for,
+    and what `models:/<id>` loads), its MLmodel pointing at the server's run and model ids."""
+    experiment_id = server.get_run(run_id).info.experiment_id
+    logged = server.create_logged_model(experiment_id, name=local_model.name, source_run_id=run_id,
+                                        params=local_model.params, model_type=local_model.model_type,
+                                        tags={k: v for k, v in local_model.tags.items() if not k.startswith("mlflow.")})  # fmt: skip
+    try:
+        mlmodel = Model.load(path)
+        mlmodel.run_id, mlmodel.model_id = run_id, logged.model_id
+        mlmodel.save(str(Path(path) / MLMODEL_FILE_NAME))
+        server.log_model_artifacts(logged.model_id, path)
+    except BaseException:
+        server.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)  # never left PENDING
+        raise
+    server.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+    return logged.model_id
+
+
 def sync(folder: Path) -> str:
     """Copy a locally finished run into its server run (metrics, artifacts, model) and finish it there."""
     folder = Path(folder)
@@ -149,11 +170,13 @@ def sync(folder: Path) -> str:
         mlflow.set_tracking_uri(local_uri)  # search_logged_models is fluent-only
         try:
             models = mlflow.search_logged_models(experiment_ids=[experiment.experiment_id], output_format="list")
-            for model in models:  # the MLmodel folder as run artifacts: runs:/<id>/<name> loads and registers
-                path = mlflow.artifacts.download_artifacts(model.artifact_location, dst_path=str(Path(tmp) / "models" / model.name))
-                server.log_artifacts(target, path, model.name)
+            paths = {model.name: mlflow.artifacts.download_artifacts(model.artifact_location, dst_path=str(Path(tmp) / "models" / model.name))
+                     for model in models}  # fmt: skip
         finally:
             mlflow.set_tracking_uri(previous)
+        for model in models:
+            server.log_artifacts(target, paths[model.name], model.name)  # runs:/<id>/<name> loads, as before
+            _server_logged_model(server, target, model, paths[model.name])
     server.set_terminated(target, "FINISHED")
     shutil.rmtree(folder)
     return target

@@ -49,7 +49,7 @@ def test_the_run_is_named_for_what_it_is_and_describes_its_data_split_and_result
     assert run.info.run_name == "no_aug-builtin", "mlflow run's random name replaced"
     note = run.data.tags["mlflow.note.content"]  # the description on the run page
     params, metrics = run.data.params, run.data.metrics
-    assert f"**no_aug** on `builtin`" in note and f"{params['n_clips']} clips" in note
+    assert "**no_aug** on `builtin`" in note and f"{params['n_clips']} clips" in note
     for name in ("train", "val", "test"):
         assert f"- {name}: {params[f'n_{name}']} clips, actors {params[f'{name}_actors'].replace(',', ', ')}" in note
     assert f"Test UA {metrics['test_ua']:.3f} · WA {metrics['test_wa']:.3f} · macro-F1 {metrics['test_macro_f1']:.3f}" in note

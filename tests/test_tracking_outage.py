@@ -90,6 +90,8 @@ def test_a_server_that_never_returns_leaves_a_local_run_that_syncs_later(server,
     synced = subprocess.run([sys.executable, "-m", "emotion.cli", "sync", folder], env=subprocess_env(cache_dir, server.uri),
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert synced.returncode == 0, synced.stderr[-3000:]
+    # global as well: MLflow resolves a run's model artifacts through its LoggedModel on the global URI
+    mlflow.set_tracking_uri(server.uri)
     client = mlflow.MlflowClient(server.uri)
     runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
     (run,) = runs
@@ -101,3 +103,15 @@ def test_a_server_that_never_returns_leaves_a_local_run_that_syncs_later(server,
     assert {"history.json", "figures", "model"} <= names
     assert "MLmodel" in {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "model")}
     assert not Path(folder).exists()  # sent: the local copy is gone
+
+    # a LoggedModel on the server for the synced run: `register` can promote it, models:/<id> loads it
+    (logged,) = client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    assert logged.source_run_id == run.info.run_id and str(logged.status) == "READY"
+    from emotion.model_registry import register_best
+
+    promoted = register_best(experiment=client.get_experiment(run.info.experiment_id).name, model_name="synced")
+    assert promoted.moved and promoted.run_id == run.info.run_id
+    champion = client.get_model_version_by_alias("synced", "champion")
+    assert champion.run_id == run.info.run_id and logged.model_id in champion.source  # models:/<the server's id>
+    mlmodel = mlflow.models.Model.load(f"models:/{logged.model_id}")
+    assert (mlmodel.run_id, mlmodel.model_id) == (run.info.run_id, logged.model_id)
