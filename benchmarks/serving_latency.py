@@ -1,6 +1,7 @@
 """Predict time per clip and REST serving latency of a registered model, measured in one run.
 
     python benchmarks/serving_latency.py [--requests 200] [--variant whisper_lstm] [name=value ...]
+    python benchmarks/serving_latency.py --variant whisper_lstm --workers 1,2,4 --concurrency 8 --requests 96 max_actors=6
 
 Trains a small model of --variant (default no_aug; 3 epochs, name=value overrides) on the built-in
 corpus, registers it @champion in a temporary store, then:
@@ -9,6 +10,9 @@ corpus, registers it @champion in a temporary store, then:
   RAVDESS clips where ../shared/data/ravdess16k exists, built-in ones otherwise): median and
   99th-percentile latency, the feature extractor (a Whisper encoder too) inside. Loopback only;
   bounded in count and time.
+- with --workers N,M,...: the same server at each `--workers` count, loaded by --concurrency clients at
+  once (a bounded load generator: --requests in all, each waits for its answer): p50 / p99, requests per
+  second and errors per worker count.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--variant", default="no_aug")
+    parser.add_argument("--workers", default="1", help="comma-separated `mlflow models serve --workers` counts")
+    parser.add_argument("--concurrency", type=int, default=1, help="clients sending at once (1: sequential)")
     parser.add_argument("assignments", nargs="*", help="config overrides, name=value")
     args = parser.parse_args()
 
@@ -69,41 +75,67 @@ def main() -> None:
         predict_files(model, clips)
         per_clip_ms = 1000 * (time.perf_counter() - started) / len(clips)
 
-        port = _free_port()
-        env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-        server = subprocess.Popen(
-            ["mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            deadline = time.time() + 180
-            while time.time() < deadline:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
-                    break
-                except OSError:
-                    time.sleep(0.5)
-            latencies = []
-            for i in range(args.requests):
-                clip = (clips if wants_video else request_clips)[i % len(clips)]
-                record = {"audio": base64.b64encode(clip.read_bytes()).decode()}
-                if wants_video:
-                    record["video"] = base64.b64encode(clip.with_suffix(".video.npy").read_bytes()).decode()
-                body = json.dumps({"dataframe_records": [record]}).encode()
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"})
-                started = time.perf_counter()
-                with urllib.request.urlopen(request, timeout=60) as response:
-                    response.read()
-                latencies.append(1000 * (time.perf_counter() - started))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        def body(i: int) -> bytes:
+            clip = (clips if wants_video else request_clips)[i % len(clips)]
+            record = {"audio": base64.b64encode(clip.read_bytes()).decode()}
+            if wants_video:
+                record["video"] = base64.b64encode(clip.with_suffix(".video.npy").read_bytes()).decode()
+            return json.dumps({"dataframe_records": [record]}).encode()
 
-    lat = np.array(latencies)
+        results = {}
+        for workers in [int(w) for w in args.workers.split(",")]:
+            results[workers] = _serve_and_load(model_uri, uri, workers, args.concurrency, [body(i) for i in range(args.requests)])
+
     print(f"predict: {per_clip_ms:.1f} ms per clip over {len(clips)} clips (batch, features included)")
     print(f"variant {args.variant} {' '.join(args.assignments)}; requests: {'built-in' if wants_video or request_clips is clips else 'real RAVDESS'} clips")
-    print(f"serve: {len(lat)} requests, median {np.median(lat):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms")
-    print(f"cpus: {os.cpu_count()}")
+    print(f"cpus: {os.cpu_count()}; {args.concurrency} client(s) at once")
+    print("| workers | requests | errors | p50 ms | p99 ms | max ms | requests/s |")
+    print("|---|---|---|---|---|---|---|")
+    for workers, (lat, errors, seconds) in results.items():
+        print(f"| {workers} | {len(lat) + errors} | {errors} | {np.median(lat):.0f} | {np.percentile(lat, 99):.0f} | {lat.max():.0f} | {(len(lat) + errors) / seconds:.2f} |")
+
+
+def _serve_and_load(model_uri: str, uri: str, workers: int, concurrency: int, bodies: list[bytes]):
+    """`mlflow models serve --workers N` on 127.0.0.1, `bodies` sent by `concurrency` clients:
+    (latencies ms of the answered ones, error count, wall seconds)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    server = subprocess.Popen(
+        ["mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def send(body: bytes) -> float | None:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"})
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                response.read()
+        except OSError:
+            return None  # an error: counted, not timed
+        return 1000 * (time.perf_counter() - started)
+
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        for body in bodies[: 2 * workers]:  # warm-up: every worker loads its model and traces the graph
+            send(body)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            answers = list(pool.map(send, bodies))
+        seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    latencies = np.array([a for a in answers if a is not None])
+    return latencies, sum(a is None for a in answers), seconds
 
 
 if __name__ == "__main__":
