@@ -22,7 +22,7 @@ def test_failed_variant_is_recorded_and_the_rest_kept(cache_dir, tmp_path):
     overrides = {"max_actors": "6", "epochs": "1", "wav2vec_model": str(tmp_path / "no-such-model")}
     with pytest.raises(EmotionError, match="wav2vec_attention"):
         compare(["cnn_pooling", "wav2vec_attention"], overrides, cache_root=cache_dir, name="partial")
-    parent = mlflow.search_runs(filter_string="tags.mlflow.runName = 'partial'", output_format="list")[0]
+    parent = mlflow.search_runs(filter_string="tags.mlflow.runName = 'partial-builtin'", output_format="list")[0]
     assert "failed_wav2vec_attention" in parent.data.tags
     assert parent.data.tags["best_variant"] == "cnn_pooling"
     board = mlflow.load_table("leaderboard.json", run_ids=[parent.info.run_id])

@@ -73,6 +73,7 @@ def test_every_logged_model_carries_a_real_clip_as_its_input_example_and_it_serv
     from mlflow.models import Model, validate_serving_input
 
     client = store["client"]
+    mlflow.set_tracking_uri(store["uri"])  # models:/<id> resolves on the global URI (MLflow ignores tracking_uri there)
     models = client.search_logged_models(experiment_ids=[client.get_experiment_by_name("strong").experiment_id])
     assert len(models) == 2
     for logged in models:

@@ -50,6 +50,14 @@ def test_a_loop_a_folder_reached_twice_and_a_broken_link_are_skipped_with_their_
     assert str(linked_corpus / "Actor_04") in report.to_text()  # build_report.txt lists them
 
 
+def test_a_broken_link_with_a_file_s_name_is_listed_for_the_decoder_to_report(tmp_path):
+    _actor(tmp_path / "Actor_01", 1)
+    os.symlink(tmp_path / "gone.wav", tmp_path / "Actor_01" / "03-01-05-01-01-01-01.wav")
+    manifest, report = build_manifest(tmp_path)
+    assert str(tmp_path / "Actor_01" / "03-01-05-01-01-01-01.wav") in set(manifest["audio_path"])
+    assert not report.skipped
+
+
 def test_a_link_to_itself_is_a_loop(tmp_path):
     _actor(tmp_path / "Actor_01", 1)
     os.symlink(tmp_path / "self", tmp_path / "self")

@@ -3,7 +3,8 @@
 Corpora often live on another disk with `Actor_XX` symlinked into a working folder. Every symlink is
 followed; a folder reached again (a loop back to an ancestor, or a second link to a folder already
 walked) and a link whose target is gone are left out with the reason, so nothing is walked twice and
-nothing vanishes silently.
+nothing vanishes silently. A broken or looping link with a file's name (`clip.wav`) is listed like a
+file: the clip is then skipped where it is read, with the decoder's reason, next to its partners.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def _follow(entry: os.DirEntry, chain: tuple, first_walked: dict, out: Walk, sta
         if entry.is_symlink():
             os.stat(entry.path)  # raises for a loop of links or a missing target
     except OSError as error:
+        if entry.is_symlink() and os.path.splitext(entry.name)[1]:
+            out.files.append(entry.path)  # a file's name (clip.wav): its clip is reported where it is read, as before
+            return None
         if error.errno == errno.ELOOP:
             return "symlink loop: the link resolves to itself"
         return f"broken symlink: its target {os.readlink(entry.path)!r} does not exist" if entry.is_symlink() else error.strerror
