@@ -79,8 +79,9 @@ def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, 
     """Write the model folder (called by Model.log, or directly for a local copy). `signature` is the
     keras one; the MLmodel keeps the media signature that the pyfunc (and serving) enforces.
     `input_example` is the pyfunc's (media bytes), attached here, not through the keras flavour, whose
-    tensor signature it does not match. `validate_serving_input` is Model.log's switch (off by default:
-    the check reloads the model and runs a clip through it at every run's end; tests/test_model_use.py runs it)."""
+    tensor signature it does not match. `validate_serving_input` is read by Model.log, which forwards its
+    kwargs here too, so it is accepted and unused (log_model turns the check off: it reloads the model and
+    runs a clip through it at every run's end; tests/test_model_use.py runs it)."""
     import mlflow.keras
 
     mlflow_model = mlflow_model or Model()

@@ -65,12 +65,15 @@ class _QuietLoader(importlib.abc.Loader):
 
 
 class _TensorFlowFinder(importlib.abc.MetaPathFinder):
-    """Finds `tensorflow` once, through the other finders, and hands back its spec with _QuietLoader."""
+    """Finds `tensorflow` once, through the path finder, and hands back its spec with _QuietLoader.
+    It stays in sys.meta_path (removing itself mid-lookup would make the import loop skip a finder)."""
+
+    done = False
 
     def find_spec(self, name, path=None, target=None):
-        if name != "tensorflow":
-            return None
-        sys.meta_path.remove(self)  # once: the real finders answer, and later imports are untouched
+        if name != "tensorflow" or self.done:
+            return None  # None: the next finders answer as if this one were not there
+        self.done = True  # once: later imports (a reload) are untouched
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None:
             return spec

@@ -11,7 +11,7 @@ NOTE_TAG = "mlflow.note.content"  # MLflow's run description
 
 def corpus_label(data_dir: str) -> str:
     """The corpus as runs name it: 'builtin' or the folder's name."""
-    return Path(data_dir).resolve().name if data_dir else "builtin"
+    return Path(data_dir).expanduser().absolute().name if data_dir else "builtin"  # the folder as given, links not resolved
 
 
 def run_name(variant: str, corpus: str, part: str | None = None) -> str:

@@ -87,7 +87,7 @@ def extract_many(
     """
     results: list[np.ndarray | None] = []
     failures: list[tuple[str, str]] = []
-    for path in progress(list(paths), desc=desc, unit="clip"):  # a bar on a TTY, ~10 lines elsewhere
+    for path in progress(paths, desc=desc, unit="clip"):  # a bar on a TTY, ~10 lines elsewhere
         key = None
         if cache is not None:
             try:
