@@ -101,6 +101,11 @@ class TrainConfig:
     warmup_epochs: int = 8  # for "warmup_plateau_cosine": linear from warmup_start_lr to learning_rate
     warmup_start_lr: float = 5e-6
     cosine_start_epoch: int = 20  # cosine decay to 0 over the remaining epochs from here
+    # XLA-compile the train and predict steps. "auto": only when every batch has one length (length_mode
+    # fixed / percentile), because each new batch shape is a new compilation: on 2 CPUs XLA took
+    # wav2vec_attention from 10.3 to 6.2 s an epoch at one length, and bucketed no_aug from 8 to 38-52 s
+    # (benchmarks/sequence_speed.py). "on" | "off" force it.
+    jit_compile: str = "auto"
     checkpoint_dir: str = ""  # resumable state after every epoch; the same command with it resumes the run ("" = off)
     # Tracking server down at the end of training: wait this long for it (a restart takes ~10-30 s), then
     # finish the run in a local store for `emotion sync`. Metrics are buffered meanwhile, never dropped.
@@ -136,6 +141,10 @@ class MultimodalConfig:
     dense_units: int = 128
     dropout: float = 0.3
     l2: float = 1e-4  # small weight decay on the dense head
+    lstm_kernel: str = "auto"  # "auto" | "cudnn" | "generic" (emotion/models/lstm_kernel.py); no recurrent dropout: cuDNN-eligible
+    # audio branch: average every N frames first (emotion/models/layers.py: MaskedFramePooling), N x fewer
+    # LSTM steps; 1 = the frames as extracted
+    frame_pool: int = 1
 
 
 @dataclass(frozen=True)
@@ -197,6 +206,8 @@ class Wav2VecAttentionConfig:
     dropout: float = 0.4  # first dense block; the second uses dropout_2
     dropout_2: float = 0.3
     l2: float = 1e-4
+    frame_pool: int = 1  # average every N input frames before the BiLSTM; 1 = the frames as extracted
+    lstm_kernel: str = "auto"  # "cudnn" needs recurrent_dropout=0 (emotion/models/lstm_kernel.py)
 
 
 MODEL_CONFIGS: dict[str, type] = {
@@ -343,6 +354,8 @@ _CHOICES = {
     "length_mode": ("bucket", "batch_max", "fixed", "percentile"),
     "loss": ("focal", "crossentropy"),
     "lr_schedule": ("plateau", "exponential", "warmup_plateau_cosine"),
+    "jit_compile": ("auto", "on", "off"),
+    "lstm_kernel": ("auto", "cudnn", "generic"),
     "augment": ("none", "audio_only", "sync"),
     "pooling": ("mean", "mean_std"),  # only variants whose model has it
     "clip_head": ("svm", "logistic"),
@@ -355,6 +368,10 @@ def _validate(config: RunConfig) -> None:
     for name, allowed in _CHOICES.items():
         if name in flat and flat[name] not in allowed:
             raise ConfigError(f"parameter {name}={flat[name]!r}: expected one of {', '.join(allowed)}")
+    if flat.get("lstm_kernel") == "cudnn" and flat.get("recurrent_dropout", 0.0) > 0:
+        raise ConfigError(f"parameter lstm_kernel=cudnn: cuDNN has no recurrent dropout; set recurrent_dropout=0 (got {flat['recurrent_dropout']})")
+    if "frame_pool" in flat and flat["frame_pool"] < 1:
+        raise ConfigError(f"parameter frame_pool={flat['frame_pool']!r}: must be >= 1 (1 = every frame)")
     positive = ["cv_folds", "cv_seeds", "sample_rate", "batch_size", "epochs", "learning_rate", "win_ms", "hop_ms", "n_mels", "n_mfcc"]
     for name in positive:
         if not flat[name] > 0:

@@ -28,6 +28,8 @@ from emotion.metrics import classification_metrics
 METRICS = ("ua", "wa", "macro_f1")
 # A blended run's parts (emotion/train.py), carried into the fold table and summary where logged
 PART_METRICS = ("test_ua_network", "test_ua_svm", "test_ua_global")
+# The validation actors' UA (mean over a fold's members): what settings are chosen on, never the test folds
+VAL_METRIC = "val_ua"
 
 
 def fold_figure(folds: pd.DataFrame):
@@ -67,7 +69,7 @@ def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train,
     if seeds == 1:
         result = train(config, cache_root, corpus=corpus, split=split, run_part=f"fold-{index}")
         parts = {k: v for k, v in mlflow.get_run(result.run_id).data.metrics.items() if k in PART_METRICS}
-        return {**result.test, **parts}, result.epochs_run, result.test_proba
+        return {**result.test, **parts, VAL_METRIC: result.val["ua"]}, result.epochs_run, result.test_proba
     splits = [split]
     if config.split.cv_rotate_val:
         splits = rotated_validation(corpus.manifest, split, n_folds, config.split.split_seed)
@@ -79,7 +81,8 @@ def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train,
     truth = results[0].test_true
     assert all(np.array_equal(r.test_true, truth) for r in results), "test sets must line up across seeds"
     proba = np.mean([r.test_proba for r in results], axis=0)  # (n_test, classes)
-    return classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS), float(np.mean([r.epochs_run for r in results])), proba
+    test = {**classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS), VAL_METRIC: float(np.mean([r.val["ua"] for r in results]))}
+    return test, float(np.mean([r.epochs_run for r in results])), proba
 
 
 def make_folds(manifest: pd.DataFrame, config: RunConfig):
@@ -115,13 +118,14 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
             predictions.append(_fold_predictions(corpus, split["test"], i, proba))
             test_actors = sorted(corpus.manifest.iloc[split["test"]]["actor"].unique())
             rows.append({"fold": i, "test_actors": ",".join(test_actors), "epochs": epochs,
-                         **{f"test_{m}": test[m] for m in METRICS}, **{k: test[k] for k in PART_METRICS if k in test}})  # fmt: skip
+                         **{f"test_{m}": test[m] for m in METRICS}, **{k: test[k] for k in PART_METRICS if k in test}, VAL_METRIC: test[VAL_METRIC]})  # fmt: skip
         table = pd.DataFrame(rows)
         summary = {}
         for metric in METRICS:
             values = table[f"test_{metric}"]
             summary[f"cv_{metric}_mean"] = float(values.mean())
             summary[f"cv_{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        summary[f"cv_{VAL_METRIC}_mean"] = float(table[VAL_METRIC].mean())
         for name in PART_METRICS:  # e.g. cv_ua_global_mean: the global (single-clip) path's UA
             if name in table and table[name].notna().all():
                 short = name.removeprefix("test_")

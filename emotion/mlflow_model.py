@@ -269,6 +269,7 @@ def _load_pyfunc(data_path: str) -> EmotionModel:
 
     data_dir = Path(data_path)
     keras_model = keras.saving.load_model(data_dir / "model.keras")
+    keras_model.jit_compile = False  # requests come in every length: XLA would compile again for each new one
     normaliser = Normaliser.load(data_dir / NORMALISER_FILE)
     model_metadata = json.loads((data_dir / METADATA_FILE).read_text())
     clip_svm = ClipSVM.load(data_dir / CLIP_SVM_FILE) if (data_dir / CLIP_SVM_FILE).exists() else None

@@ -32,6 +32,11 @@ def target_length(config: PipelineConfig, train_lengths: np.ndarray) -> int | No
     return None
 
 
+def one_length(config: PipelineConfig) -> bool:
+    """Every batch padded or cut to one length (batch sizes aside): what XLA compiles once."""
+    return config.length_mode in ("fixed", "percentile")
+
+
 def bucket_boundaries(train_lengths: np.ndarray, n_buckets: int) -> list[int]:
     """Upper length limits of the buckets: quantiles of the training lengths, strictly increasing."""
     quantiles = np.quantile(train_lengths, np.linspace(0, 1, n_buckets + 1)[1:-1])

@@ -144,7 +144,7 @@ def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
     titles = [f"clip {i}: true {EMOTIONS[t]}, predicted {EMOTIONS[p]}" for i, (t, p) in enumerate(zip(truth, predicted))]
     # pretrained-encoder frames come at 50 Hz (20 ms), log-mel frames at the configured hop
     audio_seconds = 0.02 if config.features.feature_kind in ("wav2vec", "whisper") else config.features.hop_ms / 1000
-    seconds = {"audio": audio_seconds, "video": 1 / VIDEO_FPS}
+    seconds = {"audio": audio_seconds * getattr(config.model, "frame_pool", 1), "video": 1 / VIDEO_FPS}
     figure = attention_figure(weights, seconds, titles)
     mlflow.log_figure(figure, "figures/attention_weights.png")
     plt.close(figure)

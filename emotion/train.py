@@ -17,6 +17,7 @@ from emotion import checkpoint, offline, run_notes, tracking
 from emotion.augment import make_augment
 from emotion.config import RunConfig
 from emotion.epoch_seeds import EpochOrder, EpochSeeds
+from emotion.errors import ConfigError
 from emotion.data.labels import EMOTIONS
 from emotion.data.splits import describe_split, make_split
 from emotion.dataset import PreparedCorpus, prepare_corpus
@@ -26,8 +27,9 @@ from emotion.features.normalise import Normaliser, per_speaker
 from emotion.metrics import classification_metrics
 from emotion.config import uses_video
 from emotion.models.clip_svm import ClipSVM, blend
+from emotion.models.lstm_kernel import lstm_path
 from emotion.models.registry import build_model
-from emotion.pipeline import make_dataset
+from emotion.pipeline import make_dataset, one_length
 from emotion.schedules import schedule_callbacks
 
 
@@ -115,6 +117,24 @@ def _blend_clip_svm(config: RunConfig, corpus: PreparedCorpus, raw_audio: list[n
     return head, blend(val_proba, svm["val"], m.svm_weight), blend(test_proba, svm["test"], m.svm_weight)
 
 
+def use_xla(config: RunConfig) -> bool:
+    """jit_compile: "auto" compiles with XLA only when the batches have one length (see TrainConfig)."""
+    if config.train.jit_compile == "auto":
+        return one_length(config.pipeline)
+    return config.train.jit_compile == "on"
+
+
+def kernel_tags(config: RunConfig) -> dict[str, str]:
+    """What ran, for the run's tags: XLA on or off and, for variants with the switch, the LSTM kernel;
+    lstm_kernel=cudnn where cuDNN cannot run is a one-line error before any training."""
+    tags = {"xla": "on" if use_xla(config) else "off"}
+    if hasattr(config.model, "lstm_kernel"):
+        tags["lstm_path"] = lstm_path(config.model)
+        if config.model.lstm_kernel == "cudnn" and tags["lstm_path"] != "cudnn":
+            raise ConfigError(f"parameter lstm_kernel=cudnn: the cuDNN kernel cannot run here: {tags['lstm_path']}")
+    return tags
+
+
 def _callbacks(config: RunConfig, workdir: Path, order: EpochOrder, buffer: offline.MetricBuffer, resumed: bool) -> list[keras.callbacks.Callback]:
     t = config.train
     return [
@@ -149,6 +169,7 @@ def train(
     called once the run exists (a sweep tags its trial runs, also the ones pruned mid-training).
     """
     started = time.time()
+    tags = kernel_tags(config)
     keras.utils.set_random_seed(config.train.seed)
     cache_root = Path(cache_root) if cache_root else default_cache_dir()
     if corpus is None:
@@ -195,7 +216,8 @@ def train(
     else:
         model = build_model(config, n_classes, input_dims)
         model.compile(
-            optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=make_loss(config), metrics=["accuracy"]
+            optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=make_loss(config), metrics=["accuracy"],
+            jit_compile=use_xla(config),
         )
 
     nested = mlflow.active_run() is not None  # a child of `main`, `cv` or a sweep
@@ -206,6 +228,7 @@ def train(
         workdir = Path(tmp)
         if on_run_started is not None:
             on_run_started(run.info.run_id)
+        mlflow.set_tags(tags)
         split_summary = describe_split(corpus.manifest, split)
         if resume is None:
             tracking.log_setup(config, corpus, split, split_summary, weights, normaliser, workdir)

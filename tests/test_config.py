@@ -35,6 +35,10 @@ def test_overrides_are_cast_from_strings_and_mlproject_quoting():
         ("no_aug", {"batch_size": "0"}, "batch_size"),
         ("cnn_pooling", {"pooling": "max"}, "pooling='max': expected one of mean, mean_std"),
         ("no_aug", {"pooling": "mean_std"}, "unknown parameter(s) pooling"),
+        ("no_aug", {"frame_pool": "0"}, "frame_pool=0: must be >= 1"),
+        ("no_aug", {"jit_compile": "yes"}, "jit_compile='yes': expected one of auto, on, off"),
+        ("wav2vec_attention", {"lstm_kernel": "cudnn"}, "lstm_kernel=cudnn: cuDNN has no recurrent dropout; set recurrent_dropout=0"),
+        ("cnn_lstm", {"lstm_kernel": "cudnn"}, "unknown parameter(s) lstm_kernel"),
     ],
 )
 def test_bad_values_are_one_line_errors_naming_the_parameter(variant, overrides, message):
@@ -47,3 +51,26 @@ def test_bad_values_are_one_line_errors_naming_the_parameter(variant, overrides,
 def test_every_variant_builds():
     for variant in VARIANTS:
         assert build_config(variant).variant == variant
+
+
+def test_xla_only_where_every_batch_has_one_length():
+    from emotion.train import use_xla
+
+    assert use_xla(build_config("wav2vec_attention"))  # length_mode=percentile
+    assert not use_xla(build_config("no_aug"))  # bucketed: a compilation per batch shape
+    assert use_xla(build_config("no_aug", {"jit_compile": "on"}))
+    assert not use_xla(build_config("wav2vec_attention", {"jit_compile": "off"}))
+
+
+def test_kernel_tags_say_which_lstm_path_runs_and_cudnn_without_a_gpu_fails_early():
+    import tensorflow as tf
+
+    from emotion.train import kernel_tags
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this checks the CPU-only paths")
+    assert kernel_tags(build_config("wav2vec_attention")) == {"xla": "on", "lstm_path": "generic (recurrent_dropout > 0 rules cuDNN out)"}
+    assert kernel_tags(build_config("no_aug")) == {"xla": "off", "lstm_path": "generic (no GPU)"}
+    assert kernel_tags(build_config("cnn_pooling")) == {"xla": "off"}  # no switch, no LSTM tag
+    with pytest.raises(ConfigError, match="lstm_kernel=cudnn: the cuDNN kernel cannot run here: generic .no GPU."):
+        kernel_tags(build_config("no_aug", {"lstm_kernel": "cudnn"}))

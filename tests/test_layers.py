@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from emotion.config import MultimodalConfig
-from emotion.models.layers import MaskedAttention, MaskedGlobalAveragePooling1D, MaskedStatisticsPooling1D
+from emotion.models.layers import MaskedAttention, MaskedFramePooling, MaskedGlobalAveragePooling1D, MaskedStatisticsPooling1D
 from emotion.models.multimodal import build_multimodal
 
 
@@ -75,6 +75,27 @@ def test_statistics_pooling_gradient_is_finite_for_a_constant_clip():
         tape.watch(x)
         total = tf.reduce_sum(MaskedStatisticsPooling1D()(x, mask=tf.ones((1, 5), bool)))
     assert np.all(np.isfinite(tape.gradient(total, x).numpy()))
+
+
+def test_frame_pooling_averages_valid_frames_and_pools_the_mask():
+    rng = np.random.default_rng(3)
+    x, mask = _padded(rng, [7, 3, 1], dim=2, total=9)
+    layer = MaskedFramePooling(4)
+    pooled = keras.ops.convert_to_numpy(layer(x, mask=mask))  # (3, ceil(9 / 4) = 3, 2)
+    pooled_mask = keras.ops.convert_to_numpy(layer.compute_mask(x, mask))
+    assert pooled.shape == (3, 3, 2)
+    np.testing.assert_array_equal(pooled_mask, [[True, True, False], [True, False, False], [True, False, False]])
+    np.testing.assert_allclose(pooled[0, 0], x[0, :4].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(pooled[0, 1], x[0, 4:7].mean(axis=0), rtol=1e-6)  # 3 valid frames, not / 4
+    np.testing.assert_allclose(pooled[1, 0], x[1, :3].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(pooled[2, 0], x[2, 0], rtol=1e-6)
+
+
+def test_frame_pooling_of_one_is_the_identity():
+    x, mask = _padded(np.random.default_rng(4), [5, 2], dim=3, total=5)
+    layer = MaskedFramePooling(1)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x, mask=mask)), x)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer.compute_mask(x, mask)), mask)
 
 
 def test_layer_config_round_trip():

@@ -16,8 +16,9 @@ SMALL = {  # shrink the big defaults: these tests check wiring, not capacity
 
 
 # every variant at its defaults, plus the model options that change the graph
-CASES = [(v, {}) for v in VARIANTS] + [("cnn_lstm", {"pooling": "mean_std"}), ("cnn_pooling", {"pooling": "mean_std"})]
-IDS = [variant + "".join(f"-{v}" for v in options.values()) for variant, options in CASES]
+CASES = [(v, {}) for v in VARIANTS] + [("cnn_lstm", {"pooling": "mean_std"}), ("cnn_pooling", {"pooling": "mean_std"}),
+                                      ("no_aug", {"frame_pool": 4}), ("wav2vec_attention", {"frame_pool": 3})]
+IDS = [variant + "".join(f"-{k}{v}" for k, v in options.items()) for variant, options in CASES]
 
 
 def _model(variant, options=None):

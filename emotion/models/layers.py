@@ -106,3 +106,43 @@ class MaskedStatisticsPooling1D(keras.layers.Layer):
 def masked_pooling(kind: str, name: str) -> keras.layers.Layer:
     """Pooling over valid steps by kind: "mean" (B, T, D) -> (B, D); "mean_std" -> (B, 2D)."""
     return MaskedStatisticsPooling1D(name=name) if kind == "mean_std" else MaskedGlobalAveragePooling1D(name=name)
+
+
+@keras.saving.register_keras_serializable(package="emotion")
+class MaskedFramePooling(keras.layers.Layer):
+    """Mean of every `pool` consecutive valid frames: (B, T, F) with mask (B, T) -> (B, ceil(T/pool), F)
+    with mask (B, ceil(T/pool)). Lowers the frame rate the LSTMs step through (Whisper's 20 ms frames
+    x 4 = 80 ms: 4x fewer recurrent steps); a group is valid when any of its frames is, and averages
+    only those, so a clip's last, partly padded group is not pulled towards zero."""
+
+    def __init__(self, pool: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.pool = pool
+        self.supports_masking = True
+
+    def _pool(self, x, op):
+        """(B, T, C) -> (B, ceil(T/pool), C): groups start at frame 0 ("same" padding would centre them)."""
+        x = ops.pad(x, [[0, 0], [0, self.pool - 1], [0, 0]])  # zeros: invalid frames, in numerator and count alike
+        return op(x, self.pool, strides=self.pool, padding="valid")
+
+    def call(self, inputs, mask=None):
+        if self.pool == 1:
+            return inputs
+        valid = ops.ones_like(inputs[..., :1]) if mask is None else ops.expand_dims(ops.cast(mask, inputs.dtype), -1)  # (B, T, 1)
+        # the ratio of two means over a group is the mean over its valid frames
+        summed = self._pool(inputs * valid, ops.average_pool)  # (B, T', F)
+        count = self._pool(valid, ops.average_pool)  # (B, T', 1)
+        return summed / ops.maximum(count, 1e-9)
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None or self.pool == 1:
+            return mask
+        any_valid = self._pool(ops.expand_dims(ops.cast(mask, "float32"), -1), ops.max_pool)  # (B, T', 1)
+        return ops.squeeze(any_valid, -1) > 0  # (B, T')
+
+    def compute_output_shape(self, input_shape):
+        steps = input_shape[1]
+        return (input_shape[0], None if steps is None else -(-steps // self.pool), input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "pool": self.pool}

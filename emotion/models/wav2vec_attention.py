@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 
 from emotion.config import Wav2VecAttentionConfig
-from emotion.models.layers import MaskedGlobalAveragePooling1D
+from emotion.models.layers import MaskedFramePooling, MaskedGlobalAveragePooling1D
+from emotion.models.lstm_kernel import use_cudnn
 
 
 def build_wav2vec_attention(config: Wav2VecAttentionConfig, n_classes: int, input_dim: int) -> keras.Model:
@@ -13,7 +14,9 @@ def build_wav2vec_attention(config: Wav2VecAttentionConfig, n_classes: int, inpu
     l2 = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
     inputs = keras.Input(shape=(None, input_dim), name="audio")
     x = keras.layers.Masking(mask_value=0.0)(inputs)
-    lstm = keras.layers.LSTM(config.lstm_units, return_sequences=True, recurrent_dropout=config.recurrent_dropout)
+    if config.frame_pool > 1:
+        x = MaskedFramePooling(config.frame_pool, name="frame_pool")(x)  # (B, ceil(T / frame_pool), H)
+    lstm = keras.layers.LSTM(config.lstm_units, return_sequences=True, recurrent_dropout=config.recurrent_dropout, use_cudnn=use_cudnn(config))
     x = keras.layers.Bidirectional(lstm, name="bilstm")(x)  # (B, T, 2u)
     x = keras.layers.LayerNormalization(name="layer_norm")(x)
     # Keras' Attention takes the propagated query/value masks: padded keys get no weight.
