@@ -130,5 +130,7 @@ def test_cv_entry_point_one_child_per_fold_and_a_summary(cache_dir, tmp_path):
     uas = [r.data.metrics["test_ua"] for r in folds]
     assert parent.data.metrics["cv_ua_mean"] == pytest.approx(sum(uas) / 3)
     assert parent.data.metrics["cv_ua_std"] == pytest.approx(float(np.std(uas, ddof=1)))  # the folds' sample sd
+    # what settings are chosen on: the validation actors' UA, never the test folds'
+    assert parent.data.metrics["cv_val_ua_mean"] == pytest.approx(sum(r.data.metrics["val_ua"] for r in folds) / 3)
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"folds.json", "summed_confusion_matrix.json"} <= artifacts

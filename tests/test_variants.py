@@ -84,3 +84,28 @@ def test_warmup_plateau_cosine_schedule():
     assert s.rate_for(20) == pytest.approx(9e-5)
     assert s.rate_for(30) == pytest.approx(9e-5 * 0.5)
     assert s.rate_for(40) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_served_model_drops_xla_and_answers_any_length(tmp_path):
+    """Training may compile with XLA at one batch length; requests come in every length, and each new
+    shape would be a new XLA compilation, so the loaded pyfunc predicts without it."""
+    import json
+
+    from emotion.features.normalise import Normaliser
+    from emotion.mlflow_model import METADATA_FILE, NORMALISER_FILE, _load_pyfunc
+
+    config = build_config("wav2vec_attention", {**SMALL["wav2vec_attention"], "frame_pool": 2})
+    model = build_model(config, N_CLASSES, {"audio": 6})
+    model.compile(optimizer="adam", loss="categorical_crossentropy", jit_compile=True)
+    data = tmp_path / "data"
+    data.mkdir()
+    model.save(data / "model.keras")
+    Normaliser({"audio": np.zeros(6, np.float32)}, {"audio": np.ones(6, np.float32)}).save(data / NORMALISER_FILE)
+    (data / METADATA_FILE).write_text(json.dumps({"variant": "wav2vec_attention", "modalities": ["audio"], "features": {}}))
+    served = _load_pyfunc(str(data))
+    assert served.keras_model.jit_compile is False
+    rng = np.random.default_rng(5)
+    clips = [{"audio": rng.normal(size=(n, 6)).astype(np.float32)} for n in (7, 50, 3000)]  # 3000: a minute at 50 Hz
+    proba = served.predict_features(clips)
+    assert proba.shape == (3, N_CLASSES)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
