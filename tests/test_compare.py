@@ -19,7 +19,7 @@ def test_overrides_go_to_the_variants_that_have_them():
 @pytest.mark.slow
 def test_failed_variant_is_recorded_and_the_rest_kept(cache_dir, tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    overrides = {"max_actors": "6", "epochs": "1", "wav2vec_model": str(tmp_path / "no-such-model")}
+    overrides = {"max_actors": "6", "epochs": "1", "whisper_model": str(tmp_path / "no-such-model")}
     with pytest.raises(EmotionError, match="wav2vec_attention"):
         compare(["cnn_pooling", "wav2vec_attention"], overrides, cache_root=cache_dir, name="partial")
     parent = mlflow.search_runs(filter_string="tags.mlflow.runName = 'partial-builtin'", output_format="list")[0]

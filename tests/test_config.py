@@ -56,8 +56,10 @@ def test_every_variant_builds():
 def test_xla_only_where_every_batch_has_one_length():
     from emotion.train import use_xla
 
-    assert use_xla(build_config("wav2vec_attention"))  # length_mode=percentile
-    assert not use_xla(build_config("no_aug"))  # bucketed: a compilation per batch shape
+    assert use_xla(build_config("wav2vec_attention"))  # its default "auto" at length_mode=percentile
+    assert not use_xla(build_config("wav2vec_attention", {"length_mode": "bucket"}))  # a compilation per batch shape
+    assert not use_xla(build_config("cnn_lstm_simplified"))  # one length, but "off" is the shared default
+    assert use_xla(build_config("cnn_lstm_simplified", {"jit_compile": "auto"}))
     assert use_xla(build_config("no_aug", {"jit_compile": "on"}))
     assert not use_xla(build_config("wav2vec_attention", {"jit_compile": "off"}))
 

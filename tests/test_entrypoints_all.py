@@ -20,14 +20,6 @@ SHORT = ["-P", "max_actors=6", "-P", "epochs=1"]
 SMALL_MULTIMODAL = "audio_units_1=16 audio_units_2=8 video_units_1=16 video_units_2=8"  # CPU time in CI
 
 
-@pytest.fixture(scope="module")
-def tiny_wav2vec(tmp_path_factory):
-    pytest.importorskip("transformers", reason="wav2vec needs the optional extra: pip install -e '.[wav2vec]'")
-    from emotion.features.wav2vec_random import save_random_wav2vec
-
-    return save_random_wav2vec(tmp_path_factory.mktemp("tiny-wav2vec"))
-
-
 def _mlflow_run(entry: str, params: list[str], cache_dir, tmp_path) -> tuple[MlflowClient, list]:
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     command = ["mlflow", "run", str(ROOT), "-e", entry, "--env-manager", "local", "--experiment-name", entry, *params]
@@ -41,15 +33,15 @@ def _mlflow_run(entry: str, params: list[str], cache_dir, tmp_path) -> tuple[Mlf
 
 
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "no_aug"])
-def test_variant_entry_point(variant, cache_dir, tmp_path, request):
+def test_variant_entry_point(variant, cache_dir, tmp_path):
     params = list(SHORT)
     if variant in ("aug", "sync_aug"):
         params += ["-P", f"extra={SMALL_MULTIMODAL}"]
     if variant == "whisper_lstm":  # the clip window (the 30-s one costs ~20x the encoder time); no Praat
         # columns (Praat's HNR alone is ~0.1 s a clip; tests/test_prosody.py covers them)
         params += ["-P", "whisper_window=clip", "-P", "extra=lstm_units=16 prosody=false segment_deltas=false voice_quality=false"]
-    if variant == "wav2vec_attention":
-        params += ["-P", f"wav2vec_model={request.getfixturevalue('tiny_wav2vec')}", "-P", "extra=lstm_units=16"]
+    if variant == "wav2vec_attention":  # its defaults: Whisper frames (bundled encoder, 10-s window), per speaker
+        params += ["-P", "extra=lstm_units=16"]
     if variant == "cnn_lstm":  # its defaults but Praat's HNR (~0.1 s a clip; tests/test_prosody.py covers it)
         params += ["-P", "extra=voice_quality=false"]
     client, runs = _mlflow_run(variant, params, cache_dir, tmp_path)
@@ -60,6 +52,9 @@ def test_variant_entry_point(variant, cache_dir, tmp_path, request):
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"normaliser.json", "build_report.txt", "figures"} <= artifacts
     assert len(client.search_logged_models(experiment_ids=[run.info.experiment_id])) == 1
+    if variant == "wav2vec_attention":
+        assert run.data.params["feature_kind"] == "whisper" and run.data.tags["xla"] == "on"
+        assert run.data.tags["lstm_path"] == "generic (recurrent_dropout > 0 rules cuDNN out)"
     if variant in ("aug", "sync_aug"):
         assert run.data.params["augment"] == {"aug": "audio_only", "sync_aug": "sync"}[variant]
         assert "figures/attention_weights.png" in {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
