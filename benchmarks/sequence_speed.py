@@ -29,6 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
+import emotion  # noqa: F401 -- before TensorFlow: its GPU-less start-up lines are filtered
+
 DEFAULT_CONFIGS = (
     "wav2vec_attention:frame_pool=1 jit_compile=off",
     "wav2vec_attention:frame_pool=4 jit_compile=off",
@@ -53,6 +55,12 @@ def matmul_gflops(m: int, k: int, n: int, seconds: float = 2.0) -> float:
     return 2.0 * m * k * n * count / (time.perf_counter() - started) / 1e9
 
 
+def _input_shape(layer) -> tuple:
+    """A layer's input shape; Keras records [inputs, mask] for layers called with a mask."""
+    source = layer.input[0] if isinstance(layer.input, (list, tuple)) else layer.input
+    return tuple(source.shape)
+
+
 def forward_flops(model, batch_shapes: list[tuple[int, int]]) -> float:
     """Forward FLOPs over batches of (B, T) input frames, from the layers' configs (module docstring)."""
     import keras
@@ -67,16 +75,16 @@ def forward_flops(model, batch_shapes: list[tuple[int, int]]) -> float:
                 t = -(-t // layer.pool)
             elif isinstance(layer, keras.layers.Bidirectional):
                 h = layer.forward_layer.units
-                width = layer.input.shape[-1]
+                width = _input_shape(layer)[-1]
                 total += 2 * batch * t * 2 * 4 * h * (width + h)
             elif isinstance(layer, keras.layers.Attention):
-                d = layer.input[0].shape[-1]
+                d = _input_shape(layer)[-1]
                 total += batch * 4 * t * t * d
             elif isinstance(layer, MaskedAttention):
-                total += batch * t * 2 * layer.input.shape[-1] * layer.units
+                total += batch * t * 2 * _input_shape(layer)[-1] * layer.units
             elif isinstance(layer, keras.layers.Dense):
-                rows = batch * (t if len(layer.input.shape) == 3 else 1)
-                total += rows * 2 * layer.input.shape[-1] * layer.units
+                rows = batch * (t if len(_input_shape(layer)) == 3 else 1)
+                total += rows * 2 * _input_shape(layer)[-1] * layer.units
     return total
 
 
@@ -84,7 +92,7 @@ def lstm_step_shape(model, batch: int) -> tuple[int, int, int]:
     """(batch, in + h, 4h) of the model's widest LSTM step."""
     import keras
 
-    shapes = [(batch, layer.input.shape[-1] + layer.forward_layer.units, 4 * layer.forward_layer.units)
+    shapes = [(batch, _input_shape(layer)[-1] + layer.forward_layer.units, 4 * layer.forward_layer.units)
               for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]  # fmt: skip
     return max(shapes, key=lambda s: s[1] * s[2])
 
@@ -139,7 +147,7 @@ def main() -> None:
     for row in rows:
         step_rate = matmul_gflops(*row["lstm_step"], seconds=1.0)
         row.update(peak_gflops=peak, step_gflops=step_rate, bound_peak_s=row["train_gflop"] / peak, bound_step_s=row["train_gflop"] / step_rate)
-        print(f"| {row['config']} | {'on' if row['xla'] else 'off'} | {row['first_epoch_s']:.1f} | {row['epoch_s']:.1f} | {row['train_gflop']:.0f} | "
+        print(f"| {row['config']} | {'on' if row['xla'] else 'off'} | {row['first_epoch_s']:.1f} | {row['epoch_s']:.1f} | {row['train_gflop']:.1f} | "
               f"{row['bound_peak_s']:.2f} | {step_rate:.1f} | {row['bound_step_s']:.2f} | {row['epoch_s'] / row['bound_step_s']:.1f}x |")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
