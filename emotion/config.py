@@ -103,8 +103,8 @@ class TrainConfig:
     cosine_start_epoch: int = 20  # cosine decay to 0 over the remaining epochs from here
     # XLA-compile the train and predict steps: "off" (earlier runs' numerics), "on", or "auto": only when
     # every batch has one length (length_mode fixed / percentile), because each new batch shape is a new
-    # compilation: on 2 CPUs XLA took wav2vec_attention from 10.3 to 6.2 s an epoch at one length, and
-    # bucketed no_aug from 8 to 38-52 s (benchmarks/sequence_speed.py)
+    # compilation: on 2 CPUs XLA took wav2vec_attention from 11.3 to 5.5 s an epoch at one length
+    # (benchmarks/sequence_speed.py), and bucketed no_aug from 8 to 38-52 s (a first probe)
     jit_compile: str = "off"
     checkpoint_dir: str = ""  # resumable state after every epoch; the same command with it resumes the run ("" = off)
     # Tracking server down at the end of training: wait this long for it (a restart takes ~10-30 s), then
@@ -293,7 +293,7 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
         "reduce_lr_patience": 5,
         "early_stopping_patience": 12,
         "epochs": 40,
-        "jit_compile": "auto",  # one length (percentile): XLA compiles once, 1.7x faster epochs on 2 CPUs
+        "jit_compile": "auto",  # one length (percentile): XLA compiles once, 2x faster epochs on 2 CPUs
     },
 }
 
