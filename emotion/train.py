@@ -117,22 +117,28 @@ def _blend_clip_svm(config: RunConfig, corpus: PreparedCorpus, raw_audio: list[n
     return head, blend(val_proba, svm["val"], m.svm_weight), blend(test_proba, svm["test"], m.svm_weight)
 
 
-def use_xla(config: RunConfig) -> bool:
-    """jit_compile: "auto" compiles with XLA only when the batches have one length (see TrainConfig)."""
+def use_xla(config: RunConfig, modalities) -> bool:
+    """jit_compile: "auto" compiles with XLA only when the batches have one length (see TrainConfig):
+    length_mode fixed / percentile and audio alone, because video is padded per batch (a new shape each)."""
     if config.train.jit_compile == "auto":
-        return one_length(config.pipeline)
+        return one_length(config.pipeline) and list(modalities) == ["audio"]
     return config.train.jit_compile == "on"
 
 
-def kernel_tags(config: RunConfig) -> dict[str, str]:
-    """What ran, for the run's tags: XLA on or off and, for variants with the switch, the LSTM kernel;
-    lstm_kernel=cudnn where cuDNN cannot run is a one-line error before any training."""
-    tags = {"xla": "on" if use_xla(config) else "off"}
-    if hasattr(config.model, "lstm_kernel"):
-        tags["lstm_path"] = lstm_path(config.model)
-        if config.model.lstm_kernel == "cudnn" and tags["lstm_path"] != "cudnn":
-            raise ConfigError(f"parameter lstm_kernel=cudnn: the cuDNN kernel cannot run here: {tags['lstm_path']}")
-    return tags
+def lstm_tags(config: RunConfig) -> dict[str, str]:
+    """For variants with the switch, which LSTM kernel runs; lstm_kernel=cudnn where cuDNN cannot run
+    is a one-line error before any data is read."""
+    if not hasattr(config.model, "lstm_kernel"):
+        return {}
+    path = lstm_path(config.model)
+    if config.model.lstm_kernel == "cudnn" and path != "cudnn":
+        raise ConfigError(f"parameter lstm_kernel=cudnn: the cuDNN kernel cannot run here: {path}")
+    return {"lstm_path": path}
+
+
+def kernel_tags(config: RunConfig, modalities) -> dict[str, str]:
+    """What ran, for the run's tags: XLA on or off and the LSTM kernel (lstm_tags)."""
+    return {"xla": "on" if use_xla(config, modalities) else "off", **lstm_tags(config)}
 
 
 def _callbacks(config: RunConfig, workdir: Path, order: EpochOrder, buffer: offline.MetricBuffer, resumed: bool) -> list[keras.callbacks.Callback]:
@@ -169,13 +175,14 @@ def train(
     called once the run exists (a sweep tags its trial runs, also the ones pruned mid-training).
     """
     started = time.time()
-    tags = kernel_tags(config)
+    lstm_tags(config)  # a cuDNN request that cannot run fails before the features are read
     keras.utils.set_random_seed(config.train.seed)
     cache_root = Path(cache_root) if cache_root else default_cache_dir()
     if corpus is None:
         corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
     if split is None:
         split = make_split(corpus.manifest, config.split)
+    tags = kernel_tags(config, corpus.modalities)
 
     raw_audio = corpus.features["audio"]  # before any normalisation: the clip-functional SVM's input
     if config.features.normalisation == "speaker":
@@ -217,7 +224,7 @@ def train(
         model = build_model(config, n_classes, input_dims)
         model.compile(
             optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=make_loss(config), metrics=["accuracy"],
-            jit_compile=use_xla(config),
+            jit_compile=tags["xla"] == "on",
         )
 
     nested = mlflow.active_run() is not None  # a child of `main`, `cv` or a sweep

@@ -56,12 +56,16 @@ def test_every_variant_builds():
 def test_xla_only_where_every_batch_has_one_length():
     from emotion.train import use_xla
 
-    assert use_xla(build_config("wav2vec_attention"))  # its default "auto" at length_mode=percentile
-    assert not use_xla(build_config("wav2vec_attention", {"length_mode": "bucket"}))  # a compilation per batch shape
-    assert not use_xla(build_config("cnn_lstm_simplified"))  # one length, but "off" is the shared default
-    assert use_xla(build_config("cnn_lstm_simplified", {"jit_compile": "auto"}))
-    assert use_xla(build_config("no_aug", {"jit_compile": "on"}))
-    assert not use_xla(build_config("wav2vec_attention", {"jit_compile": "off"}))
+    audio = ["audio"]
+    assert use_xla(build_config("wav2vec_attention"), audio)  # its default "auto" at length_mode=percentile
+    assert not use_xla(build_config("wav2vec_attention", {"length_mode": "bucket"}), audio)  # a compilation per batch shape
+    assert not use_xla(build_config("cnn_lstm_simplified"), audio)  # one length, but "off" is the shared default
+    assert use_xla(build_config("cnn_lstm_simplified", {"jit_compile": "auto"}), audio)
+    assert use_xla(build_config("no_aug", {"jit_compile": "on"}), ["audio", "video"])
+    assert not use_xla(build_config("wav2vec_attention", {"jit_compile": "off"}), audio)
+    # video is padded per batch even at one audio length: "auto" leaves audio-visual runs uncompiled
+    assert not use_xla(build_config("no_aug", {"length_mode": "percentile", "jit_compile": "auto"}), ["audio", "video"])
+    assert use_xla(build_config("no_aug", {"length_mode": "percentile", "jit_compile": "auto"}), audio)
 
 
 def test_kernel_tags_say_which_lstm_path_runs_and_cudnn_without_a_gpu_fails_early():
@@ -71,8 +75,9 @@ def test_kernel_tags_say_which_lstm_path_runs_and_cudnn_without_a_gpu_fails_earl
 
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("this checks the CPU-only paths")
-    assert kernel_tags(build_config("wav2vec_attention")) == {"xla": "on", "lstm_path": "generic (recurrent_dropout > 0 rules cuDNN out)"}
-    assert kernel_tags(build_config("no_aug")) == {"xla": "off", "lstm_path": "generic (no GPU)"}
-    assert kernel_tags(build_config("cnn_pooling")) == {"xla": "off"}  # no switch, no LSTM tag
+    audio = ["audio"]
+    assert kernel_tags(build_config("wav2vec_attention"), audio) == {"xla": "on", "lstm_path": "generic (recurrent_dropout > 0 rules cuDNN out)"}
+    assert kernel_tags(build_config("no_aug", {"jit_compile": "off"}), audio) == {"xla": "off", "lstm_path": "generic (no GPU)"}
+    assert kernel_tags(build_config("cnn_pooling"), audio) == {"xla": "off"}  # no switch, no LSTM tag
     with pytest.raises(ConfigError, match="lstm_kernel=cudnn: the cuDNN kernel cannot run here: generic .no GPU."):
-        kernel_tags(build_config("no_aug", {"lstm_kernel": "cudnn"}))
+        kernel_tags(build_config("no_aug", {"lstm_kernel": "cudnn"}), audio)
