@@ -102,9 +102,9 @@ class TrainConfig:
     warmup_start_lr: float = 5e-6
     cosine_start_epoch: int = 20  # cosine decay to 0 over the remaining epochs from here
     # XLA-compile the train and predict steps: "off" (earlier runs' numerics), "on", or "auto": only when
-    # every batch has one length (length_mode fixed / percentile), because each new batch shape is a new
-    # compilation: on 2 CPUs XLA took wav2vec_attention from 11.3 to 5.5 s an epoch at one length
-    # (benchmarks/sequence_speed.py), and bucketed no_aug from 8 to 38-52 s (a first probe)
+    # every batch has one shape (length_mode fixed / percentile, audio alone), because each new batch
+    # shape is a new compilation: on 2 CPUs XLA took wav2vec_attention from 11.3 to 5.5 s an epoch at one
+    # length (benchmarks/sequence_speed.py), and bucketed no_aug from 8 to 38-52 s (a first probe)
     jit_compile: str = "off"
     checkpoint_dir: str = ""  # resumable state after every epoch; the same command with it resumes the run ("" = off)
     # Tracking server down at the end of training: wait this long for it (a restart takes ~10-30 s), then
@@ -241,10 +241,26 @@ SEGMENT_RECIPE: dict[str, object] = {
     "svm_weight": 0.5,
 }
 
+# The sequence variants' input on real speech (README, "Sequence variants on real speech"): frozen
+# Whisper tiny.en frames (bundled, offline), a 10-s window (matches 30 s on validation actors at a
+# third of the encoder time), per-speaker standardisation (7 points in the linear probes), 4 frames
+# pooled to 80 ms (4x fewer LSTM steps than Whisper's 20 ms, 8x fewer than 10-ms log-mels).
+WHISPER_SEQUENCE: dict[str, object] = {
+    "feature_kind": "whisper",
+    "whisper_window": "10s",
+    "normalisation": "speaker",
+    "frame_pool": 4,
+}
+# no_aug / aug / sync_aug: the source design's two BiLSTM + masked-attention branches over that input;
+# one length (98th percentile of the training clips) so XLA compiles the step once for audio alone
+# (jit_compile=auto: audio-visual runs stay uncompiled, their video is padded per batch)
+MULTIMODAL_RECIPE: dict[str, object] = {**WHISPER_SEQUENCE, "length_mode": "percentile", "jit_compile": "auto"}
+
 # Where a variant's source design differs from the shared defaults above. One place, with the reason.
 VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
-    "aug": {"augment": "audio_only"},
-    "sync_aug": {"augment": "sync"},
+    "no_aug": MULTIMODAL_RECIPE,
+    "aug": {**MULTIMODAL_RECIPE, "augment": "audio_only"},
+    "sync_aug": {**MULTIMODAL_RECIPE, "augment": "sync"},
     # fixed length 20 over segment features; L2/dropout in its model config; lr 3e-4 + plateau
     "cnn_lstm_simplified": {
         "feature_kind": "logmel_stats",
@@ -276,15 +292,10 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
     },
     "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
     # length at the 98th percentile; warm-up 5e-6 -> 3e-4 over 8 epochs, plateau x0.3 patience 5,
-    # cosine after epoch 20, early stopping patience 12. Input (README, "Sequence variants on real
-    # speech"): frozen Whisper tiny.en frames (bundled, offline; wav2vec 2.0 needs the hub once, feature_kind=wav2vec),
-    # a 10-s window (matches 30 s on validation actors at a third of the encoder time), per-speaker
-    # standardisation (7 points in the linear probes), 4 frames pooled to 80 ms (4x fewer LSTM steps)
+    # cosine after epoch 20, early stopping patience 12; input WHISPER_SEQUENCE (wav2vec 2.0 frames,
+    # feature_kind=wav2vec, need the hub once)
     "wav2vec_attention": {
-        "feature_kind": "whisper",
-        "whisper_window": "10s",
-        "normalisation": "speaker",
-        "frame_pool": 4,
+        **WHISPER_SEQUENCE,
         "length_mode": "percentile",
         "learning_rate": 3e-4,
         "loss": "crossentropy",

@@ -87,7 +87,7 @@ def test_parameters_and_class_weights_logged(finished_run):
     params = finished_run["run"].data.params
     assert params["variant"] == "no_aug" and params["epochs"] == str(EPOCHS)
     assert params["reduce_lr_patience"] == "1", "extra= overrides must reach the config"
-    assert params["split"] == "speaker" and params["feature_kind"] == "logmel"
+    assert params["split"] == "speaker" and params["feature_kind"] == "whisper" and params["frame_pool"] == "4"  # the main job's defaults
     assert params["modalities_used"] == "audio+video"
     weights = {e: float(params[f"class_weight_{e}"]) for e in EMOTIONS}
     assert weights["neutral"] > weights["happy"] > 0, "neutral has half the clips, so twice the weight"
