@@ -17,9 +17,7 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parents[1]
-RAVDESS16K = ROOT.parent / "shared" / "data" / "ravdess16k"
-EMOBOX = ROOT.parent / "shared" / "data" / "emobox" / "ravdess"
+from emotion.data.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
 
 
 def main() -> int:
@@ -33,10 +31,10 @@ def main() -> int:
     from emotion.config import build_config
     from emotion.data.labels import EMOTIONS
     from emotion.data.splits import published_kfold
-    from emotion.dataset import prepare_corpus
+    from emotion.data.dataset import prepare_corpus
     from emotion.features.cache import default_cache_dir
     from emotion.features.cnn import extra_width
-    from emotion.metrics import classification_metrics
+    from emotion.experiment.metrics import classification_metrics
     from emotion.models.clip_svm import _fit_head, pooled_functionals
 
     config = build_config("whisper_lstm", {"data_dir": str(args.data_dir)})

@@ -2,7 +2,7 @@
 
     python benchmarks/long_clip_memory.py [--seconds 4 15 30 60] [--configs "wav2vec_attention:frame_pool=4" ...]
 
-The served model's own batching (emotion.mlflow_model.EmotionModel.predict_features: one clip, zero
+The served model's own batching (emotion.tracking.mlflow_model.EmotionModel.predict_features: one clip, zero
 padding, Keras' compiled predict step) on Whisper-shaped frames (50 a second, 384 features; a
 log-mel config names `dim=40 rate=100`) for an untrained model at each config: memory depends on
 shapes, not weights. Each clip length runs in a fresh process, and its peak resident memory
@@ -23,8 +23,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-DEFAULT_CONFIGS = ("wav2vec_attention:feature_kind=whisper frame_pool=4", "no_aug:feature_kind=whisper frame_pool=4",
-                   "wav2vec_attention:frame_pool=1 dim=40 rate=100", "no_aug:frame_pool=1 dim=40 rate=100")  # fmt: skip
+DEFAULT_CONFIGS = (
+    "wav2vec_attention:feature_kind=whisper frame_pool=4",
+    "no_aug:feature_kind=whisper frame_pool=4",
+    "wav2vec_attention:frame_pool=1 dim=40 rate=100",
+    "no_aug:frame_pool=1 dim=40 rate=100",
+)
 
 
 def peak_mb() -> float:
@@ -35,9 +39,9 @@ def one(spec: str, seconds: float) -> dict:
     """In this process: build the model, predict one clip of `seconds`, report peaks."""
     import numpy as np
 
-    from emotion.cli import parse_assignments
+    from emotion.config import parse_assignments
     from emotion.config import build_config
-    from emotion.mlflow_model import EmotionModel
+    from emotion.tracking.mlflow_model import EmotionModel
     from emotion.models.registry import build_model
 
     variant, _, assignments = spec.partition(":")
@@ -55,7 +59,14 @@ def one(spec: str, seconds: float) -> dict:
     proba = served.predict_features([{"audio": clip}])
     elapsed = time.perf_counter() - started
     assert np.isfinite(proba).all() and abs(proba.sum() - 1) < 1e-4
-    return {"config": spec, "seconds": seconds, "frames": len(clip), "peak_before_mb": before, "peak_mb": peak_mb(), "predict_s": elapsed}
+    return {
+        "config": spec,
+        "seconds": seconds,
+        "frames": len(clip),
+        "peak_before_mb": before,
+        "peak_mb": peak_mb(),
+        "predict_s": elapsed,
+    }
 
 
 def main() -> None:
@@ -71,13 +82,17 @@ def main() -> None:
     rows = []
     for spec in args.configs:
         for seconds in args.seconds:
-            out = subprocess.run([sys.executable, __file__, "--one", spec, str(seconds)], capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", spec, str(seconds)], capture_output=True, text=True, check=True
+            )
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print("| config | clip s | frames | peak before MB | peak after MB | clip's own MB | predict s |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['config']} | {r['seconds']:g} | {r['frames']} | {r['peak_before_mb']:.0f} | {r['peak_mb']:.0f} | "
-              f"{r['peak_mb'] - r['peak_before_mb']:.0f} | {r['predict_s']:.2f} |")  # fmt: skip
+        print(
+            f"| {r['config']} | {r['seconds']:g} | {r['frames']} | {r['peak_before_mb']:.0f} | {r['peak_mb']:.0f} | "
+            f"{r['peak_mb'] - r['peak_before_mb']:.0f} | {r['predict_s']:.2f} |"
+        )
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=2)

@@ -35,7 +35,13 @@ def run_once(cache: Path, store: Path) -> dict:
     client = MlflowClient(uri)
     run = client.search_runs([client.get_experiment_by_name("Default").experiment_id])[0]
     m = run.data.metrics
-    return {"wall_s": wall, "ua": m["test_ua"], "wa": m["test_wa"], "f1": m["test_macro_f1"], "epochs": int(m["epochs_run"])}
+    return {
+        "wall_s": wall,
+        "ua": m["test_ua"],
+        "wa": m["test_wa"],
+        "f1": m["test_macro_f1"],
+        "epochs": int(m["epochs_run"]),
+    }
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
     python benchmarks/padding_waste.py [--data ../shared/data/ravdess16k] [--batch-size 32]
 
 Frame counts come from each file's length (soundfile.info, no decoding) with the default feature
-framing; the batches come from the real pipeline (emotion.pipeline.make_dataset), shuffled as in
+framing; the batches come from the real pipeline (emotion.data.pipeline.make_dataset), shuffled as in
 training. Compares length bucketing, pad-to-batch-max in random order, and pad/truncate to the 98th
 percentile (which also cuts the longest clips: reported as truncated steps).
 """
@@ -21,9 +21,10 @@ import numpy as np
 import soundfile as sf
 
 from emotion.config import FeatureConfig, PipelineConfig
-from emotion.pipeline import make_dataset, padding_waste, target_length
+from emotion.data.dev_paths import RAVDESS16K
+from emotion.data.pipeline import make_dataset, padding_waste, target_length
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess16k"
+DEFAULT_DATA = RAVDESS16K
 
 
 def frame_counts(folder: Path, features: FeatureConfig) -> np.ndarray:
@@ -63,7 +64,9 @@ def main() -> None:
     p98 = target_length(modes["percentile 98"], lengths)
     truncated = float(np.clip(lengths - p98, 0, None).sum() / lengths.sum())
     results = {name: measure(lengths, config) for name, config in modes.items()}
-    print(f"{len(lengths)} clips, {lengths.min()}-{lengths.max()} frames (mean {lengths.mean():.0f}), batch {args.batch_size}")
+    print(
+        f"{len(lengths)} clips, {lengths.min()}-{lengths.max()} frames (mean {lengths.mean():.0f}), batch {args.batch_size}"
+    )
     print(f"{'mode':28s} {'padding waste':>14s} {'vs bucket':>10s}")
     for name, waste in results.items():
         print(f"{name:28s} {waste:13.2%} {waste / results['bucket']:9.1f}x")

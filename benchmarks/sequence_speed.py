@@ -5,7 +5,7 @@
 
 Input: synthetic clips shaped like a RAVDESS fold's training set on Whisper tiny.en frames (720
 clips, 3.0-4.5 s at 50 frames/s, 384 features; log-mel configs name their own `dim=40 rate=100`),
-batched by the real pipeline (emotion.pipeline.make_dataset) and fit by the real models
+batched by the real pipeline (emotion.data.pipeline.make_dataset) and fit by the real models
 (emotion.models.registry.build_model) with the variant's compile settings, XLA as train() decides.
 The first epoch (tracing, XLA compilation) is reported apart from the steady ones.
 
@@ -92,19 +92,22 @@ def lstm_step_shape(model, batch: int) -> tuple[int, int, int]:
     """(batch, in + h, 4h) of the model's widest LSTM step."""
     import keras
 
-    shapes = [(batch, _input_shape(layer)[-1] + layer.forward_layer.units, 4 * layer.forward_layer.units)
-              for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]  # fmt: skip
+    shapes = [
+        (batch, _input_shape(layer)[-1] + layer.forward_layer.units, 4 * layer.forward_layer.units)
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Bidirectional)
+    ]
     return max(shapes, key=lambda s: s[1] * s[2])
 
 
 def measure(spec: str, clips: int, epochs: int) -> dict:
     import keras
 
-    from emotion.cli import parse_assignments
+    from emotion.config import parse_assignments
     from emotion.config import build_config
     from emotion.models.registry import build_model
-    from emotion.pipeline import make_dataset
-    from emotion.train import make_loss, use_xla
+    from emotion.data.pipeline import make_dataset
+    from emotion.experiment.train import make_loss, use_xla
 
     variant, _, assignments = spec.partition(":")
     overrides = parse_assignments(assignments.split())
@@ -125,8 +128,14 @@ def measure(spec: str, clips: int, epochs: int) -> dict:
         model.fit(dataset, epochs=1, verbose=0)
         seconds.append(time.perf_counter() - started)
     train_flops = 3 * forward_flops(model, batch_shapes)
-    return {"config": spec, "xla": xla, "first_epoch_s": seconds[0], "epoch_s": float(np.median(seconds[1:])),
-            "train_gflop": train_flops / 1e9, "lstm_step": lstm_step_shape(model, config.pipeline.batch_size)}  # fmt: skip
+    return {
+        "config": spec,
+        "xla": xla,
+        "first_epoch_s": seconds[0],
+        "epoch_s": float(np.median(seconds[1:])),
+        "train_gflop": train_flops / 1e9,
+        "lstm_step": lstm_step_shape(model, config.pipeline.batch_size),
+    }
 
 
 def main() -> None:
@@ -142,13 +151,22 @@ def main() -> None:
     peak = matmul_gflops(1024, 1024, 1024)
     rows = [measure(spec, args.clips, args.epochs) for spec in args.configs]
     print(f"float32 matmul, 1024^3: {peak:.1f} GFLOP/s")
-    print("| config | XLA | first epoch s | epoch s | train GFLOP | bound at peak, s | LSTM step GFLOP/s | bound at step rate, s | epoch / step bound |")
+    print(
+        "| config | XLA | first epoch s | epoch s | train GFLOP | bound at peak, s | LSTM step GFLOP/s | bound at step rate, s | epoch / step bound |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         step_rate = matmul_gflops(*row["lstm_step"], seconds=1.0)
-        row.update(peak_gflops=peak, step_gflops=step_rate, bound_peak_s=row["train_gflop"] / peak, bound_step_s=row["train_gflop"] / step_rate)
-        print(f"| {row['config']} | {'on' if row['xla'] else 'off'} | {row['first_epoch_s']:.1f} | {row['epoch_s']:.1f} | {row['train_gflop']:.1f} | "
-              f"{row['bound_peak_s']:.2f} | {step_rate:.1f} | {row['bound_step_s']:.2f} | {row['epoch_s'] / row['bound_step_s']:.1f}x |")  # fmt: skip
+        row.update(
+            peak_gflops=peak,
+            step_gflops=step_rate,
+            bound_peak_s=row["train_gflop"] / peak,
+            bound_step_s=row["train_gflop"] / step_rate,
+        )
+        print(
+            f"| {row['config']} | {'on' if row['xla'] else 'off'} | {row['first_epoch_s']:.1f} | {row['epoch_s']:.1f} | {row['train_gflop']:.1f} | "
+            f"{row['bound_peak_s']:.2f} | {step_rate:.1f} | {row['bound_step_s']:.2f} | {row['epoch_s'] / row['bound_step_s']:.1f}x |"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

@@ -50,13 +50,13 @@ def main() -> None:
 
     import mlflow
 
-    from emotion.cli import parse_assignments
+    from emotion.config import parse_assignments
     from emotion.config import build_config
     from emotion.data.synthetic import ensure_builtin_corpus
     from emotion.features.cache import default_cache_dir
-    from emotion.model_registry import register_best
-    from emotion.predict import load_model, predict_files
-    from emotion.train import train
+    from emotion.tracking.model_registry import register_best
+    from emotion.tracking.predict import load_model, predict_files
+    from emotion.experiment.train import train
 
     with tempfile.TemporaryDirectory() as tmp:
         uri = f"sqlite:///{tmp}/mlflow.db"
@@ -84,15 +84,26 @@ def main() -> None:
 
         results = {}
         for workers in [int(w) for w in args.workers.split(",")]:
-            results[workers] = _serve_and_load(model_uri, uri, workers, args.concurrency, [body(i) for i in range(args.requests)])
+            results[workers] = _serve_and_load(
+                model_uri, uri, workers, args.concurrency, [body(i) for i in range(args.requests)]
+            )
 
     print(f"predict: {per_clip_ms:.1f} ms per clip over {len(clips)} clips (batch, features included)")
-    print(f"variant {args.variant} {' '.join(args.assignments)}; requests: {'built-in' if wants_video or request_clips is clips else 'real RAVDESS'} clips")
+    source = "built-in" if wants_video or request_clips is clips else "real RAVDESS"
+    print(f"variant {args.variant} {' '.join(args.assignments)}; requests: {source} clips")
     print(f"cpus: {os.cpu_count()}; {args.concurrency} client(s) at once")
     print("| workers | requests | errors | p50 ms | p99 ms | max ms | requests/s |")
     print("|---|---|---|---|---|---|---|")
     for workers, (lat, errors, seconds) in results.items():
-        print(f"| {workers} | {len(lat) + errors} | {errors} | {np.median(lat):.0f} | {np.percentile(lat, 99):.0f} | {lat.max():.0f} | {(len(lat) + errors) / seconds:.2f} |")
+        cells = [
+            workers,
+            len(lat) + errors,
+            errors,
+            f"{np.median(lat):.0f}",
+            f"{np.percentile(lat, 99):.0f}",
+            f"{lat.max():.0f}",
+        ]
+        print("| " + " | ".join(str(c) for c in cells) + f" | {(len(lat) + errors) / seconds:.2f} |")
 
 
 def _serve_and_load(model_uri: str, uri: str, workers: int, concurrency: int, bodies: list[bytes]):
@@ -103,12 +114,30 @@ def _serve_and_load(model_uri: str, uri: str, workers: int, concurrency: int, bo
     port = _free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
     server = subprocess.Popen(
-        ["mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            model_uri,
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
     def send(body: bytes) -> float | None:
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"}
+        )
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=120) as response:

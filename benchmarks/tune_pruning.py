@@ -22,18 +22,28 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from emotion.experiment.tune_settings import PRUNERS, TuneSettings  # noqa: E402 -- light: the sweep's defaults, no TensorFlow
+
+DEFAULTS = TuneSettings()
+
 
 def sweep(pruner: str, args, folder: Path) -> dict:
     import mlflow
 
-    from emotion.tune import TuneSettings, tune
+    from emotion.experiment.tune import tune
 
     mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow-{pruner}.db")
     settings = TuneSettings(
-        variant=args.variant, n_trials=args.n_trials, storage=f"sqlite:///{folder}/optuna-{pruner}.db",
-        study_name=f"bench-{pruner}", pruner=pruner, sampler_seed=args.sampler_seed, pruner_startup_trials=args.startup, pruner_warmup_epochs=args.warmup,
+        variant=args.variant,
+        n_trials=args.n_trials,
+        storage=f"sqlite:///{folder}/optuna-{pruner}.db",
+        study_name=f"bench-{pruner}",
+        pruner=pruner,
+        sampler_seed=args.sampler_seed,
+        pruner_startup_trials=args.startup,
+        pruner_warmup_epochs=args.warmup,
         pruner_percentile=args.percentile,
-    )  # fmt: skip
+    )
     started = time.perf_counter()
     study, _ = tune(settings, {"max_actors": str(args.max_actors), "epochs": str(args.epochs)}, args.cache)
     seconds = time.perf_counter() - started
@@ -60,13 +70,29 @@ def main() -> None:
     parser.add_argument("--n-trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--max-actors", type=int, default=12)
-    parser.add_argument("--startup", type=int, default=3, help="trials before pruning starts")
-    parser.add_argument("--warmup", type=int, default=1, help="median pruner: epochs before a trial can be pruned")
-    parser.add_argument("--pruner", default="percentile", choices=("median", "percentile", "hyperband"), help="compared with no pruning")
-    parser.add_argument("--percentile", type=float, default=25.0, help="percentile pruner: keep trials in this best part")
-    parser.add_argument("--sampler-seed", type=int, default=42)
+    parser.add_argument(
+        "--startup", type=int, default=DEFAULTS.pruner_startup_trials, help="trials before pruning starts"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=DEFAULTS.pruner_warmup_epochs, help="epochs before a trial can be pruned"
+    )
+    parser.add_argument(
+        "--pruner",
+        default=DEFAULTS.pruner,
+        choices=[p for p in PRUNERS if p != "none"],
+        help="compared with no pruning",
+    )
+    parser.add_argument(
+        "--percentile",
+        type=float,
+        default=DEFAULTS.pruner_percentile,
+        help="percentile pruner: keep trials in this best part",
+    )
+    parser.add_argument("--sampler-seed", type=int, default=DEFAULTS.sampler_seed)
     parser.add_argument("--output", type=Path, default=None, help="also write the summary JSON here")
-    parser.add_argument("--cache", type=Path, default=None, help="feature cache (default: EMOTION_CACHE_DIR or the user cache)")
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="feature cache (default: EMOTION_CACHE_DIR or the user cache)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tune-bench-") as tmp:
         rows = [sweep(p, args, Path(tmp)) for p in ("none", args.pruner)]

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parents[1]
-RAVDESS16K = ROOT.parent / "shared" / "data" / "ravdess16k"
+from emotion.data.dev_paths import RAVDESS16K  # noqa: E402 -- after the TF log level
+
 CORPUS_CLIPS = 1080
 
 

@@ -17,9 +17,8 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-ROOT = Path(__file__).resolve().parents[1]
-RAVDESS16K = ROOT.parent / "shared" / "data" / "ravdess16k"
-EMOBOX = ROOT.parent / "shared" / "data" / "emobox" / "ravdess"
+from emotion.data.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
+
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 
 
@@ -38,10 +37,10 @@ def main() -> int:
     from emotion.config import build_config
     from emotion.data.labels import EMOTIONS
     from emotion.data.splits import published_kfold
-    from emotion.dataset import prepare_corpus
+    from emotion.data.dataset import prepare_corpus
     from emotion.features.cache import default_cache_dir
     from emotion.features.normalise import per_speaker
-    from emotion.metrics import classification_metrics
+    from emotion.experiment.metrics import classification_metrics
     from emotion.models.clip_svm import clip_functionals
 
     def head(c: float):
@@ -50,7 +49,9 @@ def main() -> int:
     print("| window | normalisation | UA mean ± sd | WA mean ± sd | macro-F1 mean ± sd | per-fold UA | C chosen |")
     print("|---|---|---|---|---|---|---|")
     for window in args.windows.split(","):
-        config = build_config("wav2vec_attention", {"data_dir": str(args.data_dir), "feature_kind": "whisper", "whisper_window": window})
+        config = build_config(
+            "wav2vec_attention", {"data_dir": str(args.data_dir), "feature_kind": "whisper", "whisper_window": window}
+        )
         corpus = prepare_corpus(config.data, config.features, default_cache_dir(), allow_video=False)
         speakers = corpus.manifest["actor"].to_numpy(dtype=str)
         folds, _, report = published_kfold(corpus.manifest, args.folds)
@@ -60,14 +61,31 @@ def main() -> int:
             scores, chosen = [], []
             for split in folds:
                 y = corpus.labels
-                val_ua = [classification_metrics(y[split["val"]], head(c).fit(x[split["train"]], y[split["train"]]).predict(x[split["val"]]), EMOTIONS)["ua"] for c in C_GRID]  # fmt: skip
+                val_ua = [
+                    classification_metrics(
+                        y[split["val"]],
+                        head(c).fit(x[split["train"]], y[split["train"]]).predict(x[split["val"]]),
+                        EMOTIONS,
+                    )["ua"]
+                    for c in C_GRID
+                ]
                 c = C_GRID[int(np.argmax(val_ua))]
                 fit = np.concatenate([split["train"], split["val"]])
-                scores.append(classification_metrics(y[split["test"]], head(c).fit(x[fit], y[fit]).predict(x[split["test"]]), EMOTIONS))
+                scores.append(
+                    classification_metrics(
+                        y[split["test"]], head(c).fit(x[fit], y[fit]).predict(x[split["test"]]), EMOTIONS
+                    )
+                )
                 chosen.append(c)
-            cell = {m: f"{np.mean([s[m] for s in scores]):.3f} ± {np.std([s[m] for s in scores], ddof=1):.3f}" for m in ("ua", "wa", "macro_f1")}
+            cell = {
+                m: f"{np.mean([s[m] for s in scores]):.3f} ± {np.std([s[m] for s in scores], ddof=1):.3f}"
+                for m in ("ua", "wa", "macro_f1")
+            }
             per_fold = " ".join(f"{s['ua']:.3f}" for s in scores)
-            print(f"| {window} | {name} | {cell['ua']} | {cell['wa']} | {cell['macro_f1']} | {per_fold} | {' '.join(f'{c:g}' for c in chosen)} |", flush=True)
+            print(
+                f"| {window} | {name} | {cell['ua']} | {cell['wa']} | {cell['macro_f1']} | {per_fold} | {' '.join(f'{c:g}' for c in chosen)} |",
+                flush=True,
+            )
     print(f"\n{len(folds)} folds ({'; '.join(report.lines()[1:])})")
     return 0
 

@@ -1,8 +1,8 @@
 """`emotion` command line: train a variant, inspect a corpus. User errors are one line, never a traceback.
 
-    emotion train no_aug epochs=5 data_dir=/data/RAVDESS
-    emotion compare no_aug,cnn_pooling epochs=5
-    emotion manifest /data/RAVDESS
+emotion train no_aug epochs=5 data_dir=/data/RAVDESS
+emotion compare no_aug,cnn_pooling epochs=5
+emotion manifest /data/RAVDESS
 """
 
 from __future__ import annotations
@@ -12,21 +12,11 @@ import os
 import sys
 from pathlib import Path
 
+from emotion.cloud.cli import add_commands
+from emotion.config import CORPORA, parse_assignments
 from emotion.errors import EmotionError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter hides the real output
-
-
-def parse_assignments(items: list[str]) -> dict[str, str]:
-    """["epochs=5", "data_dir="] -> {"epochs": "5", "data_dir": ""}; a bare word is an error."""
-    out = {}
-    for item in items:
-        for token in item.split():  # MLproject passes `extra` as one space-separated string
-            name, sep, value = token.partition("=")
-            if not sep or not name:
-                raise EmotionError(f"argument {token!r}: expected name=value")
-            out[name] = value
-    return out
 
 
 def _train(args) -> int:
@@ -35,11 +25,11 @@ def _train(args) -> int:
     config = build_config(args.variant, parse_assignments(args.assignments))  # fail fast, before TensorFlow loads
     import mlflow
 
-    from emotion.tracking_server import check_tracking_server
+    from emotion.tracking.server import check_tracking_server
 
     check_tracking_server(mlflow.get_tracking_uri())  # a down server: one line, before any work
 
-    from emotion.train import train
+    from emotion.experiment.train import train
 
     result = train(config)
     uri = mlflow.get_tracking_uri()
@@ -62,11 +52,11 @@ def _train(args) -> int:
 def _compare(args) -> int:
     import mlflow
 
-    from emotion.tracking_server import check_tracking_server
+    from emotion.tracking.server import check_tracking_server
 
     check_tracking_server(mlflow.get_tracking_uri())  # a down server: one line, before any work
 
-    from emotion.compare import compare, parse_variants
+    from emotion.experiment.compare import compare, parse_variants
 
     variants = parse_variants(args.variants)
     compare(variants, parse_assignments(args.assignments), name=args.name)
@@ -74,10 +64,12 @@ def _compare(args) -> int:
 
 
 def _register(args) -> int:
-    from emotion.model_registry import register_best
+    import dataclasses
+
+    from emotion.tracking.model_registry import RegisterSettings, register_best
 
     options = parse_assignments(args.assignments)
-    known = {"experiment", "parent_run_id", "metric", "model_name", "force"}
+    known = {f.name for f in dataclasses.fields(RegisterSettings)}
     unknown = sorted(set(options) - known)
     if unknown:
         raise EmotionError(f"unknown parameter(s) {', '.join(unknown)} for register; known: {', '.join(sorted(known))}")
@@ -91,7 +83,7 @@ def _register(args) -> int:
 def _predict(args) -> int:
     import time
 
-    from emotion.predict import audio_files, load_model, predict_files, write_predictions
+    from emotion.tracking.predict import audio_files, load_model, predict_files, write_predictions
 
     files = audio_files(args.paths)
     model = load_model(args.model_uri)
@@ -105,7 +97,7 @@ def _predict(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from emotion.predict import evaluate
+    from emotion.tracking.predict import evaluate
 
     if not args.data_dir.strip("'\""):
         raise EmotionError("parameter data_dir: give the labelled corpus folder to evaluate on")
@@ -117,23 +109,24 @@ def _cv(args) -> int:
     from emotion.config import build_config
 
     config = build_config(args.variant, parse_assignments(args.assignments))
-    from emotion.cv import cross_validate
+    from emotion.experiment.cv import cross_validate
 
     cross_validate(config)
     return 0
 
 
 def _tune(args) -> int:
-    from emotion.tune import open_storage, parse_settings
+    from emotion.experiment.tune_settings import parse_settings
+    from emotion.experiment.tune_storage import open_storage
 
     settings, overrides = parse_settings(parse_assignments(args.assignments), args.variant)  # before TensorFlow loads
     open_storage(settings)  # an unreachable storage: one line, before any work
     import mlflow
 
-    from emotion.tracking_server import check_tracking_server
+    from emotion.tracking.server import check_tracking_server
 
     check_tracking_server(mlflow.get_tracking_uri())
-    from emotion.tune import tune
+    from emotion.experiment.tune import tune
 
     tune(settings, overrides)
     return 0
@@ -153,9 +146,14 @@ def _features(args) -> int:
     manifest, names = build_manifest(root, config.data.corpus)
     compute, params = audio_extractor(config.features)
     report = write_feature_folder(
-        manifest, args.output, compute, desc=config.features.feature_kind,
-        kind=config.features.feature_kind, params=params, overwrite=args.overwrite,
-    )  # fmt: skip
+        manifest,
+        args.output,
+        compute,
+        desc=config.features.feature_kind,
+        kind=config.features.feature_kind,
+        params=params,
+        overwrite=args.overwrite,
+    )
     print(names.summary())
     print(report.summary())
     print(f"wrote {args.output}: train with -P feature_dir={args.output}")
@@ -185,7 +183,7 @@ def _manifest(args) -> int:
 
 def _sync(args) -> int:
     """Send runs that finished locally during a tracking outage to their server runs."""
-    from emotion.offline import sync
+    from emotion.tracking.offline import sync
 
     for folder in args.folders:
         print(f"{folder}: synced into run {sync(Path(folder))}")
@@ -194,13 +192,17 @@ def _sync(args) -> int:
 
 def _tracking_server(args) -> int:
     """Run the team tracking server in place of this process (README 'Team tracking server')."""
-    from emotion.tracking_server import check_backend_driver, server_command
+    from emotion.tracking.server import check_backend_driver, server_command
 
     check_backend_driver(args.backend_store_uri)
     command = server_command(
-        args.backend_store_uri, args.artifacts_destination, host=args.host, port=args.port,
-        workers=args.workers, allowed_hosts=args.allowed_hosts,
-    )  # fmt: skip
+        args.backend_store_uri,
+        args.artifacts_destination,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        allowed_hosts=args.allowed_hosts,
+    )
     print(" ".join(command), flush=True)  # flushed: execvp replaces the process and its buffers
     os.execvp(command[0], command)
     return 0  # not reached
@@ -215,13 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
     comparison = commands.add_parser("compare", help="train several variants on one split, with a leaderboard")
     comparison.add_argument("variants", help="comma-separated, e.g. no_aug,cnn_pooling")
-    comparison.add_argument("assignments", nargs="*", help="parameter overrides, name=value (each variant takes those it has)")
+    comparison.add_argument(
+        "assignments", nargs="*", help="parameter overrides, name=value (each variant takes those it has)"
+    )
     comparison.add_argument("--name", default="main", help="the parent run's name")
     comparison.set_defaults(handler=_compare)
     register = commands.add_parser("register", help="register the best run's model and point @champion at it")
-    register.add_argument("assignments", nargs="*", help="experiment=, parent_run_id=, metric=test_ua, model_name=emotion, force=false")
+    register.add_argument(
+        "assignments", nargs="*", help="experiment=, parent_run_id=, metric=test_ua, model_name=emotion, force=false"
+    )
     register.set_defaults(handler=_register)
-    predict = commands.add_parser("predict", help="predict emotions of audio files or folders (CSV, or JSON by extension)")
+    predict = commands.add_parser(
+        "predict", help="predict emotions of audio files or folders (CSV, or JSON by extension)"
+    )
     predict.add_argument("model_uri", help="e.g. models:/emotion@champion")
     predict.add_argument("paths", nargs="+")
     predict.add_argument("--output", help="file.csv or file.json; default: CSV on stdout")
@@ -229,19 +237,27 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled corpus folder, logged as a run")
     evaluate.add_argument("model_uri")
     evaluate.add_argument("data_dir")
-    evaluate.add_argument("--corpus", default="auto", choices=("auto", "ravdess", "cremad"))
+    evaluate.add_argument("--corpus", default="auto", choices=CORPORA)
     evaluate.set_defaults(handler=_evaluate)
     cv = commands.add_parser("cv", help="k-fold cross-validation by speaker (cv_folds=5), one child run per fold")
     cv.add_argument("variant")
     cv.add_argument("assignments", nargs="*", help="parameter overrides, name=value")
     cv.set_defaults(handler=_cv)
-    tune = commands.add_parser("tune", help="Optuna sweep (dropout, l2, learning_rate, ...): a parent run, a child run per trial")
+    tune = commands.add_parser(
+        "tune", help="Optuna sweep (dropout, l2, learning_rate, ...): a parent run, a child run per trial"
+    )
     tune.add_argument("variant")
-    tune.add_argument("assignments", nargs="*", help="sweep settings (n_trials=, storage=, pruner=, lr_min=, ...) and config overrides, name=value")
+    tune.add_argument(
+        "assignments",
+        nargs="*",
+        help="sweep settings (n_trials=, storage=, pruner=, lr_min=, ...) and config overrides, name=value",
+    )
     tune.set_defaults(handler=_tune)
     features = commands.add_parser("features", help="write a pre-extracted feature folder (one <clip>.npy each)")
     features.add_argument("output")
-    features.add_argument("assignments", nargs="*", help="data_dir=..., feature_kind=logmel_stats|cnn|wav2vec|logmel|mfcc, ...")
+    features.add_argument(
+        "assignments", nargs="*", help="data_dir=..., feature_kind=logmel_stats|cnn|wav2vec|logmel|mfcc, ..."
+    )
     features.add_argument("--overwrite", action="store_true", help="recompute files that exist")
     features.set_defaults(handler=_features)
     tiny = commands.add_parser("wav2vec-random", help="write a tiny random wav2vec 2.0 folder (offline smoke runs)")
@@ -249,21 +265,30 @@ def build_parser() -> argparse.ArgumentParser:
     tiny.set_defaults(handler=_wav2vec_random)
     manifest = commands.add_parser("manifest", help="parse a RAVDESS / CREMA-D folder and report bad names")
     manifest.add_argument("folder")
-    manifest.add_argument("--corpus", default="auto", choices=("auto", "ravdess", "cremad"))
+    manifest.add_argument("--corpus", default="auto", choices=CORPORA)
     manifest.add_argument("--output", help="write the manifest as CSV")
     manifest.set_defaults(handler=_manifest)
-    server = commands.add_parser("tracking-server", help="run the team MLflow server: PostgreSQL store, S3 artifacts proxied")
-    server.add_argument("--backend-store-uri", required=True, help="e.g. postgresql://mlflow@db:5432/mlflow (not Optuna's database)")
-    server.add_argument("--artifacts-destination", required=True, help="e.g. s3://team-bucket/mlflow; the server needs the S3 credentials")
+    server = commands.add_parser(
+        "tracking-server", help="run the team MLflow server: PostgreSQL store, S3 artifacts proxied"
+    )
+    server.add_argument(
+        "--backend-store-uri", required=True, help="e.g. postgresql://mlflow@db:5432/mlflow (not Optuna's database)"
+    )
+    server.add_argument(
+        "--artifacts-destination",
+        required=True,
+        help="e.g. s3://team-bucket/mlflow; the server needs the S3 credentials",
+    )
     server.add_argument("--host", default="127.0.0.1", help="interface to bind; 0.0.0.0 for the team")
     server.add_argument("--port", type=int, default=5000)
     server.add_argument("--workers", type=int, default=1, help="uvicorn workers (MLflow's default 4 is slow to start)")
-    server.add_argument("--allowed-hosts", help="Host names clients use, e.g. mlflow.team.lan (MLflow 3 answers others 403)")
+    server.add_argument(
+        "--allowed-hosts", help="Host names clients use, e.g. mlflow.team.lan (MLflow 3 answers others 403)"
+    )
     server.set_defaults(handler=_tracking_server)
     syncing = commands.add_parser("sync", help="send runs that finished locally while the tracking server was down")
     syncing.add_argument("folders", nargs="+", help="the folders training printed (<cache>/unsynced/<run id>)")
     syncing.set_defaults(handler=_sync)
-    from emotion.cloud.cli import add_commands
 
     add_commands(commands)
     return parser

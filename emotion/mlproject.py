@@ -1,19 +1,32 @@
 """Writes MLproject from config.py, so an entry point's defaults are config.py's and nothing else.
 
-    python -m emotion.mlproject > MLproject     (tests/test_packaging.py fails when it is out of date)
+python -m emotion.mlproject > MLproject     (tests/test_packaging.py fails when it is out of date)
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from emotion.config import VARIANTS, build_config, uses_video
+from emotion.config import VARIANTS, DataConfig, build_config, uses_video
 
 # The parameters each training entry point exposes by name; any other config field goes through `extra`.
 COMMON = [
-    "data_dir", "corpus", "max_actors", "feature_dir", "feature_kind", "split", "split_seed", "batch_size",
-    "length_mode", "epochs", "learning_rate", "loss", "dropout", "l2", "seed",
-]  # fmt: skip
+    "data_dir",
+    "corpus",
+    "max_actors",
+    "feature_dir",
+    "feature_kind",
+    "split",
+    "split_seed",
+    "batch_size",
+    "length_mode",
+    "epochs",
+    "learning_rate",
+    "loss",
+    "dropout",
+    "l2",
+    "seed",
+]
 EXTRA_BY_VARIANT = {
     "wav2vec_attention": ["wav2vec_model", "wav2vec_layer", "whisper_model", "whisper_window"],
     "whisper_lstm": ["whisper_model", "whisper_window", "svm_weight"],
@@ -39,7 +52,7 @@ entry_points:
 
 def _parameter(name: str, value) -> str:
     if isinstance(value, str):
-        return f"      {name}: {{type: string, default: \"{value}\"}}"
+        return f'      {name}: {{type: string, default: "{value}"}}'
     return f"      {name}: {{type: float, default: {value!r}}}"
 
 
@@ -70,7 +83,9 @@ def render() -> str:
     params = {"variant": "no_aug", **{n: shared[n] for n in names[1:]}}
     assignments = " ".join(f"{n}={{{n}}}" for n in names[1:])
     entries.append(_entry("cv", params, f"python entrypoints/cv.py {{variant}} {assignments}"))
-    from emotion.tune import TuneSettings  # the sweep's defaults live there, next to the code using them
+    from emotion.experiment.tune_settings import (
+        TuneSettings,
+    )  # the sweep's defaults live there, next to the code using them
 
     tune = {k: v for k, v in dataclasses.asdict(TuneSettings()).items() if k != "variant"}
     tune = {k: str(v).lower() if isinstance(v, bool) else v for k, v in tune.items()}
@@ -79,14 +94,28 @@ def render() -> str:
     assignments = " ".join(f"{n}={{{n}}}" for n in names)
     entries.append(_entry("tune", params, f"python entrypoints/tune.py {{variant}} {assignments}"))
     cnn = build_config("cnn_lstm").flat()
-    names = ["data_dir", "corpus", "feature_kind", "n_segments", "cnn_weights", "wav2vec_model", "wav2vec_layer", "whisper_model", "whisper_window"]
+    names = [
+        "data_dir",
+        "corpus",
+        "feature_kind",
+        "n_segments",
+        "cnn_weights",
+        "wav2vec_model",
+        "wav2vec_layer",
+        "whisper_model",
+        "whisper_window",
+    ]
     params = {"output": "features_cnn_fixed", **{n: cnn[n] for n in names}}
     assignments = " ".join(f"{n}={{{n}}}" for n in names)
     entries.append(_entry("features", params, f"python entrypoints/features.py {{output}} {assignments}"))
-    register = {"experiment": "Default", "parent_run_id": "", "metric": "test_ua", "model_name": "emotion", "force": "false"}
+    from emotion.tracking.model_registry import CHAMPION_URI, RegisterSettings  # register's defaults live there
+
+    register = {
+        k: str(v).lower() if isinstance(v, bool) else v for k, v in dataclasses.asdict(RegisterSettings()).items()
+    }
     assignments = " ".join(f"{n}={{{n}}}" for n in register)
     entries.append(_entry("register", register, f"python entrypoints/register.py {assignments}"))
-    evaluate = {"model_uri": "models:/emotion@champion", "data_dir": "", "corpus": "auto"}
+    evaluate = {"model_uri": CHAMPION_URI, "data_dir": "", "corpus": DataConfig.corpus}
     command = "python entrypoints/evaluate.py {model_uri} {data_dir} --corpus {corpus}"
     entries.append(_entry("evaluate", evaluate, command, extra=False))
     return HEADER + "\n\n".join(entries) + "\n"

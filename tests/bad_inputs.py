@@ -61,7 +61,9 @@ def _wav_with_lying_header(source: Path, target: Path, extra_bytes: int) -> None
 def _sparse_two_hour_wav(target: Path) -> None:
     """A real 2 h, 16 kHz, 16-bit WAV (230 MB of silence) as a sparse file: no disk blocks for the zeros."""
     n_bytes = TWO_HOURS * RATE * 2
-    header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + n_bytes, b"WAVE", b"fmt ", 16, 1, 1, RATE, RATE * 2, 2, 16, b"data", n_bytes)
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + n_bytes, b"WAVE", b"fmt ", 16, 1, 1, RATE, RATE * 2, 2, 16, b"data", n_bytes
+    )
     with open(target, "wb") as handle:
         handle.write(header)
         handle.truncate(len(header) + n_bytes)
@@ -108,15 +110,33 @@ def write_catalogue(good: Path, root: Path) -> list[Kind]:
     audio_kind("8 kHz", lambda p, s, _: sf.write(p, resample_poly(s, 1, 2), 8_000), "processed")
     audio_kind("96 kHz", lambda p, s, _: sf.write(p, resample_poly(s, 6, 1), 96_000, subtype="FLOAT"), "processed")
     audio_kind("clipped", lambda p, s, _: sf.write(p, np.clip(s * 8.0, -1.0, 1.0), RATE), "processed")
-    audio_kind("header claims more data than the file holds", lambda p, s, src: _wav_with_lying_header(src, p, 64_000), "processed")
+    audio_kind(
+        "header claims more data than the file holds",
+        lambda p, s, src: _wav_with_lying_header(src, p, 64_000),
+        "processed",
+    )
 
     # --- audio that cannot be a clip: skipped with the reason -------------------------------------------
     audio_kind("empty file", lambda p, s, _: p.write_bytes(b""), "skipped", "empty file (0 bytes)")
-    audio_kind("truncated header", lambda p, s, src: p.write_bytes(src.read_bytes()[:20]), "skipped", "not decodable as audio")
-    audio_kind("not audio bytes named .wav", lambda p, s, _: p.write_bytes(b"<html>not a wav</html>\n" * 40), "skipped", "not decodable as audio")
-    audio_kind("0.01 s clip", lambda p, s, _: sf.write(p, s[: RATE // 100], RATE), "skipped", "shorter than one analysis frame")
+    audio_kind(
+        "truncated header", lambda p, s, src: p.write_bytes(src.read_bytes()[:20]), "skipped", "not decodable as audio"
+    )
+    audio_kind(
+        "not audio bytes named .wav",
+        lambda p, s, _: p.write_bytes(b"<html>not a wav</html>\n" * 40),
+        "skipped",
+        "not decodable as audio",
+    )
+    audio_kind(
+        "0.01 s clip", lambda p, s, _: sf.write(p, s[: RATE // 100], RATE), "skipped", "shorter than one analysis frame"
+    )
     audio_kind("all-silent clip", lambda p, s, _: sf.write(p, np.zeros_like(s), RATE), "skipped", "all-silent")
-    audio_kind("NaN samples in a float WAV", lambda p, s, _: sf.write(p, np.where(np.arange(len(s)) == 99, np.nan, s), RATE, subtype="FLOAT"), "skipped", "NaN or infinite samples")
+    audio_kind(
+        "NaN samples in a float WAV",
+        lambda p, s, _: sf.write(p, np.where(np.arange(len(s)) == 99, np.nan, s), RATE, subtype="FLOAT"),
+        "skipped",
+        "NaN or infinite samples",
+    )
     audio_kind("two-hour file", lambda p, s, _: _sparse_two_hour_wav(p), "skipped", "over max_clip_seconds=60")
     audio_kind("unreadable file", lambda p, s, _: (sf.write(p, s, RATE), p.chmod(0)), "skipped", "permission denied")
 
@@ -140,7 +160,14 @@ def write_catalogue(good: Path, root: Path) -> list[Kind]:
     long_video = np.concatenate([np.load(video)] * 4)  # (4 T, 16): four times the audio's duration
     assert len(long_video) / VIDEO_FPS - sf.info(source).duration > 2.0
     np.save(f"{base}.video.npy", long_video)
-    kinds.append(Kind("audio and video of very different durations", Path(f"{base}.video.npy"), "skipped", "differ by more than max_av_offset_seconds=1"))
+    kinds.append(
+        Kind(
+            "audio and video of very different durations",
+            Path(f"{base}.video.npy"),
+            "skipped",
+            "differ by more than max_av_offset_seconds=1",
+        )
+    )
 
     # --- names and the file system -------------------------------------------------------------------------
     odd = root / "Actor_01" / "take3_final.wav"
@@ -149,7 +176,9 @@ def write_catalogue(good: Path, root: Path) -> list[Kind]:
     twin = root / "zz_copies" / source.name  # the same clip name as a good clip, in a later folder
     twin.parent.mkdir()
     shutil.copyfile(source, twin)
-    kinds.append(Kind("the same clip name in two folders", twin, "skipped", f"duplicate of {root / source.relative_to(good)}"))
+    kinds.append(
+        Kind("the same clip name in two folders", twin, "skipped", f"duplicate of {root / source.relative_to(good)}")
+    )
     base, _, video = clip()
     loop_a, loop_b = base.with_suffix(".wav"), root / "zz_copies" / f"{_name(12, 8, 2)}.wav"
     os.symlink(loop_b, loop_a)

@@ -10,8 +10,9 @@ import mlflow
 import mlflow.tracking.fluent
 import pytest
 
+from emotion.data.dev_paths import RAVDESS16K
+
 ROOT = Path(__file__).resolve().parents[1]
-RAVDESS16K = ROOT.parent / "shared" / "data" / "ravdess16k"
 PRISTINE_MLFLOW_ENV = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}  # before any test ran
 
 

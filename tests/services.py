@@ -83,7 +83,9 @@ def postgres_db():
         unavailable("psycopg not installed: pip install 'psycopg[binary]'")
     name = f"emotion_test_{uuid.uuid4().hex[:10]}"
     try:
-        with psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True, connect_timeout=5) as conn:
+        with psycopg.connect(
+            host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True, connect_timeout=5
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as error:
         unavailable(f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT}: {str(error).strip().splitlines()[0]}")
@@ -101,9 +103,12 @@ class S3Endpoint:
         import boto3
 
         return boto3.client(
-            "s3", endpoint_url=self.url, region_name=AWS_TEST_ENV["AWS_DEFAULT_REGION"],
-            aws_access_key_id=AWS_TEST_ENV["AWS_ACCESS_KEY_ID"], aws_secret_access_key=AWS_TEST_ENV["AWS_SECRET_ACCESS_KEY"],
-        )  # fmt: skip
+            "s3",
+            endpoint_url=self.url,
+            region_name=AWS_TEST_ENV["AWS_DEFAULT_REGION"],
+            aws_access_key_id=AWS_TEST_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=AWS_TEST_ENV["AWS_SECRET_ACCESS_KEY"],
+        )
 
     def keys(self, prefix: str = "") -> list[str]:
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
@@ -121,7 +126,13 @@ def moto_s3(tmp_path_factory):
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log, "w") as out:
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}  # AmazonSSMManagedInstanceCore, as on AWS
-        process = subprocess.Popen([executable, "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        process = subprocess.Popen(
+            [executable, "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -153,22 +164,34 @@ def tracking_server(postgres_db, moto_s3, tmp_path_factory):
     """`emotion tracking-server` (which execs `mlflow server`): PostgreSQL store, S3 artifacts proxied.
     Only the server's environment holds the S3 endpoint and keys."""
     from emotion.errors import EmotionError
-    from emotion.tracking_server import wait_until_healthy
+    from emotion.tracking.server import wait_until_healthy
 
     port, prefix = free_port(), "mlflow"
     uri = f"http://127.0.0.1:{port}"
     workdir = tmp_path_factory.mktemp("tracking-server")  # cwd: a stray ./mlartifacts would land here, not in the repo
     log = workdir / "server.log"
     command = [
-        sys.executable, "-m", "emotion.cli", "tracking-server",
-        "--backend-store-uri", f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_db}",
-        "--artifacts-destination", f"s3://{moto_s3.bucket}/{prefix}",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "emotion.cli",
+        "tracking-server",
+        "--backend-store-uri",
+        f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_db}",
+        "--artifacts-destination",
+        f"s3://{moto_s3.bucket}/{prefix}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     # GenAI job execution (huey consumers) is not used here; off, it spares 2 CPUs a few processes.
     env = clean_env(MLFLOW_S3_ENDPOINT_URL=moto_s3.url, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", **AWS_TEST_ENV)
     with open(log, "w") as out:
-        process = subprocess.Popen(command, env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         try:
             seconds = wait_until_healthy(uri, timeout=180, process=process)

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from emotion.config import FeatureConfig
+from emotion.data.dev_paths import RAVDESS16K
 from emotion.errors import BadInputError
 from emotion.features.audio import (
     deltas,
@@ -22,7 +23,7 @@ from emotion.features.audio import (
     mfcc,
 )
 
-RAVDESS_DIR = Path(__file__).resolve().parents[2] / "shared/data/ravdess16k"
+RAVDESS_DIR = RAVDESS16K
 SR = FeatureConfig().sample_rate  # 16 kHz
 WIN, HOP = 400, 160  # 25 ms / 10 ms at 16 kHz
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from emotion.augment import MASK_FILL, make_augment, mask_time, shift_bins, time_resample
+from emotion.data.augment import MASK_FILL, make_augment, mask_time, shift_bins, time_resample
 from emotion.config import AugmentConfig
 
 AUDIO_FPS, VIDEO_FPS = 100, 25  # 10 ms audio hop, 25 fps video
@@ -26,7 +26,10 @@ def _marker_position(x):
 
 def test_sync_keeps_duration_and_marker_aligned():
     # No time mask here (it could hide the marker); mask_time's alignment is tested on its own below.
-    augment = make_augment(AugmentConfig(augment="sync", tempo_range=0.2, noise_std=0.01, video_noise_std=0.01, time_mask_fraction=0.0), spectral=True)
+    augment = make_augment(
+        AugmentConfig(augment="sync", tempo_range=0.2, noise_std=0.01, video_noise_std=0.01, time_mask_fraction=0.0),
+        spectral=True,
+    )
     rates = set()
     for clip in range(20):
         out = augment(_marked_clip(), tf.constant([3, clip], tf.int64))
@@ -41,10 +44,16 @@ def test_sync_keeps_duration_and_marker_aligned():
 def test_the_same_clip_seed_gives_the_same_changes(mode):
     augment = make_augment(AugmentConfig(augment=mode), spectral=True)
     seed = tf.constant([11, 5], tf.int64)
-    first, again, other = augment(_marked_clip(), seed), augment(_marked_clip(), seed), augment(_marked_clip(), seed + 1)
+    first, again, other = (
+        augment(_marked_clip(), seed),
+        augment(_marked_clip(), seed),
+        augment(_marked_clip(), seed + 1),
+    )
     for modality in ("audio", "video"):
         np.testing.assert_array_equal(first[modality].numpy(), again[modality].numpy())
-    assert first["audio"].shape != other["audio"].shape or not np.array_equal(first["audio"].numpy(), other["audio"].numpy())
+    assert first["audio"].shape != other["audio"].shape or not np.array_equal(
+        first["audio"].numpy(), other["audio"].numpy()
+    )
 
 
 def test_audio_only_misaligns_the_streams():
@@ -75,7 +84,7 @@ def test_primitives():
 @pytest.mark.parametrize("mode", ["audio_only", "sync"])
 def test_augmented_pipeline_batches_are_finite(mode):
     from emotion.config import PipelineConfig
-    from emotion.pipeline import make_dataset
+    from emotion.data.pipeline import make_dataset
 
     rng = np.random.default_rng(0)
     sequences = {
@@ -83,8 +92,14 @@ def test_augmented_pipeline_batches_are_finite(mode):
         "video": [rng.normal(size=(n // 4, 4)).astype(np.float32) for n in (40, 60, 80)],
     }
     ds = make_dataset(
-        sequences, np.array([0, 1, 2]), 3, PipelineConfig(batch_size=2), train_lengths=np.array([40, 60, 80]),
-        shuffle=True, seed=0, augment=make_augment(AugmentConfig(augment=mode), spectral=True),
+        sequences,
+        np.array([0, 1, 2]),
+        3,
+        PipelineConfig(batch_size=2),
+        train_lengths=np.array([40, 60, 80]),
+        shuffle=True,
+        seed=0,
+        augment=make_augment(AugmentConfig(augment=mode), spectral=True),
     )
     total = 0
     for inputs, y in ds:
@@ -94,7 +109,7 @@ def test_augmented_pipeline_batches_are_finite(mode):
 
 
 def test_mixup_mixes_each_clip_with_its_neighbour_and_keeps_it_dominant():
-    from emotion.augment import mixup
+    from emotion.data.augment import mixup
 
     rng = np.random.default_rng(1)
     audio = rng.normal(size=(6, 10, 4)).astype(np.float32)  # (B, T, F)
@@ -118,14 +133,21 @@ def test_mixup_mixes_each_clip_with_its_neighbour_and_keeps_it_dominant():
 def test_mixup_in_the_training_pipeline_gives_soft_labels_and_config_checks_alpha():
     from emotion.config import PipelineConfig, build_config
     from emotion.errors import ConfigError
-    from emotion.pipeline import make_dataset
+    from emotion.data.pipeline import make_dataset
 
     rng = np.random.default_rng(0)
     sequences = {"audio": [rng.normal(size=(20, 8)).astype(np.float32) for _ in range(8)]}
     labels = np.arange(8) % 4
     kwargs = dict(train_lengths=np.full(8, 20), shuffle=True, seed=0)
-    soft = np.concatenate([y.numpy() for _, y in make_dataset(sequences, labels, 4, PipelineConfig(batch_size=4), mixup_alpha=0.4, **kwargs)])
-    hard = np.concatenate([y.numpy() for _, y in make_dataset(sequences, labels, 4, PipelineConfig(batch_size=4), **kwargs)])
+    soft = np.concatenate(
+        [
+            y.numpy()
+            for _, y in make_dataset(sequences, labels, 4, PipelineConfig(batch_size=4), mixup_alpha=0.4, **kwargs)
+        ]
+    )
+    hard = np.concatenate(
+        [y.numpy() for _, y in make_dataset(sequences, labels, 4, PipelineConfig(batch_size=4), **kwargs)]
+    )
     assert len(soft) == len(hard) == 8
     assert np.all(np.isin(hard, [0.0, 1.0])) and not np.all(np.isin(soft, [0.0, 1.0]))
     assert soft.max(axis=1).min() >= 0.5

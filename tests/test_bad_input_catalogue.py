@@ -20,7 +20,7 @@ from bad_inputs import Kind, write_catalogue
 from conftest import subprocess_env
 from emotion.config import DataConfig, FeatureConfig
 from emotion.data.synthetic import ensure_builtin_corpus
-from emotion.dataset import prepare_corpus
+from emotion.data.dataset import prepare_corpus
 from emotion.features.audio import extract_audio_features
 
 N_GOOD = 360  # the built-in corpus: 12 actors x 30 clips
@@ -71,7 +71,11 @@ def test_every_kind_has_its_defined_outcome_and_no_good_clip_is_lost(catalogue, 
                 # Lossy kinds (no content above 4 kHz, quantisation noise, distortion): closer to their own
                 # source than to any other clip of the same actor, over the bands they keep.
                 bands = slice(0, 20) if kind.name == "8 kHz" else slice(None)
-                others = [extract_audio_features(p, FeatureConfig()) for p in sorted(kind.source.parent.glob("*.wav"))[:8] if p != kind.source]
+                others = [
+                    extract_audio_features(p, FeatureConfig())
+                    for p in sorted(kind.source.parent.glob("*.wav"))[:8]
+                    if p != kind.source
+                ]
                 own = _close(features[:, bands], reference[:, bands])
                 assert all(own > _close(features[:, bands], o[:, bands]) for o in others), kind.name
             else:
@@ -79,7 +83,11 @@ def test_every_kind_has_its_defined_outcome_and_no_good_clip_is_lost(catalogue, 
 
     exact = {"32-bit float", "stereo", "6 channels", "header claims more data than the file holds"}
     for kind in (k for k in kinds if k.name in exact):  # the same samples decoded: the same numbers
-        np.testing.assert_allclose(corpus.features["audio"][position[str(kind.path)]], extract_audio_features(kind.source, FeatureConfig()), atol=1e-5)
+        np.testing.assert_allclose(
+            corpus.features["audio"][position[str(kind.path)]],
+            extract_audio_features(kind.source, FeatureConfig()),
+            atol=1e-5,
+        )
 
     good = [p for p in root.rglob("*.wav") if p.is_symlink() and p.exists() and "Actor_" in str(p.parent)]
     assert len(good) == N_GOOD and all(str(p) in position for p in good)  # no good clip dropped
@@ -99,10 +107,27 @@ def _without_root_read_override(command: list[str]) -> list[str]:
 def test_the_command_line_trains_on_the_catalogue_without_a_traceback(catalogue, cache_dir, tmp_path):
     root, kinds = catalogue
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    command = [sys.executable, "-m", "emotion.cli", "train", "no_aug", f"data_dir={root}", "modalities=audio+video",
-               "epochs=1", "audio_units_1=16", "audio_units_2=8", "video_units_1=16", "video_units_2=8"]  # fmt: skip
-    proc = subprocess.run(_without_root_read_override(command), env=subprocess_env(cache_dir, uri),
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "emotion.cli",
+        "train",
+        "no_aug",
+        f"data_dir={root}",
+        "modalities=audio+video",
+        "epochs=1",
+        "audio_units_1=16",
+        "audio_units_2=8",
+        "video_units_1=16",
+        "video_units_2=8",
+    ]
+    proc = subprocess.run(
+        _without_root_read_override(command),
+        env=subprocess_env(cache_dir, uri),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr + proc.stdout
 

@@ -8,10 +8,10 @@ import keras
 import mlflow
 import pytest
 
-from emotion import checkpoint
+from emotion.experiment import checkpoint
 from emotion.config import build_config
 from emotion.errors import EmotionError
-from emotion.train import train
+from emotion.experiment.train import train
 
 FAST = {"max_actors": "6", "epochs": "4", "early_stopping_patience": "50"}
 
@@ -61,7 +61,13 @@ def test_a_checkpoint_of_another_configuration_is_refused(cache_dir, tmp_path):
     first = build_config("cnn_pooling", {**FAST, "checkpoint_dir": str(folder)})
     epoch = folder / "epoch-0001"
     epoch.mkdir(parents=True)  # what EpochCheckpoint leaves after one epoch of `first` (its state file)
-    state = {"run_id": "r", "next_epoch": 1, "history": {}, "callbacks": {}, "config_digest": checkpoint.config_digest(first)}
+    state = {
+        "run_id": "r",
+        "next_epoch": 1,
+        "history": {},
+        "callbacks": {},
+        "config_digest": checkpoint.config_digest(first),
+    }
     (epoch / checkpoint.STATE_FILE).write_text(json.dumps(state))
     other = build_config("cnn_pooling", {**FAST, "dropout": "0.1", "checkpoint_dir": str(folder)})
     with pytest.raises(EmotionError, match="different configuration"):

@@ -14,7 +14,10 @@ from conftest import subprocess_env
         (["train", "nope"], "error: unknown variant 'nope'"),
         (["train", "no_aug", "epochz=3"], "error: unknown parameter(s) epochz"),
         (["train", "no_aug", "epochs"], "error: argument 'epochs': expected name=value"),
-        (["train", "no_aug", "data_dir=/definitely/not/here"], "error: /definitely/not/here: corpus folder does not exist"),
+        (
+            ["train", "no_aug", "data_dir=/definitely/not/here"],
+            "error: /definitely/not/here: corpus folder does not exist",
+        ),
         (["manifest", "/definitely/not/here"], "error: /definitely/not/here: corpus folder does not exist"),
     ],
 )

@@ -60,7 +60,17 @@ def test_a_refit_like_an_earlier_head_keeps_its_c_and_learns_from_every_clip_giv
     for pipeline in (first.pipeline, first.global_pipeline):  # a C no grid search could choose
         pipeline.set_params(logisticregression__C=0.0123)
     more, more_labels, more_owners = corpus(["a", "b", "c", "d", "e"], seed=1)
-    refit = ClipSVM.fit(more, more_labels, more_owners, per_speaker=True, n_classes=3, seed=0, kind="logistic", global_head=True, like=first)
+    refit = ClipSVM.fit(
+        more,
+        more_labels,
+        more_owners,
+        per_speaker=True,
+        n_classes=3,
+        seed=0,
+        kind="logistic",
+        global_head=True,
+        like=first,
+    )
     assert refit.c == first.c and refit.global_pipeline[-1].C == first.global_pipeline[-1].C
     assert refit.pipeline[0].n_samples_seen_ == len(more) > first.pipeline[0].n_samples_seen_
 
@@ -83,8 +93,12 @@ def test_without_the_extras_std_the_global_head_reads_frame_mean_std_and_the_ext
     lean = ClipSVM.fit(clips, labels, owners, **fit, global_extras_std=False)
     assert full.global_pipeline[0].n_features_in_ == 2 * width + 2 * n_extras
     assert lean.global_pipeline[0].n_features_in_ == 2 * width + n_extras
-    np.testing.assert_array_equal(lean.global_functionals(clips[:5]), full.functionals(clips[:5])[:, : 2 * width + n_extras])
-    assert lean.pipeline[0].n_features_in_ == full.pipeline[0].n_features_in_, "the per-speaker head keeps every functional"
+    np.testing.assert_array_equal(
+        lean.global_functionals(clips[:5]), full.functionals(clips[:5])[:, : 2 * width + n_extras]
+    )
+    assert lean.pipeline[0].n_features_in_ == full.pipeline[0].n_features_in_, (
+        "the per-speaker head keeps every functional"
+    )
     assert lean.predict_global(clips[:5]).shape == (5, 3)
     with pytest.raises(ConfigError, match="global_extras_std=false: only with clip_functionals=frames"):
         build_config("cnn_lstm", {"global_extras_std": "false"})
@@ -129,7 +143,9 @@ def test_a_speaker_with_too_few_clips_in_a_request_gets_the_network_alone():
     network = np.full((len(few), 3), 1 / 3)
     mixed = blend(network, proba, 0.5)
     np.testing.assert_array_equal(mixed[: MIN_SPEAKER_CLIPS - 1], network[: MIN_SPEAKER_CLIPS - 1])
-    np.testing.assert_allclose(mixed[MIN_SPEAKER_CLIPS - 1 :], 0.5 * network[MIN_SPEAKER_CLIPS - 1 :] + 0.5 * proba[MIN_SPEAKER_CLIPS - 1 :])
+    np.testing.assert_allclose(
+        mixed[MIN_SPEAKER_CLIPS - 1 :], 0.5 * network[MIN_SPEAKER_CLIPS - 1 :] + 0.5 * proba[MIN_SPEAKER_CLIPS - 1 :]
+    )
 
 
 def test_blend_weights_and_bad_weight():
@@ -143,7 +159,7 @@ def test_blend_weights_and_bad_weight():
 def test_a_trained_cnn_lstm_logs_both_parts_and_its_model_blends_them(cache_dir, tmp_path):
     """Test metrics, logged metrics and the served (pyfunc) model all use the same blend."""
     from emotion.data.labels import EMOTIONS
-    from emotion.train import train
+    from emotion.experiment.train import train
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     config = build_config("cnn_lstm", {"max_actors": "6", "epochs": "2", "svm_weight": "0.5", "lstm_units": "16"})
@@ -151,18 +167,22 @@ def test_a_trained_cnn_lstm_logs_both_parts_and_its_model_blends_them(cache_dir,
     run = mlflow.get_run(result.run_id)
     assert float(run.data.params["svm_c"]) in C_GRID
     assert {"test_ua_network", "test_ua_svm", "test_ua"} <= set(run.data.metrics)
-    uri = mlflow.search_logged_models(filter_string=f"source_run_id = '{result.run_id}'", output_format="list")[0].model_uri
+    uri = mlflow.search_logged_models(filter_string=f"source_run_id = '{result.run_id}'", output_format="list")[
+        0
+    ].model_uri
     folder = mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / "model"))
     assert (tmp_path / "model" / "data" / "clip_svm.joblib").is_file(), folder
     served = mlflow.pyfunc.load_model(uri)
 
     params = run.data.params
     test_actors = params["test_actors"].split(",")
-    from emotion.dataset import prepare_corpus
+    from emotion.data.dataset import prepare_corpus
 
     prepared = prepare_corpus(config.data, config.features, cache_dir, allow_video=False)
     rows = prepared.manifest[prepared.manifest["actor"].isin(test_actors)]
-    request = pd.DataFrame({"audio": [open(p, "rb").read() for p in rows["audio_path"]], "speaker": rows["actor"].tolist()})
+    request = pd.DataFrame(
+        {"audio": [open(p, "rb").read() for p in rows["audio_path"]], "speaker": rows["actor"].tolist()}
+    )
     answer = served.predict(request)
     proba = answer[[f"p_{e}" for e in EMOTIONS]].to_numpy()
     np.testing.assert_allclose(proba, result.test_proba, atol=1e-4)  # the run's test probabilities: the same blend

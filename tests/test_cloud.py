@@ -45,15 +45,22 @@ def aws_env(moto_s3, monkeypatch, tmp_path):  # noqa: F811
 @pytest.fixture
 def ami(aws_env):
     image = boto3.client("ec2", region_name=REGION).describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    boto3.client("ssm", region_name=REGION).put_parameter(Name=AMI_PARAMETER, Value=image, Type="String", Overwrite=True)
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=AMI_PARAMETER, Value=image, Type="String", Overwrite=True
+    )
     return image
 
 
 def settings(**changes) -> LaunchSettings:
     base = dict(
-        entry="cnn_pooling", params={"max_actors": "4", "epochs": "2"}, tracking_uri="http://127.0.0.1:1",
-        bucket=f"emotion-test-{uuid.uuid4().hex[:8]}", ami_parameter=AMI_PARAMETER, allow_dirty=True, max_hours=2,
-    )  # fmt: skip
+        entry="cnn_pooling",
+        params={"max_actors": "4", "epochs": "2"},
+        tracking_uri="http://127.0.0.1:1",
+        bucket=f"emotion-test-{uuid.uuid4().hex[:8]}",
+        ami_parameter=AMI_PARAMETER,
+        allow_dirty=True,
+        max_hours=2,
+    )
     return LaunchSettings(**{**base, **changes})
 
 
@@ -78,7 +85,9 @@ def footprint() -> dict:
 
 
 def test_launch_creates_tagged_locked_down_instances_and_uploads_the_launch(ami):
-    wanted = settings(entry="tune", workers=2, params={"variant": "cnn_pooling", "storage": "postgresql://u:pw@db/optuna"})
+    wanted = settings(
+        entry="tune", workers=2, params={"variant": "cnn_pooling", "storage": "postgresql://u:pw@db/optuna"}
+    )
     launched = launch(wanted, ROOT, Aws(REGION), echo=lambda line: None)
     ec2, iam, s3 = (boto3.client(s, region_name=REGION) for s in ("ec2", "iam", "s3"))
 
@@ -92,18 +101,28 @@ def test_launch_creates_tagged_locked_down_instances_and_uploads_the_launch(ami)
         assert "InstanceLifecycle" not in instance  # on demand
         if "IamInstanceProfile" in instance:  # moto associates it with the first instance of a multi-count request only
             assert instance["IamInstanceProfile"]["Arn"].endswith(f"instance-profile/{role_name(launched.launch_id)}")
-        attribute = ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="instanceInitiatedShutdownBehavior")
+        attribute = ec2.describe_instance_attribute(
+            InstanceId=instance["InstanceId"], Attribute="instanceInitiatedShutdownBehavior"
+        )
         assert attribute["InstanceInitiatedShutdownBehavior"]["Value"] == "terminate"
-        script = base64.b64decode(ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")["UserData"]["Value"]).decode()
+        script = base64.b64decode(
+            ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")["UserData"][
+                "Value"
+            ]
+        ).decode()
         assert script == launched.user_data
         assert "shutdown -h +120" in script  # the 2-hour lifetime guard
         assert launched.launch_id in script and launched.bucket in script
         assert "pw@" not in script and "127.0.0.1" not in script  # secrets and addresses stay in the private S3 prefix
-        groups = ec2.describe_security_groups(GroupIds=[g["GroupId"] for g in instance["SecurityGroups"]])["SecurityGroups"]
+        groups = ec2.describe_security_groups(GroupIds=[g["GroupId"] for g in instance["SecurityGroups"]])[
+            "SecurityGroups"
+        ]
         assert groups[0]["IpPermissions"] == []  # no inbound at all
 
     assert any("IamInstanceProfile" in i for i in found)
-    policy = iam.get_role_policy(RoleName=role_name(launched.launch_id), PolicyName="launch-prefix-only")["PolicyDocument"]
+    policy = iam.get_role_policy(RoleName=role_name(launched.launch_id), PolicyName="launch-prefix-only")[
+        "PolicyDocument"
+    ]
     resources = [s["Resource"] for s in policy["Statement"]]
     assert f"arn:aws:s3:::{launched.bucket}/{prefix(launched.launch_id)}/*" in resources  # its own prefix, nothing else
 
@@ -119,11 +138,18 @@ def test_launch_creates_tagged_locked_down_instances_and_uploads_the_launch(ami)
 
 def test_relaunch_reuses_the_launch_and_terminate_leaves_nothing_behind(ami):
     first = launch(settings(), ROOT, Aws(REGION), echo=lambda line: None)
-    again = launch(settings(bucket=first.bucket, launch_id=first.launch_id, market="spot"), ROOT, Aws(REGION), echo=lambda line: None)
+    again = launch(
+        settings(bucket=first.bucket, launch_id=first.launch_id, market="spot"),
+        ROOT,
+        Aws(REGION),
+        echo=lambda line: None,
+    )
     assert again.launch_id == first.launch_id and len(instances_of(first.launch_id)) == 2  # old + relaunched
     relaunched = [i for i in instances_of(first.launch_id) if i["InstanceId"] in again.instance_ids]
     assert relaunched[0]["InstanceLifecycle"] == "spot"  # the relaunch's own machine choice
-    groups = boto3.client("ec2", region_name=REGION).describe_security_groups(Filters=[{"Name": f"tag:{LAUNCH_TAG}", "Values": [first.launch_id]}])
+    groups = boto3.client("ec2", region_name=REGION).describe_security_groups(
+        Filters=[{"Name": f"tag:{LAUNCH_TAG}", "Values": [first.launch_id]}]
+    )
     assert len(groups["SecurityGroups"]) == 1  # the relaunch reused the launch's group (and role)
 
     removed = manage.terminate(Aws(REGION), first.bucket, first.launch_id, purge=True)
@@ -131,8 +157,16 @@ def test_relaunch_reuses_the_launch_and_terminate_leaves_nothing_behind(ami):
     assert instances_of(first.launch_id) == []
     assert all(i["State"]["Name"] == "terminated" for i in instances_of(first.launch_id, live=False))
     ec2, iam, s3 = (boto3.client(s, region_name=REGION) for s in ("ec2", "iam", "s3"))
-    assert ec2.describe_security_groups(Filters=[{"Name": f"tag:{LAUNCH_TAG}", "Values": [first.launch_id]}])["SecurityGroups"] == []
-    for call in (lambda: iam.get_role(RoleName=role_name(first.launch_id)), lambda: iam.get_instance_profile(InstanceProfileName=role_name(first.launch_id))):
+    assert (
+        ec2.describe_security_groups(Filters=[{"Name": f"tag:{LAUNCH_TAG}", "Values": [first.launch_id]}])[
+            "SecurityGroups"
+        ]
+        == []
+    )
+    for call in (
+        lambda: iam.get_role(RoleName=role_name(first.launch_id)),
+        lambda: iam.get_instance_profile(InstanceProfileName=role_name(first.launch_id)),
+    ):
         with pytest.raises(iam.exceptions.NoSuchEntityException):
             call()
     assert s3.list_objects_v2(Bucket=first.bucket, Prefix=prefix(first.launch_id)).get("KeyCount", 0) == 0
@@ -148,7 +182,10 @@ def test_a_launch_that_fails_half_way_removes_what_it_created(ami):
     wanted = settings()
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=wanted.bucket)
     before = footprint()
-    with pytest.raises(CloudError, match=r"failed while starting instances: .*InsufficientInstanceCapacity.*removed what it had created") as failure:
+    with pytest.raises(
+        CloudError,
+        match=r"failed while starting instances: .*InsufficientInstanceCapacity.*removed what it had created",
+    ) as failure:
         launch(wanted, ROOT, FailingAtInstances(REGION), echo=lambda line: None)
     assert "security group" in str(failure.value) and "instance profile" in str(failure.value)
     assert footprint() == before
@@ -163,7 +200,10 @@ def test_a_launch_that_fails_half_way_removes_what_it_created(ami):
         ({"ami_parameter": "/emotion-test/missing"}, "no such SSM parameter"),
         ({"launch_id": "20260101-000000-abcd"}, "--launch-id 20260101-000000-abcd: no such launch"),
         ({"workers": 3}, "entry must be 'tune'"),
-        ({"workers": 3, "entry": "tune", "params": {"variant": "no_aug"}}, "must share one study: pass storage=postgresql"),
+        (
+            {"workers": 3, "entry": "tune", "params": {"variant": "no_aug"}},
+            "must share one study: pass storage=postgresql",
+        ),
         ({"tracking_uri": "sqlite:///mlflow.db"}, "not reachable from EC2"),
     ],
 )
@@ -185,7 +225,9 @@ def test_missing_credentials_are_named(aws_env, monkeypatch):
 
 def test_a_bucket_of_another_account_is_refused(ami, moto_s3):  # noqa: F811
     other = boto3.client("s3", region_name=REGION)
-    other.meta.events.register("before-sign.s3.*", lambda request, **kw: request.headers.add_header("x-moto-account-id", "210987654321"))
+    other.meta.events.register(
+        "before-sign.s3.*", lambda request, **kw: request.headers.add_header("x-moto-account-id", "210987654321")
+    )
     name = f"emotion-foreign-{uuid.uuid4().hex[:8]}"
     other.create_bucket(Bucket=name)
     before = footprint()
@@ -198,8 +240,12 @@ def test_unknown_launch_ids_are_errors_for_every_command(aws_env):
     aws = Aws(REGION)
     bucket = f"emotion-test-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
-    for command in (lambda: manage.status(aws, bucket, "nope-123"), lambda: manage.logs(aws, bucket, "nope-123"),
-                    lambda: manage.terminate(aws, bucket, "nope-123"), lambda: manage.gpu(aws, bucket, "nope-123")):  # fmt: skip
+    for command in (
+        lambda: manage.status(aws, bucket, "nope-123"),
+        lambda: manage.logs(aws, bucket, "nope-123"),
+        lambda: manage.terminate(aws, bucket, "nope-123"),
+        lambda: manage.gpu(aws, bucket, "nope-123"),
+    ):
         with pytest.raises(CloudError, match="launch nope-123: no such launch"):
             command()
 
@@ -210,8 +256,16 @@ def test_dry_run_prints_every_call_and_creates_nothing(ami):
     result = launch(settings(), ROOT, Aws(REGION, dry_run=True, echo=lines.append), echo=lambda line: None)
     assert footprint() == before
     writes = [line for line in lines if line.startswith("[would]")]
-    for operation in ("s3.create_bucket", "s3.upload_file", "s3.put_object", "iam.create_role", "iam.put_role_policy",
-                      "iam.create_instance_profile", "ec2.create_security_group", "ec2.run_instances"):  # fmt: skip
+    for operation in (
+        "s3.create_bucket",
+        "s3.upload_file",
+        "s3.put_object",
+        "iam.create_role",
+        "iam.put_role_policy",
+        "iam.create_instance_profile",
+        "ec2.create_security_group",
+        "ec2.run_instances",
+    ):
         assert any(line.startswith(f"[would] {operation}(") for line in writes), operation
     run = next(line for line in writes if "run_instances" in line)
     assert "'HttpTokens': 'required'" in run and "InstanceInitiatedShutdownBehavior='terminate'" in run
@@ -246,7 +300,10 @@ def test_checkpoints_go_up_and_come_back_whole(aws_env, tmp_path):
         (folder / "model.keras").write_bytes(payload * 1000)
         (folder / "state.json").write_text(json.dumps({"next_epoch": epoch}))
         agent.sync_checkpoint_up(store, local, set())
-    assert sorted(store.keys("checkpoint/")) == ["checkpoint/epoch-0002/model.keras", "checkpoint/epoch-0002/state.json"]
+    assert sorted(store.keys("checkpoint/")) == [
+        "checkpoint/epoch-0002/model.keras",
+        "checkpoint/epoch-0002/state.json",
+    ]
     assert agent.sync_checkpoint_down(store, tmp_path / "down") == "epoch-0002"
     assert (tmp_path / "down" / "epoch-0002" / "model.keras").read_bytes() == b"second" * 1000
 
@@ -255,12 +312,21 @@ def test_checkpoints_go_up_and_come_back_whole(aws_env, tmp_path):
 def test_the_boot_script_runs_a_real_mlflow_run_and_uploads_its_log(ami, tracking_server, cache_dir, tmp_path):  # noqa: F811
     """The user data's body, run here: fetch code from S3, `mlflow run` (2 epochs) against a real
     `mlflow server`, stream log and status to S3; then `status`, `logs` and `gpu` read what it wrote."""
-    launched = launch(settings(tracking_uri=tracking_server.uri, experiment="cloud-test"), ROOT, Aws(REGION), echo=lambda line: None)
+    launched = launch(
+        settings(tracking_uri=tracking_server.uri, experiment="cloud-test"), ROOT, Aws(REGION), echo=lambda line: None
+    )
     instance_id = launched.instance_ids[0]
     exports, body = userdata.split(launched.user_data)
-    env = {**os.environ, **exports, "EMOTION_WORKDIR": str(tmp_path / "instance"), "EMOTION_PYTHON": sys.executable,
-           "EMOTION_INSTANCE_ID": instance_id, "EMOTION_SHUTDOWN": "true", "EMOTION_CACHE_DIR": str(cache_dir),
-           "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
+    env = {
+        **os.environ,
+        **exports,
+        "EMOTION_WORKDIR": str(tmp_path / "instance"),
+        "EMOTION_PYTHON": sys.executable,
+        "EMOTION_INSTANCE_ID": instance_id,
+        "EMOTION_SHUTDOWN": "true",
+        "EMOTION_CACHE_DIR": str(cache_dir),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
     env = {k: v for k, v in env.items() if not k.startswith("MLFLOW_")}  # the launch says where to log
     env["MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL"] = "1"  # a 2-epoch run is shorter than the default 10 s sample
     finished = subprocess.run(["bash", "-c", body], env=env, timeout=600)
@@ -273,7 +339,11 @@ def test_the_boot_script_runs_a_real_mlflow_run_and_uploads_its_log(ami, trackin
     assert f"[{instance_id}] emotion cloud: mlflow run ended with exit code 0" in lines
     assert any("test UA" in line for line in lines)  # the training's own summary line reached S3
     shown = manage.status(aws, launched.bucket, launched.launch_id)
-    run_id = json.loads(boto3.client("s3").get_object(Bucket=launched.bucket, Key=f"{prefix(launched.launch_id)}/run.json")["Body"].read())["run_id"]
+    run_id = json.loads(
+        boto3.client("s3")
+        .get_object(Bucket=launched.bucket, Key=f"{prefix(launched.launch_id)}/run.json")["Body"]
+        .read()
+    )["run_id"]
     assert instance_id in shown and "succeeded" in shown and run_id in shown
 
     import mlflow

@@ -11,7 +11,8 @@ import soundfile as sf
 from emotion.config import FeatureConfig
 from emotion.errors import BadInputError, ConfigError
 from emotion.features.audio import load_audio, logmel
-from emotion.features.cnn import N_SEGMENTS, CnnFeatureExtractor, segment_bounds
+from emotion.features.cnn import N_SEGMENTS, CnnFeatureExtractor
+from emotion.features.segments import segment_bounds
 
 SR = 16_000
 CONFIG = FeatureConfig()  # 40 mel bands, 10 ms hop

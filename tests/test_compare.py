@@ -3,7 +3,7 @@
 import mlflow
 import pytest
 
-from emotion.compare import compare, parse_variants, split_overrides
+from emotion.experiment.compare import compare, parse_variants, split_overrides
 from emotion.errors import ConfigError, EmotionError
 
 

@@ -25,8 +25,15 @@ def test_two_trainings_fill_one_cache(tmp_path):
     runs = []
     for name in ("a", "b"):
         env = subprocess_env(cache, f"sqlite:///{tmp_path}/{name}.db")
-        runs.append(subprocess.Popen([sys.executable, "-m", "emotion.cli", "train", *ARGS], env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))  # fmt: skip
+        runs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "emotion.cli", "train", *ARGS],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outputs = [run.communicate(timeout=600)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
 

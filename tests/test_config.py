@@ -15,7 +15,9 @@ def test_defaults_and_flat_names_are_unique():
 
 
 def test_overrides_are_cast_from_strings_and_mlproject_quoting():
-    config = build_config("no_aug", {"epochs": "5.0", "learning_rate": "3e-4", "class_weighting": "false", "data_dir": "''"})
+    config = build_config(
+        "no_aug", {"epochs": "5.0", "learning_rate": "3e-4", "class_weighting": "false", "data_dir": "''"}
+    )
     assert config.train.epochs == 5 and isinstance(config.train.epochs, int)
     assert config.train.learning_rate == pytest.approx(3e-4)
     assert config.train.class_weighting is False
@@ -37,7 +39,11 @@ def test_overrides_are_cast_from_strings_and_mlproject_quoting():
         ("no_aug", {"pooling": "mean_std"}, "unknown parameter(s) pooling"),
         ("no_aug", {"frame_pool": "0"}, "frame_pool=0: must be >= 1"),
         ("no_aug", {"jit_compile": "yes"}, "jit_compile='yes': expected one of auto, on, off"),
-        ("wav2vec_attention", {"lstm_kernel": "cudnn"}, "lstm_kernel=cudnn: cuDNN has no recurrent dropout; set recurrent_dropout=0"),
+        (
+            "wav2vec_attention",
+            {"lstm_kernel": "cudnn"},
+            "lstm_kernel=cudnn: cuDNN has no recurrent dropout; set recurrent_dropout=0",
+        ),
         ("cnn_lstm", {"lstm_kernel": "cudnn"}, "unknown parameter(s) lstm_kernel"),
     ],
 )
@@ -54,11 +60,13 @@ def test_every_variant_builds():
 
 
 def test_xla_only_where_every_batch_has_one_length():
-    from emotion.train import use_xla
+    from emotion.experiment.train import use_xla
 
     audio = ["audio"]
     assert use_xla(build_config("wav2vec_attention"), audio)  # its default "auto" at length_mode=percentile
-    assert not use_xla(build_config("wav2vec_attention", {"length_mode": "bucket"}), audio)  # a compilation per batch shape
+    assert not use_xla(
+        build_config("wav2vec_attention", {"length_mode": "bucket"}), audio
+    )  # a compilation per batch shape
     assert not use_xla(build_config("cnn_lstm_simplified"), audio)  # one length, but "off" is the shared default
     assert use_xla(build_config("cnn_lstm_simplified", {"jit_compile": "auto"}), audio)
     assert use_xla(build_config("no_aug", {"jit_compile": "on"}), ["audio", "video"])
@@ -71,13 +79,19 @@ def test_xla_only_where_every_batch_has_one_length():
 def test_kernel_tags_say_which_lstm_path_runs_and_cudnn_without_a_gpu_fails_early():
     import tensorflow as tf
 
-    from emotion.train import kernel_tags
+    from emotion.experiment.train import kernel_tags
 
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("this checks the CPU-only paths")
     audio = ["audio"]
-    assert kernel_tags(build_config("wav2vec_attention"), audio) == {"xla": "on", "lstm_path": "generic (recurrent_dropout > 0 rules cuDNN out)"}
-    assert kernel_tags(build_config("no_aug", {"jit_compile": "off"}), audio) == {"xla": "off", "lstm_path": "generic (no GPU)"}
+    assert kernel_tags(build_config("wav2vec_attention"), audio) == {
+        "xla": "on",
+        "lstm_path": "generic (recurrent_dropout > 0 rules cuDNN out)",
+    }
+    assert kernel_tags(build_config("no_aug", {"jit_compile": "off"}), audio) == {
+        "xla": "off",
+        "lstm_path": "generic (no GPU)",
+    }
     assert kernel_tags(build_config("cnn_pooling"), audio) == {"xla": "off"}  # no switch, no LSTM tag
     with pytest.raises(ConfigError, match="lstm_kernel=cudnn: the cuDNN kernel cannot run here: generic .no GPU."):
         kernel_tags(build_config("no_aug", {"lstm_kernel": "cudnn"}), audio)

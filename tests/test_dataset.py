@@ -7,7 +7,7 @@ import pytest
 
 from emotion.config import DataConfig, FeatureConfig
 from emotion.data.synthetic import ensure_builtin_corpus
-from emotion.dataset import prepare_corpus
+from emotion.data.dataset import prepare_corpus
 from emotion.errors import BadInputError, ConfigError
 
 
@@ -29,7 +29,9 @@ def mixed_corpus(cache_dir, tmp_path):
 
     sf.write(bad / "01-01-05-02-01-01-04.wav", np.full(100, 0.1, np.float32), 16000)  # shorter than one frame
     np.save(bad / "01-01-05-02-01-01-04.video.npy", video)
-    sf.write(bad / "01-01-05-02-02-01-04.wav", np.random.default_rng(0).normal(size=16000).astype(np.float32) * 0.1, 16000)
+    sf.write(
+        bad / "01-01-05-02-02-01-04.wav", np.random.default_rng(0).normal(size=16000).astype(np.float32) * 0.1, 16000
+    )
     nan_video = video.copy()
     nan_video[3, 2] = np.nan
     np.save(bad / "01-01-05-02-02-01-04.video.npy", nan_video)  # NaN video features

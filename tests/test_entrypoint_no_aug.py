@@ -16,7 +16,10 @@ from conftest import ROOT, subprocess_env
 from services import clean_env, free_port, unavailable, wait_for_ping
 from emotion.data.labels import EMOTIONS
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_entrypoint_no_aug")]  # group: its module fixtures run once, on one worker
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("test_entrypoint_no_aug"),
+]  # group: its module fixtures run once, on one worker
 
 EPOCHS = 2
 
@@ -52,7 +55,10 @@ def test_the_run_is_named_for_what_it_is_and_describes_its_data_split_and_result
     assert "**no_aug** on `builtin`" in note and f"{params['n_clips']} clips" in note
     for name in ("train", "val", "test"):
         assert f"- {name}: {params[f'n_{name}']} clips, actors {params[f'{name}_actors'].replace(',', ', ')}" in note
-    assert f"Test UA {metrics['test_ua']:.3f} · WA {metrics['test_wa']:.3f} · macro-F1 {metrics['test_macro_f1']:.3f}" in note
+    assert (
+        f"Test UA {metrics['test_ua']:.3f} · WA {metrics['test_wa']:.3f} · macro-F1 {metrics['test_macro_f1']:.3f}"
+        in note
+    )
 
 
 def test_the_mlflow_ui_shows_the_run_name_its_description_and_a_figure(finished_run, tmp_path):
@@ -63,15 +69,27 @@ def test_the_mlflow_ui_shows_the_run_name_its_description_and_a_figure(finished_
     run, client = finished_run["run"], finished_run["client"]
     figure = next(a.path for a in client.list_artifacts(run.info.run_id, "figures") if a.path.endswith(".png"))
     port = free_port()
-    ui = subprocess.Popen(["mlflow", "ui", "--backend-store-uri", finished_run["uri"], "--host", "127.0.0.1", "--port", str(port)],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=clean_env())  # fmt: skip
+    ui = subprocess.Popen(
+        ["mlflow", "ui", "--backend-store-uri", finished_run["uri"], "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
     try:
         wait_for_ping(ui, port, path="/health")
         page = f"http://127.0.0.1:{port}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
 
         def rendered(url: str) -> str:  # the DOM after the React app has fetched and drawn the run
-            browser = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
-                       "--virtual-time-budget=30000", "--dump-dom", url]  # fmt: skip
+            browser = [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--virtual-time-budget=30000",
+                "--dump-dom",
+                url,
+            ]
             return subprocess.run(browser, capture_output=True, text=True, timeout=180).stdout
 
         overview = rendered(page)
@@ -87,12 +105,18 @@ def test_parameters_and_class_weights_logged(finished_run):
     params = finished_run["run"].data.params
     assert params["variant"] == "no_aug" and params["epochs"] == str(EPOCHS)
     assert params["reduce_lr_patience"] == "1", "extra= overrides must reach the config"
-    assert params["split"] == "speaker" and params["feature_kind"] == "whisper" and params["frame_pool"] == "4"  # the main job's defaults
+    assert (
+        params["split"] == "speaker" and params["feature_kind"] == "whisper" and params["frame_pool"] == "4"
+    )  # the main job's defaults
     assert params["modalities_used"] == "audio+video"
     weights = {e: float(params[f"class_weight_{e}"]) for e in EMOTIONS}
     assert weights["neutral"] > weights["happy"] > 0, "neutral has half the clips, so twice the weight"
     actors = {name: set(params[f"{name}_actors"].split(",")) for name in ("train", "val", "test")}
-    assert not (actors["train"] & actors["test"]) and not (actors["train"] & actors["val"]) and not (actors["val"] & actors["test"])
+    assert (
+        not (actors["train"] & actors["test"])
+        and not (actors["train"] & actors["val"])
+        and not (actors["val"] & actors["test"])
+    )
 
 
 def test_curves_and_metrics_logged(finished_run):
@@ -137,7 +161,11 @@ def test_logged_model_has_keras_flavour_and_variable_length_signature(finished_r
     info = mlflow.models.Model.load(local)
     assert {"keras", "python_function"} <= set(info.flavors)
     assert any(tmp_path.rglob("model.keras"))
-    assert [c.name for c in info.signature.inputs.inputs] == ["audio", "video", "speaker"]  # raw media (+ optional speaker id)
+    assert [c.name for c in info.signature.inputs.inputs] == [
+        "audio",
+        "video",
+        "speaker",
+    ]  # raw media (+ optional speaker id)
     keras_signature = mlflow.models.ModelSignature.from_dict(info.metadata["keras_signature"])
     shapes = {spec.name: spec.shape for spec in keras_signature.inputs.inputs}
     assert shapes["audio"][:2] == (-1, -1) and shapes["video"][:2] == (-1, -1)  # any batch, any length
@@ -187,16 +215,20 @@ def test_logged_model_predicts_raw_media_in_a_fresh_process(finished_run, cache_
 
 def test_logged_normaliser_was_fitted_on_training_speakers_only(finished_run, cache_dir, tmp_path):
     from emotion.config import DataConfig, FeatureConfig
-    from emotion.dataset import prepare_corpus
+    from emotion.data.dataset import prepare_corpus
     from emotion.features.normalise import Normaliser
 
     run = finished_run["run"]
     mlflow.set_tracking_uri(finished_run["uri"])
-    logged = Normaliser.load(mlflow.artifacts.download_artifacts(f"runs:/{run.info.run_id}/normaliser.json", dst_path=str(tmp_path)))
+    logged = Normaliser.load(
+        mlflow.artifacts.download_artifacts(f"runs:/{run.info.run_id}/normaliser.json", dst_path=str(tmp_path))
+    )
     corpus = prepare_corpus(DataConfig(), FeatureConfig(), cache_dir)  # same cache: features are hits
     train_actors = set(run.data.params["train_actors"].split(","))
     is_train = corpus.manifest["actor"].isin(train_actors).to_numpy()
-    expected = Normaliser.fit({m: [a for a, keep in zip(corpus.features[m], is_train) if keep] for m in corpus.modalities})
+    expected = Normaliser.fit(
+        {m: [a for a, keep in zip(corpus.features[m], is_train) if keep] for m in corpus.modalities}
+    )
     everything = Normaliser.fit(corpus.features)
     for modality in corpus.modalities:
         np.testing.assert_allclose(logged.mean[modality], expected.mean[modality], rtol=1e-5)

@@ -23,7 +23,9 @@ SMALL_MULTIMODAL = "audio_units_1=16 audio_units_2=8 video_units_1=16 video_unit
 def _mlflow_run(entry: str, params: list[str], cache_dir, tmp_path) -> tuple[MlflowClient, list]:
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     command = ["mlflow", "run", str(ROOT), "-e", entry, "--env-manager", "local", "--experiment-name", entry, *params]
-    proc = subprocess.run(command, env=subprocess_env(cache_dir, uri), capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    proc = subprocess.run(
+        command, env=subprocess_env(cache_dir, uri), capture_output=True, text=True, timeout=900, cwd=tmp_path
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     if not NVIDIA_DRIVER.exists():  # no TensorFlow start-up lines or CUDA probe errors on a GPU-less machine
         assert not [line for line in proc.stderr.splitlines() if NOISE.search(line)], proc.stderr[-4000:]
@@ -39,7 +41,12 @@ def test_variant_entry_point(variant, cache_dir, tmp_path):
         params += ["-P", f"extra={SMALL_MULTIMODAL}"]
     if variant == "whisper_lstm":  # the clip window (the 30-s one costs ~20x the encoder time); no Praat
         # columns (Praat's HNR alone is ~0.1 s a clip; tests/test_prosody.py covers them)
-        params += ["-P", "whisper_window=clip", "-P", "extra=lstm_units=16 prosody=false segment_deltas=false voice_quality=false"]
+        params += [
+            "-P",
+            "whisper_window=clip",
+            "-P",
+            "extra=lstm_units=16 prosody=false segment_deltas=false voice_quality=false",
+        ]
     if variant == "wav2vec_attention":  # its defaults (Whisper frames, per speaker, XLA) but the clip window: CI time
         params += ["-P", "whisper_window=clip", "-P", "extra=lstm_units=16"]
     if variant == "cnn_lstm":  # its defaults but Praat's HNR (~0.1 s a clip; tests/test_prosody.py covers it)
@@ -62,7 +69,9 @@ def test_variant_entry_point(variant, cache_dir, tmp_path):
 
 # The structure (one parent, a child per variant, one split), not the variants: the two cheapest of
 # each list (no_aug trains in depth in test_entrypoint_no_aug.py); HNR off (~0.1 s a clip, test_prosody.py)
-@pytest.mark.parametrize("entry, variants", [("main", ["cnn_lstm_simplified", "cnn_pooling"]), ("cnn_compare", ["cnn_lstm", "cnn_pooling"])])
+@pytest.mark.parametrize(
+    "entry, variants", [("main", ["cnn_lstm_simplified", "cnn_pooling"]), ("cnn_compare", ["cnn_lstm", "cnn_pooling"])]
+)
 def test_comparison_entry_points_make_one_parent_with_a_child_per_variant(entry, variants, cache_dir, tmp_path):
     params = ["-P", "max_actors=6", "-P", "extra=epochs=1 voice_quality=false", "-P", f"variants={','.join(variants)}"]
     client, runs = _mlflow_run(entry, params, cache_dir, tmp_path)
@@ -107,7 +116,9 @@ def test_no_aug_on_real_video_files_through_face_features(cache_dir, tmp_path):
     """video_source=files: the built-in corpus's .mp4 files go through OpenCV face detection + HOG."""
     from emotion.features.face import FACE_FEATURE_DIM
 
-    client, runs = _mlflow_run("no_aug", [*SHORT, "-P", f"extra=video_source=files {SMALL_MULTIMODAL}"], cache_dir, tmp_path)
+    client, runs = _mlflow_run(
+        "no_aug", [*SHORT, "-P", f"extra=video_source=files {SMALL_MULTIMODAL}"], cache_dir, tmp_path
+    )
     params = runs[0].data.params
     assert params["modalities_used"] == "audio+video"
     assert int(params["video_dim"]) == FACE_FEATURE_DIM, "video features must come from the video files"
@@ -119,7 +130,11 @@ def test_cv_entry_point_one_child_per_fold_and_a_summary(cache_dir, tmp_path):
     client, runs = _mlflow_run("cv", params, cache_dir, tmp_path)
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
     folds = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    assert sorted(r.info.run_name for r in folds) == ["cnn_pooling-builtin-fold-0", "cnn_pooling-builtin-fold-1", "cnn_pooling-builtin-fold-2"]
+    assert sorted(r.info.run_name for r in folds) == [
+        "cnn_pooling-builtin-fold-0",
+        "cnn_pooling-builtin-fold-1",
+        "cnn_pooling-builtin-fold-2",
+    ]
     tested = [a for r in folds for a in r.data.params["test_actors"].split(",")]
     assert len(tested) == len(set(tested)) == 6, "every actor is tested exactly once"
     uas = [r.data.metrics["test_ua"] for r in folds]

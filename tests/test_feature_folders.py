@@ -123,9 +123,7 @@ def test_empty_unreadable_and_inf_arrays(corpus, tmp_path):
     assert reasons[stems[0]] == "empty array (shape (0, 2))"
     assert reasons[stems[1]].startswith("not a readable .npy")
     assert reasons[stems[2]] == "contains NaN or infinite values"
-    assert [a is None for a in arrays] == [
-        stem in reasons for stem in (Path(p).stem for p in corpus["audio_path"])
-    ]
+    assert [a is None for a in arrays] == [stem in reasons for stem in (Path(p).stem for p in corpus["audio_path"])]
 
 
 def test_features_json_dim_wins_over_the_majority(corpus, tmp_path):

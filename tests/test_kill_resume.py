@@ -15,7 +15,7 @@ import pytest
 
 from conftest import subprocess_env
 from emotion.config import build_config
-from emotion.train import train
+from emotion.experiment.train import train
 
 # Dropout, sync augmentation (stateless draws per clip) and reshuffling: every kind of randomness a run has.
 RANDOM_EVERYWHERE = {"max_actors": "6", "early_stopping_patience": "50", "augment": "sync"}
@@ -26,7 +26,11 @@ def _final(run_id: str) -> dict:
     """Final metrics and the whole learning curve of a finished run."""
     run = mlflow.MlflowClient().get_run(run_id)
     history = json.loads(mlflow.artifacts.load_text(f"runs:/{run_id}/history.json"))
-    return {"metrics": {k: run.data.metrics[k] for k in FINAL_METRICS}, "loss": history["loss"], "status": run.info.status}
+    return {
+        "metrics": {k: run.data.metrics[k] for k in FINAL_METRICS},
+        "loss": history["loss"],
+        "status": run.info.status,
+    }
 
 
 def test_same_seed_same_metrics_other_seed_other_metrics(cache_dir, tmp_path):
@@ -52,7 +56,9 @@ def _run_ids(tracking_uri: str) -> list[str]:
 def test_sigkill_then_the_same_command_resumes_to_identical_metrics(cache_dir, tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     env = subprocess_env(cache_dir, uri)
-    reference = subprocess.run(_train_command(tmp_path / "ref-ckpt"), env=env, capture_output=True, text=True, timeout=600)
+    reference = subprocess.run(
+        _train_command(tmp_path / "ref-ckpt"), env=env, capture_output=True, text=True, timeout=600
+    )
     assert reference.returncode == 0, reference.stderr[-3000:]
     (reference_id,) = _run_ids(uri)
 

@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 from emotion.config import MultimodalConfig
-from emotion.models.layers import MaskedAttention, MaskedFramePooling, MaskedGlobalAveragePooling1D, MaskedStatisticsPooling1D
+from emotion.models.layers import (
+    MaskedAttention,
+    MaskedFramePooling,
+    MaskedGlobalAveragePooling1D,
+    MaskedStatisticsPooling1D,
+)
 from emotion.models.multimodal import build_multimodal
 
 
@@ -45,7 +50,9 @@ def test_attention_unchanged_by_extra_padding():
     short = keras.ops.convert_to_numpy(layer(x, mask=mask))
     longer_x = np.concatenate([x, np.zeros((2, 7, 5), np.float32)], axis=1)
     longer_mask = np.concatenate([mask, np.zeros((2, 7), bool)], axis=1)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(longer_x, mask=longer_mask)), short, rtol=1e-6, atol=1e-7)  # atol: a sum over more (zero-weight) steps may round differently near 0
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer(longer_x, mask=longer_mask)), short, rtol=1e-6, atol=1e-7
+    )  # atol: a sum over more (zero-weight) steps may round differently near 0
 
 
 def test_masked_average_pooling_ignores_padding():
@@ -109,7 +116,9 @@ pytestmark = pytest.mark.xdist_group("test_layers")  # its module fixtures run o
 
 @pytest.fixture(scope="module")
 def small_model():
-    config = MultimodalConfig(audio_units_1=8, audio_units_2=4, video_units_1=8, video_units_2=4, attention_units=4, dense_units=8)
+    config = MultimodalConfig(
+        audio_units_1=8, audio_units_2=4, video_units_1=8, video_units_2=4, attention_units=4, dense_units=8
+    )
     return build_multimodal(config, n_classes=8, audio_dim=6, video_dim=3)
 
 
@@ -125,7 +134,9 @@ def test_model_output_unchanged_by_extra_padding(small_model):
         },
         training=False,
     )
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(padded), keras.ops.convert_to_numpy(base), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(padded), keras.ops.convert_to_numpy(base), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_model_forward_backward_on_variable_lengths(small_model):

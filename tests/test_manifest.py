@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from emotion.data.dev_paths import RAVDESS16K
 from emotion.data.labels import EMOTIONS
 from emotion.data.manifest import COLUMNS, build_manifest
 from emotion.errors import BadInputError, ConfigError
 
-REAL_RAVDESS = Path(__file__).resolve().parents[2] / "shared/data/ravdess16k"
+REAL_RAVDESS = RAVDESS16K
 
 
 def touch(root: Path, *names: str) -> list[Path]:
@@ -189,9 +190,14 @@ def test_malformed_names_counted_and_reported_not_fatal(tmp_path):
 def test_every_media_file_is_used_superseded_or_skipped(tmp_path):
     touch(
         tmp_path,
-        "03-01-03-02-01-02-07.wav", "01-01-03-02-01-02-07.mp4", "02-01-03-02-01-02-07.mp4",
-        "x/03-01-03-02-01-02-07.wav", "03-01-03-09-01-02-07.wav", "1001_DFA_ANG_XX.mp3", "1001_DFA_ANG_XX.wav",
-    )  # fmt: skip
+        "03-01-03-02-01-02-07.wav",
+        "01-01-03-02-01-02-07.mp4",
+        "02-01-03-02-01-02-07.mp4",
+        "x/03-01-03-02-01-02-07.wav",
+        "03-01-03-09-01-02-07.wav",
+        "1001_DFA_ANG_XX.mp3",
+        "1001_DFA_ANG_XX.wav",
+    )
     manifest, report = build_manifest(tmp_path)
     assert report.n_files_seen == 7
     assert len(used_files(manifest)) + report.n_superseded + len(report.skipped) == report.n_files_seen

@@ -22,15 +22,18 @@ from conftest import subprocess_env
 from emotion.data.labels import EMOTIONS
 from services import wait_for_ping
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_model_use")]  # group: its module fixtures run once, on one worker
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("test_model_use"),
+]  # group: its module fixtures run once, on one worker
 
 
 @pytest.fixture(scope="module")
 def store(cache_dir, tmp_path_factory):
     """Experiment 'strong': no_aug and cnn_pooling trained on one split; experiment 'weak': a model that never learnt."""
-    from emotion.compare import compare
+    from emotion.experiment.compare import compare
     from emotion.config import build_config
-    from emotion.train import train
+    from emotion.experiment.train import train
 
     folder = tmp_path_factory.mktemp("registry-store")
     uri = f"sqlite:///{folder}/mlflow.db"
@@ -43,7 +46,7 @@ def store(cache_dir, tmp_path_factory):
 
 
 def test_register_best_sets_champion_and_never_lets_a_worse_run_take_it(store):
-    from emotion.model_registry import register_best
+    from emotion.tracking.model_registry import register_best
 
     client = store["client"]
     first = register_best(experiment="strong", model_name="emotion")
@@ -77,7 +80,9 @@ def test_every_logged_model_carries_a_real_clip_as_its_input_example_and_it_serv
     models = client.search_logged_models(experiment_ids=[client.get_experiment_by_name("strong").experiment_id])
     assert len(models) == 2
     for logged in models:
-        local = mlflow.artifacts.download_artifacts(f"models:/{logged.model_id}", dst_path=str(tmp_path / logged.model_id))
+        local = mlflow.artifacts.download_artifacts(
+            f"models:/{logged.model_id}", dst_path=str(tmp_path / logged.model_id)
+        )
         model = Model.load(local)
         example = model.load_input_example(local)  # the DataFrame the pyfunc takes: one clip's media bytes
         assert "audio" in example.columns and set(example.columns) <= set(model.signature.inputs.input_names())
@@ -97,7 +102,7 @@ def _cli(args, store, cache_dir):
 
 
 def _champion_uri(store):
-    from emotion.model_registry import register_best
+    from emotion.tracking.model_registry import register_best
 
     mlflow.set_tracking_uri(store["uri"])
     register_best(experiment="strong", model_name="emotion")
@@ -136,7 +141,9 @@ def _mlflow_run(entry: str, params: list[str], store, cache_dir) -> subprocess.C
     from conftest import ROOT
 
     command = ["mlflow", "run", str(ROOT), "-e", entry, "--env-manager", "local", "--experiment-name", "use", *params]
-    proc = subprocess.run(command, env=subprocess_env(cache_dir, store["uri"]), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        command, env=subprocess_env(cache_dir, store["uri"]), capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     return proc
 
@@ -189,7 +196,9 @@ def _two_hundred_at_once(url: str, record: dict, expected: str, n: int = 200) ->
     assert all(body["predictions"][0]["label"] == expected for _, body, _ in answers)  # same clip, same answer
     latency = np.array([seconds for _, _, seconds in answers]) * 1000
     p50, p90, p99 = np.percentile(latency, [50, 90, 99])
-    print(f"{n} concurrent requests, 0 errors: latency p50 {p50:.0f} ms, p90 {p90:.0f} ms, p99 {p99:.0f} ms, max {latency.max():.0f} ms")
+    print(
+        f"{n} concurrent requests, 0 errors: latency p50 {p50:.0f} ms, p90 {p90:.0f} ms, p99 {p99:.0f} ms, max {latency.max():.0f} ms"
+    )
 
 
 def test_served_model_answers_raw_audio_and_rejects_a_wrong_payload(store, cache_dir):

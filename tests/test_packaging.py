@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from emotion import mlproject
-from emotion.cli import parse_assignments
+from emotion.config import parse_assignments
 from emotion.config import VARIANTS, build_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,14 +36,37 @@ def test_mlproject_defaults_equal_config_defaults_and_all_parameters_are_used(na
     defaults = build_config(variant).flat()
     for parameter, spec in entry["parameters"].items():
         assert "{" + parameter + "}" in entry["command"], f"{name}: parameter {parameter} is declared but unused"
-        if name in ("register", "evaluate") or parameter in ("extra", "variants", "output", "variant", *mlproject_tune_fields()):
+        if name in ("register", "evaluate") or parameter in (
+            "extra",
+            "variants",
+            "output",
+            "variant",
+            *mlproject_tune_fields(),
+        ):
             continue
         from_mlproject = build_config(variant, {parameter: str(spec["default"])}).flat()[parameter]
         assert from_mlproject == defaults[parameter], f"{name}: MLproject default of {parameter} differs from config.py"
 
 
+def test_register_and_evaluate_defaults_are_the_registry_defaults():
+    import dataclasses
+
+    from emotion.config import DataConfig
+    from emotion.tracking.model_registry import CHAMPION_URI, RegisterSettings
+
+    entries = _entry_points()
+    register = {name: spec["default"] for name, spec in entries["register"]["parameters"].items() if name != "extra"}
+    expected = dataclasses.asdict(RegisterSettings())
+    assert set(register) == set(expected), "MLproject's register parameters are RegisterSettings' fields"
+    for name, value in expected.items():  # YAML reads false as a bool and "" as a string
+        assert str(register[name]).lower() == str(value).lower(), f"register: MLproject default of {name} differs"
+    evaluate = {name: spec["default"] for name, spec in entries["evaluate"]["parameters"].items()}
+    assert evaluate["model_uri"] == CHAMPION_URI == "models:/emotion@champion"
+    assert evaluate["corpus"] == DataConfig.corpus
+
+
 def mlproject_tune_fields():
-    from emotion.tune import TUNE_FIELDS  # sweep settings, checked in tests/test_tune.py
+    from emotion.experiment.tune_settings import TUNE_FIELDS  # sweep settings, checked in tests/test_tune.py
 
     return TUNE_FIELDS
 

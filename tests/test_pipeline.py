@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from emotion.config import MultimodalConfig, PipelineConfig
 from emotion.features.normalise import Normaliser
 from emotion.models.multimodal import build_multimodal
-from emotion.pipeline import bucket_boundaries, make_dataset, pad_or_truncate, padding_waste, target_length
+from emotion.data.pipeline import bucket_boundaries, make_dataset, pad_or_truncate, padding_waste, target_length
 
 
 def _clips(rng, lengths, dim=3):
@@ -49,7 +49,9 @@ def test_short_last_batch_and_batch_of_one_train(mode):
     ds, _, _ = _dataset(lengths, PipelineConfig(batch_size=3, length_mode=mode, n_buckets=2), video=True)
     sizes = [int(y.shape[0]) for _, y in ds]
     assert sum(sizes) == 7 and min(sizes) >= 1
-    config = MultimodalConfig(audio_units_1=4, audio_units_2=4, video_units_1=4, video_units_2=4, attention_units=2, dense_units=4)
+    config = MultimodalConfig(
+        audio_units_1=4, audio_units_2=4, video_units_1=4, video_units_2=4, attention_units=2, dense_units=4
+    )
     model = build_multimodal(config, 4, 3, 2)
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     history = model.fit(ds, epochs=1, verbose=0)
@@ -60,7 +62,15 @@ def test_single_clip_dataset_and_empty_split_error():
     ds, _, _ = _dataset([5], PipelineConfig(batch_size=32))
     assert [int(y.shape[0]) for _, y in ds] == [1]
     with pytest.raises(ValueError, match="empty"):
-        make_dataset({"audio": []}, np.array([], dtype=int), 4, PipelineConfig(), train_lengths=np.array([5]), shuffle=False, seed=0)
+        make_dataset(
+            {"audio": []},
+            np.array([], dtype=int),
+            4,
+            PipelineConfig(),
+            train_lengths=np.array([5]),
+            shuffle=False,
+            seed=0,
+        )
 
 
 def test_fixed_and_percentile_lengths():

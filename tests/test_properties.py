@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from emotion.config import PipelineConfig
 from emotion.data.names import parse_cremad, parse_ravdess
-from emotion.pipeline import make_dataset
+from emotion.data.pipeline import make_dataset
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -36,8 +36,15 @@ def test_padded_batches_hold_every_frame_once_and_mask_exactly_the_padding(lengt
     rng = np.random.default_rng(seed)
     # Standardised features are never all-zero frames: shift away from 0 so a real frame is never padding.
     clips = [rng.normal(size=(n, 3)).astype(np.float32) + 5.0 for n in lengths]
-    ds = make_dataset({"audio": clips}, np.arange(len(lengths)) % 4, 4, PipelineConfig(batch_size=batch_size, length_mode=mode, n_buckets=3),
-                      train_lengths=np.array(lengths), shuffle=True, seed=seed)  # fmt: skip
+    ds = make_dataset(
+        {"audio": clips},
+        np.arange(len(lengths)) % 4,
+        4,
+        PipelineConfig(batch_size=batch_size, length_mode=mode, n_buckets=3),
+        train_lengths=np.array(lengths),
+        shuffle=True,
+        seed=seed,
+    )
     seen = []
     for inputs, _ in ds:
         frames = inputs["audio"].numpy()  # (B, T, 3)

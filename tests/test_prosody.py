@@ -45,7 +45,10 @@ def test_a_rising_glide_has_a_positive_slope():
 def test_segment_features_gain_five_columns_only_with_prosody(tmp_path):
     path = tmp_path / "03-01-05-01-01-01-01.wav"
     sf.write(path, voice(180, 240, seconds=2.0), SR)
-    plain, with_prosody = CnnFeatureExtractor(config=FeatureConfig()), CnnFeatureExtractor(config=FeatureConfig(prosody=True))
+    plain, with_prosody = (
+        CnnFeatureExtractor(config=FeatureConfig()),
+        CnnFeatureExtractor(config=FeatureConfig(prosody=True)),
+    )
     a, b = plain(path), with_prosody(path)
     assert b.shape == (a.shape[0], a.shape[1] + N_PROSODY) == (20, with_prosody.dim)
     np.testing.assert_array_equal(b[:, : a.shape[1]], a)
@@ -67,7 +70,9 @@ def test_harmonicity_is_high_for_a_clean_voice_lower_with_noise_and_missing_in_s
     segments = segment_harmonicity(hnr, 6)[:, 0]  # (6,) half seconds: clean, clean, noisy, noisy, silent, silent
     assert segments[0] > 20.0 and segments[0] - segments[3] > 10.0
     assert not np.isfinite(hnr[-40:]).any(), "silence has no harmonicity"
-    np.testing.assert_allclose(segments[5], np.nanmean(hnr), rtol=1e-6, err_msg="an unvoiced segment takes the clip's mean")
+    np.testing.assert_allclose(
+        segments[5], np.nanmean(hnr), rtol=1e-6, err_msg="an unvoiced segment takes the clip's mean"
+    )
 
 
 def test_deltas_and_voice_quality_append_their_columns_in_order(tmp_path):

@@ -18,7 +18,9 @@ ABSENT_ACTOR = 23  # the built-in corpus has actors 1-12
 
 
 def _line(stem: str, emotion: str = "Angry") -> str:
-    return json.dumps({"key": f"ravdess-{stem}", "wav": f"downloads/ravdess/{stem}.wav", "emo": emotion, "sample_rate": 48000})
+    return json.dumps(
+        {"key": f"ravdess-{stem}", "wav": f"downloads/ravdess/{stem}.wav", "emo": emotion, "sample_rate": 48000}
+    )
 
 
 def write_folds(folder: Path, manifest, test_actors: dict[int, list[int]]) -> Path:
@@ -47,7 +49,9 @@ def test_folds_follow_the_files_absent_clips_are_counted_and_an_empty_fold_is_sk
     assert report.skipped == {3: "none of its 1 test clips is in this corpus"}
     assert report.absent == {1: 1, 2: 1, 3: 1} and report.absent_train == {1: 1, 2: 1, 3: 1}
     actor = manifest["actor"].to_numpy()
-    for split, expected in zip(splits, (["ravdess:01", "ravdess:02", "ravdess:03"], ["ravdess:04", "ravdess:05", "ravdess:06"])):
+    for split, expected in zip(
+        splits, (["ravdess:01", "ravdess:02", "ravdess:03"], ["ravdess:04", "ravdess:05", "ravdess:06"])
+    ):
         assert sorted(set(actor[split["test"]])) == expected
         assert not set(actor[split["test"]]) & (set(actor[split["train"]]) | set(actor[split["val"]]))
         assert not set(actor[split["train"]]) & set(actor[split["val"]])  # validation speakers never train
@@ -74,9 +78,11 @@ def test_bad_fold_folders_are_one_line_errors(manifest, tmp_path):
 
 def test_cv_runs_the_published_folds_and_logs_what_was_absent(cache_dir, manifest, tmp_path):
     from emotion.config import build_config
-    from emotion.cv import cross_validate
+    from emotion.experiment.cv import cross_validate
 
-    folder = write_folds(tmp_path / "folds", manifest, {2: [1, 2, 3, 4], 5: [5, 6, 7, 8], 6: [9, 10, 11, 12], 7: [ABSENT_ACTOR]})
+    folder = write_folds(
+        tmp_path / "folds", manifest, {2: [1, 2, 3, 4], 5: [5, 6, 7, 8], 6: [9, 10, 11, 12], 7: [ABSENT_ACTOR]}
+    )
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     result = cross_validate(build_config("cnn_pooling", {"epochs": "1", "folds": str(folder)}), cache_dir)
     assert result.folds["fold"].tolist() == [2, 5, 6]
@@ -86,8 +92,15 @@ def test_cv_runs_the_published_folds_and_logs_what_was_absent(cache_dir, manifes
     report = mlflow.artifacts.load_text(f"runs:/{result.run_id}/published_folds.txt")
     assert "fold 7:" in report and "skipped" in report
     children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{result.run_id}'")
-    assert sorted(c.info.run_name for c in children) == ["cnn_pooling-builtin-fold-2", "cnn_pooling-builtin-fold-5", "cnn_pooling-builtin-fold-6"]
+    assert sorted(c.info.run_name for c in children) == [
+        "cnn_pooling-builtin-fold-2",
+        "cnn_pooling-builtin-fold-5",
+        "cnn_pooling-builtin-fold-6",
+    ]
     assert run.info.run_name == "cv-cnn_pooling-builtin"
     note = run.data.tags["mlflow.note.content"]  # the run page's description
-    assert "3-fold cross-validation" in note and f"UA {result.summary['cv_ua_mean']:.3f} ± {result.summary['cv_ua_std']:.3f}" in note
+    assert (
+        "3-fold cross-validation" in note
+        and f"UA {result.summary['cv_ua_mean']:.3f} ± {result.summary['cv_ua_std']:.3f}" in note
+    )
     assert np.isfinite(result.summary["cv_ua_mean"])

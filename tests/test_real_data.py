@@ -11,7 +11,7 @@ import mlflow
 import pytest
 
 from emotion.config import build_config
-from emotion.train import train
+from emotion.experiment.train import train
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def test_trained_on_one_folder_scores_other_speakers_recorded_at_48_khz(ravdess1
     import soundfile
     from scipy.signal import resample_poly
 
-    from emotion.predict import evaluate
+    from emotion.tracking.predict import evaluate
 
     actors = sorted(p for p in ravdess16k.iterdir() if p.name.startswith("Actor_"))
     train_dir, eval_dir = tmp_path / "train", tmp_path / "eval48k"
@@ -48,7 +48,9 @@ def test_trained_on_one_folder_scores_other_speakers_recorded_at_48_khz(ravdess1
     params = mlflow.get_run(trained.run_id).data.params
     assert int(params["n_clips"]) == TRAIN_ACTORS * 60 and int(params["n_skipped"]) == 0
     assert not set(params["test_actors"].split(",")) & set(params["train_actors"].split(","))
-    model_uri = mlflow.search_logged_models(filter_string=f"source_run_id = '{trained.run_id}'", output_format="list")[0].model_uri
+    model_uri = mlflow.search_logged_models(filter_string=f"source_run_id = '{trained.run_id}'", output_format="list")[
+        0
+    ].model_uri
     scored = evaluate(model_uri, str(eval_dir))
     assert scored["n_errors"] == 0 and scored["confusion"].sum() == EVAL_ACTORS * 60
     print(f"transfer UA {scored['ua']:.3f} on 48 kHz recordings of {EVAL_ACTORS} unseen speakers")

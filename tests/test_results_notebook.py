@@ -1,4 +1,4 @@
-"""emotion.results on hand-logged runs (fast), and notebooks/results.ipynb executed top to bottom on real runs (slow)."""
+"""emotion.tracking.results on hand-logged runs (fast), and notebooks/results.ipynb executed top to bottom on real runs (slow)."""
 
 import io
 
@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from mlflow import MlflowClient
 
 from conftest import ROOT, subprocess_env
-from emotion import results
+from emotion.tracking import results
 from emotion.data.labels import EMOTIONS
 from emotion.errors import EmotionError
 
@@ -24,7 +24,7 @@ class Constant(mlflow.pyfunc.PythonModel):
 
 
 def fake_training_run(experiment_id: str, variant: str, ua: float, epochs: int = 3, status: str = "FINISHED") -> str:
-    """What emotion.tracking logs, in miniature: the metrics, per-epoch curves and the confusion table."""
+    """What emotion.tracking.run_logging logs, in miniature: the metrics, per-epoch curves and the confusion table."""
     with mlflow.start_run(experiment_id=experiment_id, run_name=variant, nested=mlflow.active_run() is not None) as run:
         mlflow.set_tag("variant", variant)
         mlflow.log_param("variant", variant)
@@ -54,7 +54,10 @@ def logged(tmp_path_factory):
     exp = mlflow.create_experiment("exp")
     with mlflow.start_run(experiment_id=exp, run_name="main") as parent:
         mlflow.log_metric("best_test_ua", 0.6)
-        ids = {"sync_aug": fake_training_run(exp, "sync_aug", 0.6, epochs=4), "no_aug": fake_training_run(exp, "no_aug", 0.4)}
+        ids = {
+            "sync_aug": fake_training_run(exp, "sync_aug", 0.6, epochs=4),
+            "no_aug": fake_training_run(exp, "no_aug", 0.4),
+        }
     ids["cnn_pooling"] = fake_training_run(exp, "cnn_pooling", 0.5, epochs=2)
     ids["failed"] = fake_training_run(exp, "aug", 0.9, status="FAILED")
     with mlflow.start_run(experiment_id=exp, run_name="empty"):
@@ -73,9 +76,17 @@ def test_experiment_runs_lists_finished_training_runs_best_first(store):
     ids = store["ids"]
     assert list(runs["run_id"]) == [ids["sync_aug"], ids["cnn_pooling"], ids["no_aug"]]
     assert list(runs.columns) == [
-        "run_id", "run_name", "variant", "parent_run_id",
-        "test_ua", "test_wa", "test_macro_f1", "val_ua", "epochs_run", "start_time",
-    ]  # fmt: skip
+        "run_id",
+        "run_name",
+        "variant",
+        "parent_run_id",
+        "test_ua",
+        "test_wa",
+        "test_macro_f1",
+        "val_ua",
+        "epochs_run",
+        "start_time",
+    ]
     assert list(runs["variant"]) == ["sync_aug", "cnn_pooling", "no_aug"]
     assert list(runs["parent_run_id"]) == [store["parent"], None, store["parent"]]
     assert list(runs["epochs_run"]) == [4, 2, 3]
@@ -154,8 +165,10 @@ def test_confusion_matrix_and_figures(store):
         figure.savefig(png, format="png")  # headless: no display, no pyplot window
         assert png.getvalue().startswith(b"\x89PNG")
     assert results.run_labels(pd.DataFrame({"run_id": ["a" * 32, "b" * 32, "c" * 32], "variant": ["x", "x", "y"]})) == {
-        "a" * 32: "x (aaaaaaa)", "b" * 32: "x (bbbbbbb)", "c" * 32: "y",
-    }  # fmt: skip
+        "a" * 32: "x (aaaaaaa)",
+        "b" * 32: "x (bbbbbbb)",
+        "c" * 32: "y",
+    }
 
 
 def _output_text(cell) -> str:
@@ -171,11 +184,13 @@ def _output_text(cell) -> str:
 def test_notebook_runs_top_to_bottom_on_real_runs(cache_dir, tmp_path):
     from nbclient import NotebookClient
 
-    from emotion.compare import compare
+    from emotion.experiment.compare import compare
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     mlflow.set_tracking_uri(uri)
-    board = compare(["cnn_pooling", "cnn_lstm_simplified"], {"max_actors": "6", "epochs": "2"}, cache_root=cache_dir, name="nb")
+    board = compare(
+        ["cnn_pooling", "cnn_lstm_simplified"], {"max_actors": "6", "epochs": "2"}, cache_root=cache_dir, name="nb"
+    )
     # The leaderboard's last run is the registered champion: the notebook must follow the alias.
     champion_run = board.iloc[-1]["run_id"]
     version = mlflow.register_model(f"runs:/{champion_run}/model", "emotion")
@@ -185,7 +200,11 @@ def test_notebook_runs_top_to_bottom_on_real_runs(cache_dir, tmp_path):
     parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
     parameters.source = f'TRACKING_URI = {uri!r}\nEXPERIMENT = "Default"\nMODEL_NAME = "emotion"\n'
     client = NotebookClient(
-        notebook, kernel_name="python3", timeout=600, startup_timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+        notebook,
+        kernel_name="python3",
+        timeout=600,
+        startup_timeout=120,
+        resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute(env=subprocess_env(cache_dir, uri))  # raises CellExecutionError with the failing cell's traceback
 

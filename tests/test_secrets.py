@@ -61,13 +61,20 @@ def test_the_patterns_catch_planted_secrets_and_pass_clean_text():
     }
     for text, kind in planted.items():
         assert any(hit.startswith(kind) for hit in findings(text)), text
-    clean = "http://127.0.0.1:5000 10.0.0.5 192.168.1.2 0.0.0.0 version 3.17.2 postgresql://postgres@127.0.0.1:5432/x ***"
+    clean = (
+        "http://127.0.0.1:5000 10.0.0.5 192.168.1.2 0.0.0.0 version 3.17.2 postgresql://postgres@127.0.0.1:5432/x ***"
+    )
     assert findings(clean) == []
 
 
 def _repository_files() -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return [f for f in listed if f not in ALLOWED_FILES and (ROOT / f).is_file()]
 
 

@@ -8,8 +8,8 @@ import numpy as np
 from emotion.config import build_config
 from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.features.normalise import per_speaker
-from emotion.predict import evaluate
-from emotion.train import train
+from emotion.tracking.predict import evaluate
+from emotion.experiment.train import train
 
 
 def test_each_speaker_ends_with_zero_mean_unit_variance_frames():
@@ -35,7 +35,9 @@ def test_the_served_model_normalises_per_speaker_as_training_did(cache_dir, tmp_
         (folder / f"Actor_{actor}").mkdir(parents=True)  # every clip of the held-out speakers, linked
         for wav in (ensure_builtin_corpus(cache_dir) / f"Actor_{actor}").glob("*.wav"):
             (folder / f"Actor_{actor}" / wav.name).symlink_to(wav)
-    model_uri = mlflow.search_logged_models(filter_string=f"source_run_id = '{result.run_id}'", output_format="list")[0].model_uri
+    model_uri = mlflow.search_logged_models(filter_string=f"source_run_id = '{result.run_id}'", output_format="list")[
+        0
+    ].model_uri
     scored = evaluate(model_uri, str(folder))
     # Same clips, same per-speaker statistics (all of each speaker's clips): the same confusion matrix.
     np.testing.assert_array_equal(scored["confusion"], result.test["confusion"])

@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 
 from emotion.config import SplitConfig
 from emotion.data.labels import EMOTIONS
-from emotion.data.splits import actor_kfold, describe_split, make_split, random_split_leaky, rotated_validation, speaker_split
+from emotion.data.splits import (
+    actor_kfold,
+    describe_split,
+    make_split,
+    random_split_leaky,
+    rotated_validation,
+    speaker_split,
+)
 from emotion.errors import ConfigError
 
 SETS = ("train", "val", "test")
@@ -131,7 +138,9 @@ def test_rotated_validation_covers_every_non_test_actor_once():
             assert_all_classes(manifest, member)
             assert np.array_equal(member["test"], split["test"])
         val_actors = [actors_of(manifest, m["val"]) for m in members]
-        assert sum(len(a) for a in val_actors) == 15 and set().union(*val_actors) == actors_of(manifest, np.concatenate([split["train"], split["val"]]))
+        assert sum(len(a) for a in val_actors) == 15 and set().union(*val_actors) == actors_of(
+            manifest, np.concatenate([split["train"], split["val"]])
+        )
 
 
 def test_random_split_leaky_leaks_and_is_stratified():

@@ -44,7 +44,9 @@ def test_a_loop_a_folder_reached_twice_and_a_broken_link_are_skipped_with_their_
     _, report = build_manifest(linked_corpus)
     reasons = dict(report.skipped)
     assert reasons[str(linked_corpus / "Actor_01" / "back_to_top")] == f"symlink loop: leads back to {linked_corpus}"
-    assert reasons[str(linked_corpus / "Actor_02_again")] == f"same folder as {linked_corpus / 'Actor_02'}, already walked"
+    assert (
+        reasons[str(linked_corpus / "Actor_02_again")] == f"same folder as {linked_corpus / 'Actor_02'}, already walked"
+    )
     assert reasons[str(linked_corpus / "Actor_04")].startswith("broken symlink: its target")
     assert len(report.skipped) == 3
     assert str(linked_corpus / "Actor_04") in report.to_text()  # build_report.txt lists them

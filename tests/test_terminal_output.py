@@ -10,15 +10,17 @@ import sys
 import pytest
 
 from conftest import ROOT
-from emotion.progress import QUIET_SECONDS, progress
+from emotion.features.progress import QUIET_SECONDS, progress
 from emotion.quiet_tensorflow import NVIDIA_DRIVER, real_lines
 
 STARTUP_NOISE = (
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-    "I0000 00:00:1796193702.795650    8422 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.\n"
-    "E0000 00:00:1796193714.880296    8422 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n"
+    "I0000 00:00:1796193702.795650    8422 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.\n"  # noqa: E501 -- verbatim
+    "E0000 00:00:1796193714.880296    8422 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n"  # noqa: E501 -- verbatim
 )
-REAL_WARNING = "W0000 00:00:1796193714.880296    8422 op_level_cost_estimator.cc:699] Error in PredictCost() for the op\n"
+REAL_WARNING = (
+    "W0000 00:00:1796193714.880296    8422 op_level_cost_estimator.cc:699] Error in PredictCost() for the op\n"
+)
 
 
 def test_the_filter_drops_the_start_up_lines_and_keeps_a_real_warning():
@@ -30,7 +32,7 @@ def test_the_filter_drops_the_start_up_lines_and_keeps_a_real_warning():
 @pytest.mark.skipif(NVIDIA_DRIVER.exists(), reason="an NVIDIA driver is present: CUDA lines there are real and kept")
 def test_importing_tensorflow_through_emotion_prints_nothing_without_a_gpu():
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # what a user's shell has
-    code = "import emotion.train, tensorflow as tf; tf.constant(1.0) + 1; print('ok')"
+    code = "import emotion.experiment.train, tensorflow as tf; tf.constant(1.0) + 1; print('ok')"
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout == "ok\n"

@@ -11,7 +11,7 @@ import mlflow
 import pytest
 
 from conftest import subprocess_env
-from emotion.tracking_server import server_command, wait_until_healthy
+from emotion.tracking.server import server_command, wait_until_healthy
 from services import clean_env, free_port, log_tail, stop
 
 EPOCHS = 12
@@ -29,8 +29,14 @@ class Server:
     def start(self) -> None:
         command = server_command(f"sqlite:///{self.workdir}/mlflow.db", str(self.workdir / "artifacts"), port=self.port)
         with open(self.workdir / "server.log", "a") as out:
-            self.process = subprocess.Popen(command, cwd=self.workdir, env=clean_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
-                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.workdir,
+                env=clean_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         wait_until_healthy(self.uri, timeout=180, process=self.process)
 
     def stop(self) -> None:
@@ -87,8 +93,13 @@ def test_a_server_that_never_returns_leaves_a_local_run_that_syncs_later(server,
     assert Path(folder, "mlflow.db").is_file()
 
     server.start()
-    synced = subprocess.run([sys.executable, "-m", "emotion.cli", "sync", folder], env=subprocess_env(cache_dir, server.uri),
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    synced = subprocess.run(
+        [sys.executable, "-m", "emotion.cli", "sync", folder],
+        env=subprocess_env(cache_dir, server.uri),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert synced.returncode == 0, synced.stderr[-3000:]
     # global as well: MLflow resolves a run's model artifacts through its LoggedModel on the global URI
     mlflow.set_tracking_uri(server.uri)
@@ -107,7 +118,7 @@ def test_a_server_that_never_returns_leaves_a_local_run_that_syncs_later(server,
     # a LoggedModel on the server for the synced run: `register` can promote it, models:/<id> loads it
     (logged,) = client.search_logged_models(experiment_ids=[run.info.experiment_id])
     assert logged.source_run_id == run.info.run_id and str(logged.status) == "READY"
-    from emotion.model_registry import register_best
+    from emotion.tracking.model_registry import register_best
 
     promoted = register_best(experiment=client.get_experiment(run.info.experiment_id).name, model_name="synced")
     assert promoted.moved and promoted.run_id == run.info.run_id

@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 
 from conftest import ROOT, subprocess_env
 from emotion.errors import EmotionError
-from emotion.tracking_server import HOST_REJECTED, check_tracking_server, server_command
+from emotion.tracking.server import HOST_REJECTED, check_tracking_server, server_command
 from services import free_port, moto_s3, postgres_db, tracking_server  # noqa: F401 (fixtures)
 
 
@@ -28,7 +28,9 @@ def _client_env(cache_dir, uri: str) -> dict[str, str]:
 def test_server_command_uses_flags_this_mlflow_has():
     from mlflow.cli import server
 
-    command = server_command("postgresql://postgres@127.0.0.1:5432/mlflow", "s3://bucket/mlflow", port=5123, allowed_hosts="mlflow.lan")
+    command = server_command(
+        "postgresql://postgres@127.0.0.1:5432/mlflow", "s3://bucket/mlflow", port=5123, allowed_hosts="mlflow.lan"
+    )
     assert command[:2] == ["mlflow", "server"]
     known = {opt for param in server.params for opt in param.opts}
     assert {arg for arg in command[2:] if arg.startswith("--")} <= known
@@ -44,7 +46,15 @@ def test_tracking_server_command_prints_what_it_runs(monkeypatch, capsys):
 
     ran = []
     monkeypatch.setattr(os, "execvp", lambda file, args: ran.append(args))
-    argv = ["tracking-server", "--backend-store-uri", "sqlite:///x.db", "--artifacts-destination", "s3://b/mlflow", "--port", "5123"]
+    argv = [
+        "tracking-server",
+        "--backend-store-uri",
+        "sqlite:///x.db",
+        "--artifacts-destination",
+        "s3://b/mlflow",
+        "--port",
+        "5123",
+    ]
     cli.main(argv)
     assert ran and ran[0][:2] == ["mlflow", "server"] and "--serve-artifacts" in ran[0]
     assert capsys.readouterr().out.strip() == " ".join(ran[0])
@@ -69,8 +79,12 @@ def test_cli_with_a_down_server_exits_2_with_one_line(args, tmp_path):
     uri = f"http://127.0.0.1:{free_port()}"
     proc = subprocess.run(
         [sys.executable, "-m", "emotion.cli", *args],
-        capture_output=True, text=True, timeout=120, env=_client_env(tmp_path, uri), cwd=tmp_path,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_client_env(tmp_path, uri),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.startswith(f"error: tracking server {uri} is not reachable"), proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
@@ -109,7 +123,11 @@ def test_a_rejected_host_name_is_one_line_naming_the_flag():
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            code, body = (200, b"OK") if self.path == "/health" else (403, (HOST_REJECTED + " - possible DNS rebinding").encode())
+            code, body = (
+                (200, b"OK")
+                if self.path == "/health"
+                else (403, (HOST_REJECTED + " - possible DNS rebinding").encode())
+            )
             self.send_response(code)
             self.end_headers()
             self.wfile.write(body)
@@ -132,9 +150,20 @@ def test_a_rejected_host_name_is_one_line_naming_the_flag():
 def test_entry_point_logs_through_the_server_to_postgres_and_s3(tracking_server, cache_dir, tmp_path, monkeypatch):
     uri, experiment = tracking_server.uri, f"team-{uuid.uuid4().hex[:8]}"
     command = [
-        "mlflow", "run", str(ROOT), "-e", "cnn_pooling", "--env-manager", "local", "--experiment-name", experiment,
-        "-P", "max_actors=6", "-P", "epochs=1",
-    ]  # fmt: skip
+        "mlflow",
+        "run",
+        str(ROOT),
+        "-e",
+        "cnn_pooling",
+        "--env-manager",
+        "local",
+        "--experiment-name",
+        experiment,
+        "-P",
+        "max_actors=6",
+        "-P",
+        "epochs=1",
+    ]
     env = _client_env(cache_dir, uri)
     assert not any(k.startswith("AWS_") for k in env)
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
@@ -160,13 +189,17 @@ def test_entry_point_logs_through_the_server_to_postgres_and_s3(tracking_server,
     top = {a.path for a in client.list_artifacts(run_id)}
     assert {"figures", "normaliser.json", "build_report.txt"} <= top
     assert "figures/learning_curves.png" in {a.path for a in client.list_artifacts(run_id, "figures")}
-    normaliser = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="normaliser.json", dst_path=str(tmp_path / "dl"), tracking_uri=uri)
+    normaliser = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="normaliser.json", dst_path=str(tmp_path / "dl"), tracking_uri=uri
+    )
     assert json.loads(Path(normaliser).read_text())
 
     models = client.search_logged_models(experiment_ids=[exp.experiment_id])
     assert len(models) == 1
     model_id = models[0].model_id
-    model_dir = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_id}", dst_path=str(tmp_path / "model"), tracking_uri=uri)
+    model_dir = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{model_id}", dst_path=str(tmp_path / "model"), tracking_uri=uri
+    )
     assert (Path(model_dir) / "MLmodel").is_file()
 
     # ... and the bytes really are in the bucket, under the server's prefix

@@ -19,12 +19,14 @@ from emotion import mlproject
 from emotion.config import build_config
 from emotion.errors import ConfigError, EmotionError
 from services import PG_HOST, PG_PORT, PG_USER, postgres_db  # noqa: F401 (fixture)
-from emotion.tune import TUNE_FIELDS, TuneSettings, open_storage, parse_settings, redact, suggest, validate
+from emotion.experiment.tune_settings import TUNE_FIELDS, TuneSettings, parse_settings, suggest, validate
+from emotion.experiment.tune_storage import open_storage, redact
 
 FAST_CONFIG = {"max_actors": "6", "epochs": "3"}  # cnn_pooling: about a second an epoch
 
 
 # ---------------------------------------------------------------- fast
+
 
 def test_defaults_live_in_the_dataclass_and_mlproject_uses_them():
     import yaml
@@ -40,7 +42,9 @@ def test_defaults_live_in_the_dataclass_and_mlproject_uses_them():
 
 
 def test_assignments_split_into_settings_and_config_overrides():
-    settings, overrides = parse_settings({"n_trials": "7", "lr_max": "0.01", "epochs": "3", "extra_dims": "units,batch_size"}, "cnn_lstm")
+    settings, overrides = parse_settings(
+        {"n_trials": "7", "lr_max": "0.01", "epochs": "3", "extra_dims": "units,batch_size"}, "cnn_lstm"
+    )
     assert (settings.variant, settings.n_trials, settings.lr_max) == ("cnn_lstm", 7, 0.01)
     assert overrides == {"epochs": "3"}
     assert settings.dims() == ["units", "batch_size"]
@@ -139,6 +143,7 @@ def test_cli_rejects_bad_input_before_any_training(tmp_path, capsys):
 
 # ---------------------------------------------------------------- slow
 
+
 def _children(client, parent):
     runs = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     return sorted(runs, key=lambda r: int(r.data.tags["optuna.trial_number"]))
@@ -148,12 +153,20 @@ def _children(client, parent):
 def test_sweep_through_mlflow_run_makes_a_parent_with_a_tagged_child_per_trial(cache_dir, tmp_path):
     uri, storage = f"sqlite:///{tmp_path}/mlflow.db", f"sqlite:///{tmp_path}/optuna.db"
     params = {
-        "variant": "cnn_pooling", "n_trials": "3", "storage": storage, "study_name": "sweep", "max_actors": "6",
-        "extra": "epochs=3", "pruner_startup_trials": "1", "pruner_warmup_epochs": "0",
-    }  # fmt: skip
+        "variant": "cnn_pooling",
+        "n_trials": "3",
+        "storage": storage,
+        "study_name": "sweep",
+        "max_actors": "6",
+        "extra": "epochs=3",
+        "pruner_startup_trials": "1",
+        "pruner_warmup_epochs": "0",
+    }
     command = ["mlflow", "run", str(ROOT), "-e", "tune", "--env-manager", "local", "--experiment-name", "tune"]
     command += [a for k, v in params.items() for a in ("-P", f"{k}={v}")]
-    proc = subprocess.run(command, env=subprocess_env(cache_dir, uri), capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        command, env=subprocess_env(cache_dir, uri), capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name("tune").experiment_id])
@@ -177,7 +190,11 @@ def test_sweep_through_mlflow_run_makes_a_parent_with_a_tagged_child_per_trial(c
     assert parent.data.metrics["best_val_accuracy"] == pytest.approx(study.best_value)
     assert float(parent.data.params["best_learning_rate"]) == pytest.approx(study.best_params["learning_rate"])
     figures = {a.path for a in client.list_artifacts(parent.info.run_id, "figures")}
-    assert {"figures/optimization_history.png", "figures/parallel_coordinate.png", "figures/intermediate_values.png"} <= figures
+    assert {
+        "figures/optimization_history.png",
+        "figures/parallel_coordinate.png",
+        "figures/intermediate_values.png",
+    } <= figures
     complete = sum(t.state.name == "COMPLETE" for t in study.trials)
     assert ("figures/param_importances.png" in figures) == (complete >= 2)
     assert "dashboard: optuna-dashboard" in proc.stdout + proc.stderr
@@ -194,13 +211,20 @@ class PruneOdd(optuna.pruners.BasePruner):
 def test_resume_continues_the_study_and_pruned_trials_keep_their_curves(cache_dir, tmp_path):
     import mlflow
 
-    from emotion.tune import tune
+    from emotion.experiment.tune import tune
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    settings = TuneSettings(variant="cnn_pooling", n_trials=2, storage=f"sqlite:///{tmp_path}/optuna.db", study_name="resume")
+    settings = TuneSettings(
+        variant="cnn_pooling", n_trials=2, storage=f"sqlite:///{tmp_path}/optuna.db", study_name="resume"
+    )
     study, first = tune(settings, FAST_CONFIG, cache_dir, pruner=PruneOdd())
     assert [t.state.name for t in study.trials] == ["COMPLETE", "PRUNED"]
-    study, second = tune(TuneSettings(**{**settings.__dict__, "n_trials": 3, "register": True}), FAST_CONFIG, cache_dir, pruner=PruneOdd())
+    study, second = tune(
+        TuneSettings(**{**settings.__dict__, "n_trials": 3, "register": True}),
+        FAST_CONFIG,
+        cache_dir,
+        pruner=PruneOdd(),
+    )
     assert [t.number for t in study.trials] == [0, 1, 2] and study.trials[2].state.name == "COMPLETE"
     client = MlflowClient()
     pruned = _children(client, client.get_run(first))[1]
@@ -228,21 +252,39 @@ def optuna_db(postgres_db):
 
 
 @pytest.mark.slow
-def test_two_postgres_workers_share_a_study_and_a_killed_workers_trial_is_retried(postgres_db, optuna_db, cache_dir, tmp_path):
+def test_two_postgres_workers_share_a_study_and_a_killed_workers_trial_is_retried(
+    postgres_db, optuna_db, cache_dir, tmp_path
+):
     from optuna.storages import RetryHeartbeatStaleTrialCallback
 
     mlflow_uri = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_db}"
     MlflowClient(mlflow_uri).search_experiments()  # schema made once, not raced by the two workers
     n_trials = 3
     command = [
-        sys.executable, "-m", "emotion.cli", "tune", "cnn_pooling", f"n_trials={n_trials}", f"storage={optuna_db}",
-        "study_name=shared", "heartbeat_interval=2", "max_actors=6", "epochs=4", "pruner=none",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "emotion.cli",
+        "tune",
+        "cnn_pooling",
+        f"n_trials={n_trials}",
+        f"storage={optuna_db}",
+        "study_name=shared",
+        "heartbeat_interval=2",
+        "max_actors=6",
+        "epochs=4",
+        "pruner=none",
+    ]
     env = subprocess_env(cache_dir, mlflow_uri)
-    storage = optuna.storages.RDBStorage(optuna_db)  # this process's tables first: not a third party to the workers' race
+    storage = optuna.storages.RDBStorage(
+        optuna_db
+    )  # this process's tables first: not a third party to the workers' race
     logs = [open(tmp_path / f"worker{i}.log", "w") for i in range(2)]
-    victim = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=logs[0], stderr=subprocess.STDOUT, start_new_session=True)
-    survivor = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=logs[1], stderr=subprocess.STDOUT, start_new_session=True)
+    victim = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=logs[0], stderr=subprocess.STDOUT, start_new_session=True
+    )
+    survivor = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=logs[1], stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         killed = None
         deadline = time.monotonic() + 120
@@ -284,9 +326,11 @@ def test_two_postgres_workers_share_a_study_and_a_killed_workers_trial_is_retrie
 def test_percentile_pruner_keeps_only_the_best_part_of_each_epoch():
     import optuna
 
-    from emotion.tune import make_pruner
+    from emotion.experiment.tune_storage import make_pruner
 
-    pruner = make_pruner(TuneSettings(pruner="percentile", pruner_percentile=25, pruner_startup_trials=2, pruner_warmup_epochs=1))
+    pruner = make_pruner(
+        TuneSettings(pruner="percentile", pruner_percentile=25, pruner_startup_trials=2, pruner_warmup_epochs=1)
+    )
     study = optuna.create_study(direction="maximize", pruner=pruner)
     for value in (0.2, 0.4, 0.6, 0.8):  # finished trials' epoch-1 values
         trial = study.ask()

@@ -16,8 +16,12 @@ SMALL = {  # shrink the big defaults: these tests check wiring, not capacity
 
 
 # every variant at its defaults, plus the model options that change the graph
-CASES = [(v, {}) for v in VARIANTS] + [("cnn_lstm", {"pooling": "mean_std"}), ("cnn_pooling", {"pooling": "mean_std"}),
-                                      ("no_aug", {"frame_pool": 4}), ("wav2vec_attention", {"frame_pool": 3})]
+CASES = [(v, {}) for v in VARIANTS] + [
+    ("cnn_lstm", {"pooling": "mean_std"}),
+    ("cnn_pooling", {"pooling": "mean_std"}),
+    ("no_aug", {"frame_pool": 4}),
+    ("wav2vec_attention", {"frame_pool": 3}),
+]
 IDS = [variant + "".join(f"-{k}{v}" for k, v in options.items()) for variant, options in CASES]
 
 
@@ -69,12 +73,13 @@ def test_save_load_round_trip_identical(variant, options, tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(loaded(batch, training=False)), keras.ops.convert_to_numpy(model(batch, training=False))
+        keras.ops.convert_to_numpy(loaded(batch, training=False)),
+        keras.ops.convert_to_numpy(model(batch, training=False)),
     )
 
 
 def test_warmup_plateau_cosine_schedule():
-    from emotion.schedules import WarmupPlateauCosine
+    from emotion.experiment.schedules import WarmupPlateauCosine
 
     s = WarmupPlateauCosine(3e-4, 5e-6, warmup_epochs=8, cosine_start=20, total_epochs=40, factor=0.3, patience=5)
     assert s.rate_for(0) == pytest.approx(5e-6)
@@ -92,7 +97,7 @@ def test_served_model_drops_xla_and_answers_any_length(tmp_path):
     import json
 
     from emotion.features.normalise import Normaliser
-    from emotion.mlflow_model import METADATA_FILE, NORMALISER_FILE, _load_pyfunc
+    from emotion.tracking.mlflow_model import METADATA_FILE, NORMALISER_FILE, _load_pyfunc
 
     config = build_config("wav2vec_attention", {**SMALL["wav2vec_attention"], "frame_pool": 2})
     model = build_model(config, N_CLASSES, {"audio": 6})
@@ -101,7 +106,9 @@ def test_served_model_drops_xla_and_answers_any_length(tmp_path):
     data.mkdir()
     model.save(data / "model.keras")
     Normaliser({"audio": np.zeros(6, np.float32)}, {"audio": np.ones(6, np.float32)}).save(data / NORMALISER_FILE)
-    (data / METADATA_FILE).write_text(json.dumps({"variant": "wav2vec_attention", "modalities": ["audio"], "features": {}}))
+    (data / METADATA_FILE).write_text(
+        json.dumps({"variant": "wav2vec_attention", "modalities": ["audio"], "features": {}})
+    )
     served = _load_pyfunc(str(data))
     assert served.keras_model.jit_compile is False
     rng = np.random.default_rng(5)

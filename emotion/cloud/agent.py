@@ -38,10 +38,17 @@ class LaunchStore:
         return json.loads(body)
 
     def put_json(self, key: str, value: dict) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=f"{self.root}/{key}", Body=json.dumps(value, indent=1).encode(), ServerSideEncryption="AES256")
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=f"{self.root}/{key}",
+            Body=json.dumps(value, indent=1).encode(),
+            ServerSideEncryption="AES256",
+        )
 
     def put_file(self, key: str, path: Path) -> None:
-        self.client.upload_file(str(path), self.bucket, f"{self.root}/{key}", ExtraArgs={"ServerSideEncryption": "AES256"})
+        self.client.upload_file(
+            str(path), self.bucket, f"{self.root}/{key}", ExtraArgs={"ServerSideEncryption": "AES256"}
+        )
 
     def get_file(self, key: str, path: Path) -> bool:
         try:
@@ -54,11 +61,11 @@ class LaunchStore:
 
     def keys(self, under: str) -> list[str]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=f"{self.root}/{under}")
-        return [o["Key"][len(self.root) + 1:] for page in pages for o in page.get("Contents", [])]
+        return [o["Key"][len(self.root) + 1 :] for page in pages for o in page.get("Contents", [])]
 
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):
-            batch = [{"Key": f"{self.root}/{k}"} for k in keys[start:start + 1000]]
+            batch = [{"Key": f"{self.root}/{k}"} for k in keys[start : start + 1000]]
             self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch})
 
 
@@ -151,11 +158,20 @@ def run(workdir: Path, log: Path, instance_id: str, store: LaunchStore) -> int:
         checkpoint_dir = workdir / "checkpoint"
         resumed_from = sync_checkpoint_down(store, checkpoint_dir)
         run_id = resumable_run_id(store, spec)
-        print(f"emotion cloud: MLflow run {run_id}" + (f", resuming from {resumed_from}" if resumed_from else ""), flush=True)
+        print(
+            f"emotion cloud: MLflow run {run_id}" + (f", resuming from {resumed_from}" if resumed_from else ""),
+            flush=True,
+        )
     else:  # a sweep worker (or cv, compare ...): its own parent run, named so `gpu` and `download` find it
         run_id = create_run(spec, f"{spec['entry']}-{spec['launch_id']}-{instance_id}")
 
-    status = {"state": "running", "exit_code": None, "run_id": run_id, "instance_id": instance_id, "entry": spec["entry"]}
+    status = {
+        "state": "running",
+        "exit_code": None,
+        "run_id": run_id,
+        "instance_id": instance_id,
+        "entry": spec["entry"],
+    }
     stop = threading.Event()
     uploaded: set[str] = set()
 

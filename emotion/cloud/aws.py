@@ -35,7 +35,7 @@ class Aws:
         if self.session.get_credentials() is None:
             raise CloudError(
                 "no AWS credentials: boto3's standard chain found none "
-                "(AWS_PROFILE / AWS_ACCESS_KEY_ID, ~/.aws/credentials, SSO login or an instance profile)"  # secrets-scan: ok (names the standard location)
+                "(AWS_PROFILE / AWS_ACCESS_KEY_ID, ~/.aws/credentials, SSO login or an instance profile)"  # noqa: E501  secrets-scan: ok (names the standard location)
             )
         return self.account()
 

@@ -28,16 +28,28 @@ def _bucket(args, aws) -> str:
 
 
 def _launch(args) -> int:
-    from emotion.cli import parse_assignments
+    from emotion.config import parse_assignments
     from emotion.cloud.launch import launch
 
     settings = LaunchSettings(
-        entry=args.entry, params=parse_assignments(args.params), instance_type=args.instance_type, market=args.market,
-        region=args.region, workers=args.workers, tracking_uri=args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", ""),
-        experiment=args.experiment, ami=args.ami, ami_parameter=args.ami_parameter, bucket=args.bucket,
-        max_hours=args.max_hours, volume_gb=args.volume_gb, data_dir=args.data_dir, cache_dir=args.cache_dir,
-        allow_dirty=args.allow_dirty, launch_id=args.launch_id,
-    )  # fmt: skip
+        entry=args.entry,
+        params=parse_assignments(args.params),
+        instance_type=args.instance_type,
+        market=args.market,
+        region=args.region,
+        workers=args.workers,
+        tracking_uri=args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", ""),
+        experiment=args.experiment,
+        ami=args.ami,
+        ami_parameter=args.ami_parameter,
+        bucket=args.bucket,
+        max_hours=args.max_hours,
+        volume_gb=args.volume_gb,
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        allow_dirty=args.allow_dirty,
+        launch_id=args.launch_id,
+    )
     settings.validate()  # before any AWS call
     aws = _aws(args, dry_run=args.dry_run)
     result = launch(settings, Path.cwd(), aws)
@@ -106,7 +118,9 @@ def _cost(args) -> int:
 
 
 def add_commands(commands) -> None:
-    cloud = commands.add_parser("cloud", help="run entry points and sweeps on AWS EC2 (boto3)").add_subparsers(dest="cloud_command", required=True)
+    cloud = commands.add_parser("cloud", help="run entry points and sweeps on AWS EC2 (boto3)").add_subparsers(
+        dest="cloud_command", required=True
+    )
 
     def command(name: str, handler, help: str, region: bool = True) -> argparse.ArgumentParser:
         parser = cloud.add_parser(name, help=help)
@@ -117,18 +131,28 @@ def add_commands(commands) -> None:
         return parser
 
     launch = command("launch", _launch, "pack the code (and data), start instances that run `mlflow run . -e ENTRY`")
-    launch.add_argument("entry", nargs="?", default=DEFAULTS.entry, help="MLproject entry point (tune with --workers for a sweep)")
+    launch.add_argument(
+        "entry", nargs="?", default=DEFAULTS.entry, help="MLproject entry point (tune with --workers for a sweep)"
+    )
     launch.add_argument("params", nargs="*", help="entry point parameters, name=value")
     launch.add_argument("--instance-type", default=DEFAULTS.instance_type)
     launch.add_argument("--market", default=DEFAULTS.market, choices=("on-demand", "spot"))
-    launch.add_argument("--workers", type=int, default=DEFAULTS.workers, help="instances (each a tune worker on the shared study)")
-    launch.add_argument("--tracking-uri", default="", help="MLflow server the instances log to (default MLFLOW_TRACKING_URI)")
+    launch.add_argument(
+        "--workers", type=int, default=DEFAULTS.workers, help="instances (each a tune worker on the shared study)"
+    )
+    launch.add_argument(
+        "--tracking-uri", default="", help="MLflow server the instances log to (default MLFLOW_TRACKING_URI)"
+    )
     launch.add_argument("--experiment", default="")
     launch.add_argument("--ami", default="", help="a fixed AMI id instead of the SSM parameter")
     launch.add_argument("--ami-parameter", default=DEFAULTS.ami_parameter)
-    launch.add_argument("--max-hours", type=float, default=DEFAULTS.max_hours, help="lifetime: powered off and terminated after this")
+    launch.add_argument(
+        "--max-hours", type=float, default=DEFAULTS.max_hours, help="lifetime: powered off and terminated after this"
+    )
     launch.add_argument("--volume-gb", type=int, default=DEFAULTS.volume_gb)
-    launch.add_argument("--data-dir", default="", help="corpus folder to upload (default: built-in corpus on the instance)")
+    launch.add_argument(
+        "--data-dir", default="", help="corpus folder to upload (default: built-in corpus on the instance)"
+    )
     launch.add_argument("--cache-dir", default="", help="feature cache to upload")
     launch.add_argument("--allow-dirty", action="store_true", help="launch HEAD although the working tree has changes")
     launch.add_argument("--launch-id", default="", help="relaunch this launch (resumes its run from the S3 checkpoint)")
@@ -147,7 +171,9 @@ def add_commands(commands) -> None:
     terminate = command("terminate", _terminate, "terminate a launch's instances, security group and IAM role")
     terminate.add_argument("launch_id", nargs="?")
     terminate.add_argument("--all", action="store_true", help="every live instance of the project")
-    terminate.add_argument("--purge", action="store_true", help="also delete the launch's S3 prefix (logs, checkpoints, code)")
+    terminate.add_argument(
+        "--purge", action="store_true", help="also delete the launch's S3 prefix (logs, checkpoints, code)"
+    )
     terminate.add_argument("--dry-run", action="store_true")
     cost = command("cost", _cost, "hourly price table; with --instance-type, a launch's estimate", region=False)
     cost.add_argument("--instance-type", default="")

@@ -35,7 +35,9 @@ def check_instance_type(aws: Aws, instance_type: str) -> None:
     except AwsError as error:
         if error.code in ("InvalidInstanceType", "InvalidParameterValue"):
             known = ", ".join(prices.PRICES)
-            raise CloudError(f"--instance-type {instance_type}: not an EC2 instance type in {aws.region} (priced here: {known})") from None
+            raise CloudError(
+                f"--instance-type {instance_type}: not an EC2 instance type in {aws.region} (priced here: {known})"
+            ) from None
         raise
 
 
@@ -46,7 +48,9 @@ def resolve_ami(aws: Aws, settings: LaunchSettings) -> str:
         return aws.read("ssm", "get_parameter", Name=settings.ami_parameter)["Parameter"]["Value"]
     except AwsError as error:
         if error.code == "ParameterNotFound":
-            raise CloudError(f"--ami-parameter {settings.ami_parameter}: no such SSM parameter in {aws.region}; pass --ami ami-... instead") from None
+            raise CloudError(
+                f"--ami-parameter {settings.ami_parameter}: no such SSM parameter in {aws.region}; pass --ami ami-... instead"
+            ) from None
         raise
 
 
@@ -91,13 +95,23 @@ def launch(settings: LaunchSettings, repo: Path, aws: Aws | None = None, echo=pr
     launch_id = settings.launch_id or new_launch_id()
     previous = launch_exists(aws, bucket, launch_id) if relaunch else None
     if relaunch and previous is None:
-        raise CloudError(f"--launch-id {launch_id}: no such launch in bucket {bucket} (see `emotion cloud status --all`)")
+        raise CloudError(
+            f"--launch-id {launch_id}: no such launch in bucket {bucket} (see `emotion cloud status --all`)"
+        )
     finished = previous and any(r.get("state") == "succeeded" for r in run_statuses(aws, bucket, launch_id).values())
     if finished and previous.get("resumable"):
-        raise CloudError(f"--launch-id {launch_id}: its run already finished; start a new launch instead of relaunching it")
+        raise CloudError(
+            f"--launch-id {launch_id}: its run already finished; start a new launch instead of relaunching it"
+        )
     if previous:  # the relaunch runs what was launched, with this command's machine choices
-        settings = dataclasses.replace(settings, entry=previous["entry"], params=previous["params"], workers=previous["workers"],
-                                       tracking_uri=previous["tracking_uri"], experiment=previous["experiment"])  # fmt: skip
+        settings = dataclasses.replace(
+            settings,
+            entry=previous["entry"],
+            params=previous["params"],
+            workers=previous["workers"],
+            tracking_uri=previous["tracking_uri"],
+            experiment=previous["experiment"],
+        )
     estimate = prices.estimate(settings.instance_type, settings.workers, settings.max_hours)
     echo(f"launch {launch_id}: {settings.entry} on {estimate}")
 
@@ -118,22 +132,46 @@ def launch(settings: LaunchSettings, repo: Path, aws: Aws | None = None, echo=pr
                     echo(f"created bucket {bucket} (private, encrypted; kept for later launches)")
                 step = "uploading the launch"
                 spec = {
-                    "launch_id": launch_id, "entry": settings.entry, "params": settings.params, "workers": settings.workers,
-                    "tracking_uri": settings.tracking_uri, "experiment": settings.experiment, "commit": commit,
-                    "resumable": settings.resumable(), "has_data": "data.tar.gz" in uploads, "has_cache": "cache.tar.gz" in uploads,
+                    "launch_id": launch_id,
+                    "entry": settings.entry,
+                    "params": settings.params,
+                    "workers": settings.workers,
+                    "tracking_uri": settings.tracking_uri,
+                    "experiment": settings.experiment,
+                    "commit": commit,
+                    "resumable": settings.resumable(),
+                    "has_data": "data.tar.gz" in uploads,
+                    "has_cache": "cache.tar.gz" in uploads,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                }  # fmt: skip
+                }
                 for name, path in uploads.items():
                     key = f"{prefix(launch_id)}/{name}"
-                    aws.write("s3", "upload_file", Filename=str(path), Bucket=bucket, Key=key, ExtraArgs={"ServerSideEncryption": "AES256"})
-                aws.write("s3", "put_object", Bucket=bucket, Key=f"{prefix(launch_id)}/launch.json", Body=json.dumps(spec, indent=1).encode(),
-                          ServerSideEncryption="AES256", ContentType="application/json")  # fmt: skip
+                    aws.write(
+                        "s3",
+                        "upload_file",
+                        Filename=str(path),
+                        Bucket=bucket,
+                        Key=key,
+                        ExtraArgs={"ServerSideEncryption": "AES256"},
+                    )
+                aws.write(
+                    "s3",
+                    "put_object",
+                    Bucket=bucket,
+                    Key=f"{prefix(launch_id)}/launch.json",
+                    Body=json.dumps(spec, indent=1).encode(),
+                    ServerSideEncryption="AES256",
+                    ContentType="application/json",
+                )
                 undo.add(f"s3://{bucket}/{prefix(launch_id)}/", lambda: delete_prefix(aws, bucket, launch_id))
 
             step = "creating the instance profile"
             if not _exists(aws, "iam", "get_instance_profile", InstanceProfileName=role_name(launch_id)):
                 # registered first: a failure inside leaves a role without its profile, which undo removes too
-                undo.add(f"role and instance profile {role_name(launch_id)}", lambda: resources.delete_instance_profile(aws, launch_id))
+                undo.add(
+                    f"role and instance profile {role_name(launch_id)}",
+                    lambda: resources.delete_instance_profile(aws, launch_id),
+                )
                 resources.create_instance_profile(aws, bucket, launch_id)
             step = "creating the security group"
             groups = resources.launch_security_groups(aws, launch_id)
@@ -164,16 +202,32 @@ def run_instances(aws: Aws, settings: LaunchSettings, launch_id: str, ami: str, 
         "IamInstanceProfile": {"Name": role_name(launch_id)},
         "SecurityGroupIds": [group],
         "InstanceInitiatedShutdownBehavior": "terminate",  # power-off (end of run, lifetime guard) removes it
-        "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1},  # IMDSv2 only
-        "BlockDeviceMappings": [{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": settings.volume_gb, "VolumeType": "gp3",
-                                                                    "Encrypted": True, "DeleteOnTermination": True}}],  # fmt: skip
+        "MetadataOptions": {
+            "HttpTokens": "required",
+            "HttpEndpoint": "enabled",
+            "HttpPutResponseHopLimit": 1,
+        },  # IMDSv2 only
+        "BlockDeviceMappings": [
+            {
+                "DeviceName": "/dev/sda1",
+                "Ebs": {
+                    "VolumeSize": settings.volume_gb,
+                    "VolumeType": "gp3",
+                    "Encrypted": True,
+                    "DeleteOnTermination": True,
+                },
+            }
+        ],
         "TagSpecifications": [
             {"ResourceType": kind, "Tags": tags(launch_id) + [{"Key": "Name", "Value": f"{PROJECT}-{launch_id}"}]}
             for kind in ("instance", "volume")
         ],
     }
     if settings.market == "spot":
-        request["InstanceMarketOptions"] = {"MarketType": "spot", "SpotOptions": {"SpotInstanceType": "one-time", "InstanceInterruptionBehavior": "terminate"}}
+        request["InstanceMarketOptions"] = {
+            "MarketType": "spot",
+            "SpotOptions": {"SpotInstanceType": "one-time", "InstanceInterruptionBehavior": "terminate"},
+        }
     for attempt in range(8):  # a new instance profile takes a few seconds to become usable by EC2
         try:
             response = aws.write("ec2", "run_instances", **request)
@@ -206,7 +260,9 @@ def delete_prefix(aws: Aws, bucket: str, launch_id: str) -> int:
     """Delete every S3 object of the launch; returns how many."""
     keys = list_keys(aws, bucket, f"{prefix(launch_id)}/")
     for start in range(0, len(keys), 1000):
-        aws.write("s3", "delete_objects", Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
+        aws.write(
+            "s3", "delete_objects", Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]}
+        )
     return len(keys)
 
 

@@ -43,10 +43,14 @@ def status(aws: Aws, bucket: str, launch_id: str | None) -> str:
     rows = [f"{'launch':<24} {'instance':<20} {'type':<13} {'market':<9} {'state':<13} {'run':<10} mlflow run"]
     for i in sorted(instances, key=lambda i: (launch_of(i), i["InstanceId"])):
         run = runs.pop(i["InstanceId"], {})
-        rows.append(f"{launch_of(i):<24} {i['InstanceId']:<20} {i['InstanceType']:<13} {i.get('InstanceLifecycle', 'on-demand'):<9} "
-                    f"{i['State']['Name']:<13} {run.get('state', '-'):<10} {run.get('run_id') or '-'}")  # fmt: skip
+        rows.append(
+            f"{launch_of(i):<24} {i['InstanceId']:<20} {i['InstanceType']:<13} {i.get('InstanceLifecycle', 'on-demand'):<9} "
+            f"{i['State']['Name']:<13} {run.get('state', '-'):<10} {run.get('run_id') or '-'}"
+        )
     for instance_id, run in runs.items():  # reported by an agent whose instance is gone (or a local test)
-        rows.append(f"{launch_id:<24} {instance_id:<20} {'-':<13} {'-':<9} {'gone':<13} {run.get('state', '-'):<10} {run.get('run_id') or '-'}")
+        rows.append(
+            f"{launch_id:<24} {instance_id:<20} {'-':<13} {'-':<9} {'gone':<13} {run.get('state', '-'):<10} {run.get('run_id') or '-'}"
+        )
     if len(rows) == 1:
         rows.append("(no instances)" if launch_id else "(no live instances of this project)")
     return "\n".join(rows)
@@ -107,7 +111,12 @@ def _run_with_system_metrics(client, run_id: str):
     run = client.get_run(run_id)
     if any(k.startswith("system/") for k in run.data.metrics):
         return run
-    children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", order_by=["attributes.start_time DESC"], max_results=5)
+    children = client.search_runs(
+        [run.info.experiment_id],
+        f"tags.mlflow.parentRunId = '{run_id}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=5,
+    )
     return next((c for c in children if any(k.startswith("system/") for k in c.data.metrics)), None)
 
 
@@ -127,7 +136,9 @@ def download(run_id: str, destination: Path, tracking_uri: str) -> Path:
             experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'"
         )
         for model in models:
-            mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model.model_id}", dst_path=str(path / model.name))
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{model.model_id}", dst_path=str(path / model.name)
+            )
         return path
     except mlflow.exceptions.MlflowException as error:
         raise CloudError(f"download {run_id}: {str(error).splitlines()[0]}") from None
@@ -135,7 +146,9 @@ def download(run_id: str, destination: Path, tracking_uri: str) -> Path:
         mlflow.set_tracking_uri(previous)
 
 
-def terminate(aws: Aws, bucket: str, launch_id: str | None, purge: bool = False, wait: bool = True, echo=print) -> list[str]:
+def terminate(
+    aws: Aws, bucket: str, launch_id: str | None, purge: bool = False, wait: bool = True, echo=print
+) -> list[str]:
     """End one launch (or every live instance of the project): instances, then their security groups
     and IAM role; with purge also the launch's S3 prefix. Returns what was removed."""
     if launch_id:
@@ -145,7 +158,9 @@ def terminate(aws: Aws, bucket: str, launch_id: str | None, purge: bool = False,
     removed = [f"instance {i}" for i in ids]
     terminate_instances(aws, ids)
     if ids and wait and not aws.dry_run:  # security groups can only go once their instances are gone
-        aws.client("ec2").get_waiter("instance_terminated").wait(InstanceIds=ids, WaiterConfig={"Delay": 5, "MaxAttempts": 120})
+        aws.client("ec2").get_waiter("instance_terminated").wait(
+            InstanceIds=ids, WaiterConfig={"Delay": 5, "MaxAttempts": 120}
+        )
     for launch in sorted({launch_id} if launch_id else {launch_of(i) for i in instances}):
         removed += resources.delete_security_groups(aws, launch)
         removed += resources.delete_instance_profile(aws, launch)

@@ -12,20 +12,33 @@ from emotion.cloud.settings import CloudError
 
 def repository_root(start: Path) -> Path:
     try:
-        out = subprocess.run(["git", "-C", str(start), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            ["git", "-C", str(start), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError):
-        raise CloudError(f"{start}: not inside a git repository; `emotion cloud launch` packs the committed code (git archive HEAD)") from None
+        raise CloudError(
+            f"{start}: not inside a git repository; `emotion cloud launch` packs the committed code (git archive HEAD)"
+        ) from None
     return Path(out.stdout.strip())
 
 
 def code_archive(repo: Path, destination: Path, allow_dirty: bool = False) -> tuple[Path, str]:
     """HEAD as a .tar.gz; a working tree with uncommitted changes is refused unless allowed, because
     the instance would run code that differs from what the user is looking at. Returns (file, commit)."""
-    status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True)
+    status = subprocess.run(
+        ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     if status.stdout.strip() and not allow_dirty:
         changed = ", ".join(line[3:] for line in status.stdout.splitlines()[:5])
-        raise CloudError(f"{repo}: uncommitted changes ({changed}); commit them, or pass --allow-dirty to launch HEAD without them")
-    commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        raise CloudError(
+            f"{repo}: uncommitted changes ({changed}); commit them, or pass --allow-dirty to launch HEAD without them"
+        )
+    commit = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     target = destination / "code.tar.gz"
     subprocess.run(["git", "-C", str(repo), "archive", "--format=tar.gz", "-o", str(target), "HEAD"], check=True)
     return target, commit

@@ -16,7 +16,10 @@ from emotion.cloud.aws import Aws, AwsError
 from emotion.cloud.settings import PROJECT, PROJECT_TAG, CloudError, prefix, role_name, tags
 
 SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"  # shell through SSM Session Manager
-EC2_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+EC2_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
 def default_bucket(account: str, region: str) -> str:
@@ -34,18 +37,37 @@ def ensure_bucket(aws: Aws, bucket: str, account: str) -> bool:
     except AwsError as error:
         exists = error.code not in ("404", "NoSuchBucket", "NotFound")
     if exists:  # it answers (or refuses) but is not in our list: another account's
-        raise CloudError(f"--bucket {bucket}: exists but belongs to another AWS account (not {account}); choose another name")
+        raise CloudError(
+            f"--bucket {bucket}: exists but belongs to another AWS account (not {account}); choose another name"
+        )
     config = {} if aws.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": aws.region}}
     try:
         aws.write("s3", "create_bucket", Bucket=bucket, ObjectOwnership="BucketOwnerEnforced", **config)
     except AwsError as error:
         if error.code == "BucketAlreadyExists":
-            raise CloudError(f"--bucket {bucket}: the name is taken by another AWS account; choose another name") from None
+            raise CloudError(
+                f"--bucket {bucket}: the name is taken by another AWS account; choose another name"
+            ) from None
         raise
-    aws.write("s3", "put_public_access_block", Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})  # fmt: skip
-    aws.write("s3", "put_bucket_encryption", Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})  # fmt: skip
+    aws.write(
+        "s3",
+        "put_public_access_block",
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    aws.write(
+        "s3",
+        "put_bucket_encryption",
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
     aws.write("s3", "put_bucket_tagging", Bucket=bucket, Tagging={"TagSet": [{"Key": PROJECT_TAG, "Value": PROJECT}]})
     return True
 
@@ -56,17 +78,34 @@ def bucket_policy_for_launch(bucket: str, launch_id: str) -> dict:
         "Version": "2012-10-17",
         "Statement": [
             {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": objects},
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}",
-             "Condition": {"StringLike": {"s3:prefix": f"{prefix(launch_id)}/*"}}},
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:aws:s3:::{bucket}",
+                "Condition": {"StringLike": {"s3:prefix": f"{prefix(launch_id)}/*"}},
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 def create_instance_profile(aws: Aws, bucket: str, launch_id: str) -> str:
     name = role_name(launch_id)
-    aws.write("iam", "create_role", RoleName=name, AssumeRolePolicyDocument=json.dumps(EC2_TRUST), Tags=tags(launch_id),
-              Description=f"emotion cloud launch {launch_id}: its own S3 prefix only", MaxSessionDuration=3600)  # fmt: skip
-    aws.write("iam", "put_role_policy", RoleName=name, PolicyName="launch-prefix-only", PolicyDocument=json.dumps(bucket_policy_for_launch(bucket, launch_id)))
+    aws.write(
+        "iam",
+        "create_role",
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps(EC2_TRUST),
+        Tags=tags(launch_id),
+        Description=f"emotion cloud launch {launch_id}: its own S3 prefix only",
+        MaxSessionDuration=3600,
+    )
+    aws.write(
+        "iam",
+        "put_role_policy",
+        RoleName=name,
+        PolicyName="launch-prefix-only",
+        PolicyDocument=json.dumps(bucket_policy_for_launch(bucket, launch_id)),
+    )
     aws.write("iam", "attach_role_policy", RoleName=name, PolicyArn=SSM_CORE_POLICY)
     aws.write("iam", "create_instance_profile", InstanceProfileName=name, Tags=tags(launch_id))
     aws.write("iam", "add_role_to_instance_profile", InstanceProfileName=name, RoleName=name)
@@ -107,9 +146,14 @@ def default_vpc(aws: Aws) -> str:
 
 def create_security_group(aws: Aws, launch_id: str) -> str | None:
     """No inbound rule: nothing can connect in; the instance reaches out (S3, tracking server, PyPI)."""
-    response = aws.write("ec2", "create_security_group", GroupName=role_name(launch_id), VpcId=default_vpc(aws),
-                         Description=f"emotion cloud launch {launch_id}: no inbound access (shell through SSM)",
-                         TagSpecifications=[{"ResourceType": "security-group", "Tags": tags(launch_id)}])  # fmt: skip
+    response = aws.write(
+        "ec2",
+        "create_security_group",
+        GroupName=role_name(launch_id),
+        VpcId=default_vpc(aws),
+        Description=f"emotion cloud launch {launch_id}: no inbound access (shell through SSM)",
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": tags(launch_id)}],
+    )
     return response["GroupId"] if response else None
 
 

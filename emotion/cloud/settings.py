@@ -35,7 +35,9 @@ class LaunchSettings:
     market: str = "on-demand"  # "on-demand" | "spot" (a relaunch of the same launch id resumes)
     region: str = "us-east-1"
     workers: int = 1  # instances; each runs the entry point (for `tune`: one worker on the shared study)
-    tracking_uri: str = ""  # the team's MLflow server (http or https), which the instances must reach; "" = MLFLOW_TRACKING_URI
+    tracking_uri: str = (
+        ""  # the team's MLflow server (http or https), which the instances must reach; "" = MLFLOW_TRACKING_URI
+    )
     experiment: str = ""  # MLflow experiment name; "" = the server's default
     ami: str = ""  # a fixed image id instead of the SSM parameter
     ami_parameter: str = DLAMI_PARAMETER
@@ -53,10 +55,15 @@ class LaunchSettings:
         if self.workers < 1:
             raise CloudError(f"--workers {self.workers}: must be at least 1")
         if self.workers > 1 and self.entry != "tune":
-            raise CloudError(f"--workers {self.workers}: several workers share one Optuna study, so the entry must be 'tune', not {self.entry!r}")
+            raise CloudError(
+                f"--workers {self.workers}: several workers share one Optuna study, so the entry must be 'tune', not {self.entry!r}"
+            )
         storage = self.params.get("storage", "")
         if self.workers > 1 and not storage.startswith(("postgresql", "mysql")):
-            raise CloudError(f"--workers {self.workers}: the workers must share one study: pass storage=postgresql://... (not {storage or 'the default sqlite file'})")
+            raise CloudError(
+                f"--workers {self.workers}: the workers must share one study: pass storage=postgresql://... "
+                f"(not {storage or 'the default sqlite file'})"
+            )
         if not 0 < self.max_hours <= 72:
             raise CloudError(f"--max-hours {self.max_hours:g}: must be in (0, 72]")
         if not self.tracking_uri.startswith(("http://", "https://")) and not self.launch_id:

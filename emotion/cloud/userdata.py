@@ -36,6 +36,6 @@ def split(user_data: str) -> tuple[dict[str, str], str]:
     exports = {}
     for line in head.splitlines():
         if line.startswith("export "):
-            name, _, value = line[len("export "):].partition("=")
+            name, _, value = line[len("export ") :].partition("=")
             exports[name] = shlex.split(value)[0]
     return exports, body

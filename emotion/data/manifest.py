@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from emotion.config import CORPORA
 from emotion.data.names import CREMAD_BROKEN, CREMAD_BROKEN_REASON, parse_cremad, parse_ravdess
 from emotion.data.walk import walk_corpus
 from emotion.errors import BadInputError, ConfigError
@@ -23,12 +24,22 @@ LOSSY_AUDIO_EXTENSIONS = (".mp3",)  # used only when no lossless copy of the rec
 VIDEO_EXTENSIONS = (".mp4", ".flv", ".avi")
 VIDEO_FEATURE_SUFFIX = ".video.npy"  # per-frame video features, as the synthetic corpus writes them
 DEMOGRAPHICS_FILE = "VideoDemographics.csv"  # CREMA-D: the only place that gives an actor's sex
-CORPORA = ("auto", "ravdess", "cremad")
 
 COLUMNS = (
-    "clip_id", "corpus", "actor", "gender", "emotion", "intensity", "statement", "repetition",
-    "vocal_channel", "audio_path", "video_path", "has_audio", "has_video",
-)  # fmt: skip
+    "clip_id",
+    "corpus",
+    "actor",
+    "gender",
+    "emotion",
+    "intensity",
+    "statement",
+    "repetition",
+    "vocal_channel",
+    "audio_path",
+    "video_path",
+    "has_audio",
+    "has_video",
+)
 NULLABLE_COLUMNS = ("gender", "audio_path", "video_path")  # kept as object so missing stays None, not NaN
 
 # Where a recording's audio and video come from, best first. "av" is a RAVDESS 01 audio-video file.

@@ -39,8 +39,10 @@ class FoldsReport:
         out = [f"published folds: {self.folder}"]
         for fold in sorted(self.listed):
             state = f"skipped: {self.skipped[fold]}" if fold in self.skipped else "used"
-            out.append(f"fold {fold}: {self.listed[fold]} test clips listed, {self.absent[fold]} absent here, "
-                       f"{self.absent_train.get(fold, 0)} training clips absent; {state}")  # fmt: skip
+            out.append(
+                f"fold {fold}: {self.listed[fold]} test clips listed, {self.absent[fold]} absent here, "
+                f"{self.absent_train.get(fold, 0)} training clips absent; {state}"
+            )
         out.append(f"corpus clips in neither list of a fold (left out of it): {self.unlisted}")
         if self.label_mismatches:
             out.append(f"listed clips whose emotion differs from their file name: {self.label_mismatches}")
@@ -82,7 +84,9 @@ def fold_files(folder) -> dict[int, dict[str, Path]]:
 LABEL_ALIASES = {"surprise": "surprised", "fear": "fearful"}
 
 
-def published_folds(manifest: pd.DataFrame, folder, carve_val) -> tuple[list[dict[str, np.ndarray]], list[int], FoldsReport]:
+def published_folds(
+    manifest: pd.DataFrame, folder, carve_val
+) -> tuple[list[dict[str, np.ndarray]], list[int], FoldsReport]:
     """(splits, their fold numbers, report). `carve_val(rest_positions, what)` -> (train, val) positions."""
     files = fold_files(folder)
     stems = manifest["audio_path"].map(lambda p: Path(str(p)).stem).to_numpy()
@@ -103,7 +107,9 @@ def published_folds(manifest: pd.DataFrame, folder, carve_val) -> tuple[list[dic
             rest = np.setdiff1d(np.arange(len(manifest)), test)
         else:
             report.absent_train[fold] = sum(s not in position for s in train_keys)
-            rest = np.array(sorted(position[s] for s in train_keys if s in position and s not in test_keys), dtype=np.int64)
+            rest = np.array(
+                sorted(position[s] for s in train_keys if s in position and s not in test_keys), dtype=np.int64
+            )
             unlisted.update(set(range(len(manifest))) - set(rest) - set(test))
         if len(test) == 0:
             report.skipped[fold] = f"none of its {len(test_keys)} test clips is in this corpus"
@@ -116,5 +122,7 @@ def published_folds(manifest: pd.DataFrame, folder, carve_val) -> tuple[list[dic
         numbers.append(fold)
     report.unlisted, report.label_mismatches = len(unlisted), len(mismatched)
     if not splits:
-        raise ConfigError(f"parameter folds={str(folder)!r}: no fold has a test clip in this corpus; " + "; ".join(report.lines()[1:]))
+        raise ConfigError(
+            f"parameter folds={str(folder)!r}: no fold has a test clip in this corpus; " + "; ".join(report.lines()[1:])
+        )
     return splits, numbers, report

@@ -18,6 +18,8 @@ from emotion.config import SplitConfig
 from emotion.data.labels import EMOTIONS
 from emotion.errors import ConfigError
 
+SPLIT = SplitConfig()  # the defaults of every function here: SplitConfig is their one place
+
 SETS = ("train", "val", "test")
 MIN_ACTORS = 3  # one each for train, val and test
 
@@ -99,7 +101,10 @@ def _finish(split: dict[str, np.ndarray], y: np.ndarray, groups: np.ndarray, wha
 
 
 def speaker_split(
-    manifest: pd.DataFrame, test_fraction: float = 0.2, val_fraction: float = 0.2, seed: int = 42
+    manifest: pd.DataFrame,
+    test_fraction: float = SPLIT.test_fraction,
+    val_fraction: float = SPLIT.val_fraction,
+    seed: int = SPLIT.split_seed,
 ) -> dict[str, np.ndarray]:
     """Speaker-independent, emotion-stratified train/val/test split.
 
@@ -118,7 +123,9 @@ def speaker_split(
     return _finish({"train": train, "val": val, "test": test}, y, groups, what)
 
 
-def actor_kfold(manifest: pd.DataFrame, k: int = 5, seed: int = 42) -> list[dict[str, np.ndarray]]:
+def actor_kfold(
+    manifest: pd.DataFrame, k: int = SPLIT.cv_folds, seed: int = SPLIT.split_seed
+) -> list[dict[str, np.ndarray]]:
     """k speaker-independent folds: each actor is in exactly one fold's test set.
 
     Validation is carved from each fold's remaining actors with the same method, 1/(k-1) of them (so val
@@ -141,7 +148,7 @@ def actor_kfold(manifest: pd.DataFrame, k: int = 5, seed: int = 42) -> list[dict
     return folds
 
 
-def published_kfold(manifest: pd.DataFrame, folder, seed: int = 42):
+def published_kfold(manifest: pd.DataFrame, folder, seed: int = SPLIT.split_seed):
     """Folds from published fold files (emotion/data/published_folds.py): (splits, fold numbers, report).
 
     Validation is carved from each fold's training actors as actor_kfold does, 1/(k-1) of them.
@@ -160,7 +167,9 @@ def published_kfold(manifest: pd.DataFrame, folder, seed: int = 42):
     return finished, numbers, report
 
 
-def rotated_validation(manifest: pd.DataFrame, split: dict[str, np.ndarray], k: int, seed: int = 42) -> list[dict[str, np.ndarray]]:
+def rotated_validation(
+    manifest: pd.DataFrame, split: dict[str, np.ndarray], k: int, seed: int = SPLIT.split_seed
+) -> list[dict[str, np.ndarray]]:
     """The splits with `split`'s test set whose validation sets are, in turn, each inner fold of its
     non-test actors (the same carve actor_kfold(k, seed) made), starting with `split` itself.
 
@@ -171,7 +180,10 @@ def rotated_validation(manifest: pd.DataFrame, split: dict[str, np.ndarray], k: 
     rest = np.sort(np.concatenate([split["train"], split["val"]]))
     n_rest = len(np.unique(groups[rest]))
     what = f"rotated validation (k={k}, seed={seed})"
-    inner = [rest[held_out] for _, held_out in _group_folds(y[rest], groups[rest], _n_folds(1.0 / (k - 1), n_rest), seed, what)]
+    inner = [
+        rest[held_out]
+        for _, held_out in _group_folds(y[rest], groups[rest], _n_folds(1.0 / (k - 1), n_rest), seed, what)
+    ]
     start = next((i for i, val in enumerate(inner) if np.array_equal(np.sort(val), split["val"])), 0)
     out = []
     for val in inner[start:] + inner[:start]:
@@ -182,7 +194,10 @@ def rotated_validation(manifest: pd.DataFrame, split: dict[str, np.ndarray], k: 
 
 
 def random_split_leaky(
-    manifest: pd.DataFrame, test_fraction: float = 0.2, val_fraction: float = 0.2, seed: int = 42
+    manifest: pd.DataFrame,
+    test_fraction: float = SPLIT.test_fraction,
+    val_fraction: float = SPLIT.val_fraction,
+    seed: int = SPLIT.split_seed,
 ) -> dict[str, np.ndarray]:
     """Stratified random split that LEAKS SPEAKERS: one actor's clips land in train and test.
 

@@ -139,7 +139,9 @@ def _voice(rng, speaker: dict, emotion: str, intensity: int) -> tuple[np.ndarray
     return audio.astype(np.float32), envelope
 
 
-def _face(rng, speaker: dict, pattern: np.ndarray, envelope: np.ndarray, intensity: int) -> tuple[np.ndarray, np.ndarray]:
+def _face(
+    rng, speaker: dict, pattern: np.ndarray, envelope: np.ndarray, intensity: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(frames, VIDEO_DIM) float32 at VIDEO_FPS, gated by the audio's envelope at the same times,
     and that per-frame activity (frames,) in [0, 1] for the video file."""
     n_frames = max(1, int(len(envelope) / SAMPLE_RATE * VIDEO_FPS))

@@ -23,8 +23,11 @@ class Walk:
 
     def links(self) -> str:
         """'24 symlinked folders, 3 symlinked files' (the parts that are not zero), or ''."""
-        parts = [f"{n} symlinked {what}{'s' if n != 1 else ''}" for n, what in
-                 ((self.symlinked_folders, "folder"), (self.symlinked_files, "file")) if n]  # fmt: skip
+        parts = [
+            f"{n} symlinked {what}{'s' if n != 1 else ''}"
+            for n, what in ((self.symlinked_folders, "folder"), (self.symlinked_files, "file"))
+            if n
+        ]
         return ", ".join(parts)
 
 
@@ -62,7 +65,11 @@ def _follow(entry: os.DirEntry, chain: tuple, first_walked: dict, out: Walk, sta
             return None
         if error.errno == errno.ELOOP:
             return "symlink loop: the link resolves to itself"
-        return f"broken symlink: its target {os.readlink(entry.path)!r} does not exist" if entry.is_symlink() else error.strerror
+        return (
+            f"broken symlink: its target {os.readlink(entry.path)!r} does not exist"
+            if entry.is_symlink()
+            else error.strerror
+        )
     if is_file:
         out.symlinked_files += entry.is_symlink()
         out.files.append(entry.path)

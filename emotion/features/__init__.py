@@ -1,1 +1,17 @@
-"""Per-clip features: audio decoding and log-mel/MFCC, per-frame video features, and the on-disk cache."""
+"""Per-clip features and their on-disk cache.
+
+extractors.py      feature_kind -> (extractor, cache key parameters): the one dispatch point
+audio.py           decode, mono, resample; log-mel / MFCC frames
+segments.py        a clip's frames cut into n_segments equal spans
+cnn.py             segment features: log-mel statistics, a segment CNN, Whisper segments
+prosody.py         pitch, energy, voicing, HNR per segment (Praat)
+whisper.py         frozen Whisper encoder frames (CTranslate2), window by window
+wav2vec.py         wav2vec 2.0 frames (transformers)
+wav2vec_random.py  a tiny random wav2vec 2.0 folder: wav2vec_attention offline
+video.py           per-frame video features from .video.npy files
+face.py            video files -> face descriptors on the audio frame grid (OpenCV)
+folders.py         a pre-extracted feature folder as an input kind
+normalise.py       standardisation fitted on training speakers, or per speaker
+cache.py           one .npy per (file content, feature parameters), safe for concurrent writers
+progress.py        progress of long per-clip loops: tqdm on a terminal, a line every ~10% elsewhere
+"""

@@ -66,7 +66,9 @@ def load_audio(path, sample_rate: int, max_seconds: float = FeatureConfig.max_cl
     try:
         info = sf.info(path)
         if info.duration > max_seconds:
-            raise BadInputError(path, f"{info.duration:.0f} s long, over max_clip_seconds={max_seconds:g} (not a single clip?)")
+            raise BadInputError(
+                path, f"{info.duration:.0f} s long, over max_clip_seconds={max_seconds:g} (not a single clip?)"
+            )
         data, file_rate = sf.read(path, dtype="float32", always_2d=True)  # (N, C), ints scaled to [-1, 1)
     except sf.SoundFileError as err:
         raise _not_decodable(path, err) from None

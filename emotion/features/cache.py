@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from emotion.errors import BadInputError
-from emotion.progress import progress
+from emotion.features.progress import progress
 
 CHUNK_BYTES = 1 << 20  # hash files in 1 MiB chunks: constant memory for any clip size
 

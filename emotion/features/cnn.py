@@ -24,9 +24,10 @@ import numpy as np
 from emotion.config import FeatureConfig
 from emotion.errors import BadInputError, ConfigError
 from emotion.features.audio import FEATURE_VERSION, load_audio, logmel
+from emotion.features.segments import segment_bounds
 
 KINDS = ("logmel_stats", "cnn", "whisper_segments")  # FeatureConfig.feature_kind values this module computes
-N_SEGMENTS = 20  # the source designs' MAX_SEQ_LENGTH: every clip becomes 20 time steps
+N_SEGMENTS = FeatureConfig.n_segments  # the default's one place is FeatureConfig; here for signatures
 IMAGE_SIZE = 96  # ~5x cheaper than 224; a segment is only ~18 frames x 40 bands, and the conv weights fit any size
 RANDOM_SEED = 0  # fixed: random-init extractors give the same "features" in every process
 # The FeatureConfig fields the log-mel depends on: only these enter params(), so unrelated settings
@@ -35,18 +36,6 @@ LOGMEL_FIELDS = ("sample_rate", "n_mels", "win_ms", "hop_ms", "fmin", "fmax")
 # FeatureConfig switches that append columns to every segment, in column order (see _extra_parts;
 # clip_std, last, repeats the clip's spread of all the columns before it).
 EXTRA_OPTIONS = ("prosody", "segment_deltas", "voice_quality", "clip_std")
-
-
-def segment_bounds(n_frames: int, n_segments: int) -> list[tuple[int, int]]:
-    """(start, stop) frame ranges of `n_segments` contiguous, near-equal segments covering all frames.
-
-    With fewer frames than segments each range still holds one frame, so frames repeat across segments.
-    """
-    if n_frames < 1 or n_segments < 1:
-        raise ValueError(f"need at least one frame and one segment, got {n_frames} frames, {n_segments} segments")
-    # Integer arithmetic, not linspace: exact edges, so equal-length clips always split the same way.
-    starts = [i * n_frames // n_segments for i in range(n_segments + 1)]  # (n_segments + 1,) frame edges
-    return [(a, max(b, a + 1)) for a, b in zip(starts[:-1], starts[1:])]  # a <= n_frames - 1 always
 
 
 def logmel_stats(log_mel: np.ndarray, n_segments: int = N_SEGMENTS) -> np.ndarray:
@@ -181,7 +170,9 @@ class CnnFeatureExtractor:
             from emotion.features.whisper import WHISPER_SAMPLE_RATE, load_encoder
 
             if self.config.sample_rate != WHISPER_SAMPLE_RATE:
-                raise ConfigError(f"parameter sample_rate={self.config.sample_rate}: Whisper takes {WHISPER_SAMPLE_RATE} Hz audio")
+                raise ConfigError(
+                    f"parameter sample_rate={self.config.sample_rate}: Whisper takes {WHISPER_SAMPLE_RATE} Hz audio"
+                )
             self.encoder = load_encoder(self.config.whisper_model, self.config.whisper_window)
 
     @classmethod

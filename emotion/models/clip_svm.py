@@ -48,7 +48,8 @@ def clip_functionals(sequences: list[np.ndarray]) -> np.ndarray:
 def pooled_functionals(sequences: list[np.ndarray], width: int) -> np.ndarray:
     """For segments laid out [mean (width) | std (width) | extras], as logmel_stats and whisper_segments
     give them: the mean and std over the clip's frames (from its segments' by the law of total variance:
-    exact for equal-length segments, segments weighted alike otherwise), then the extras' mean and std over segments.  # n x (S, 2w + e) -> (n, 2w + 2e)"""
+    exact for equal-length segments, segments weighted alike otherwise), then the extras' mean and std over
+    segments.  # n x (S, 2w + e) -> (n, 2w + 2e)"""
     rows = []
     for s in sequences:
         mean, std, extras = s[:, :width], s[:, width : 2 * width], s[:, 2 * width :]  # (S, w), (S, w), (S, e)
@@ -71,13 +72,18 @@ def _fit_head(x: np.ndarray, labels, speakers, kind: str, seed: int, c: float | 
     if c is not None:
         best_c = c
     elif folds >= 2:  # probability=False while searching: Platt scaling's own CV only for the final fit
-        search = GridSearchCV(make_pipeline(StandardScaler(), _estimator(kind, 1.0, seed, False)),
-                              {f"{'logisticregression' if kind == 'logistic' else 'svc'}__C": list(grid)},
-                              scoring="balanced_accuracy", cv=GroupKFold(folds))  # fmt: skip
+        search = GridSearchCV(
+            make_pipeline(StandardScaler(), _estimator(kind, 1.0, seed, False)),
+            {f"{'logisticregression' if kind == 'logistic' else 'svc'}__C": list(grid)},
+            scoring="balanced_accuracy",
+            cv=GroupKFold(folds),
+        )
         best_c = next(iter(search.fit(x, labels, groups=speakers).best_params_.values()))
     else:
         best_c = grid[len(grid) // 2]  # one actor: nothing to cross-validate on
-    with warnings.catch_warnings():  # SVC probability: deprecated in scikit-learn 1.9, removed in 1.11 (pinned below that)
+    with (
+        warnings.catch_warnings()
+    ):  # SVC probability: deprecated in scikit-learn 1.9, removed in 1.11 (pinned below that)
         warnings.filterwarnings("ignore", message=".*probability.*", category=FutureWarning)
         return make_pipeline(StandardScaler(), _estimator(kind, best_c, seed, True)).fit(x, labels)
 
@@ -112,9 +118,21 @@ class ClipSVM:
         return np.concatenate(per_speaker([row[None] for row in functionals], speakers))  # rows as 1-frame clips
 
     @classmethod
-    def fit(cls, sequences, labels: np.ndarray, speakers, *, per_speaker: bool, n_classes: int, seed: int,
-            kind: str = "svm", global_head: bool = False, like: "ClipSVM | None" = None, pooled_width: int = 0,
-            global_extras_std: bool = True) -> "ClipSVM":  # fmt: skip
+    def fit(
+        cls,
+        sequences,
+        labels: np.ndarray,
+        speakers,
+        *,
+        per_speaker: bool,
+        n_classes: int,
+        seed: int,
+        kind: str = "svm",
+        global_head: bool = False,
+        like: "ClipSVM | None" = None,
+        pooled_width: int = 0,
+        global_extras_std: bool = True,
+    ) -> "ClipSVM":
         """Raw (un-normalised) training clips -> fitted head; C by grouped CV over `speakers`, or
         `like`'s C (a refit on more speakers keeps the C chosen before). global_extras_std=False (pooled
         layout only): the global head leaves out the extras' std, the last block of pooled_functionals."""
@@ -123,7 +141,9 @@ class ClipSVM:
         if pooled_width and not global_extras_std:
             n_extras = sequences[0].shape[1] - 2 * pooled_width
             head.global_columns = 2 * pooled_width + n_extras  # [frame mean | frame std | extras' mean]
-        head.pipeline = _fit_head(head._inputs(sequences, speakers), labels, speakers, kind, seed, like.c if like else None)
+        head.pipeline = _fit_head(
+            head._inputs(sequences, speakers), labels, speakers, kind, seed, like.c if like else None
+        )
         if global_head and per_speaker:
             global_c = float(like.global_pipeline[-1].C) if like and like.global_pipeline is not None else None
             head.global_pipeline = _fit_head(head.global_functionals(sequences), labels, speakers, kind, seed, global_c)
@@ -151,7 +171,9 @@ class ClipSVM:
         if few.any():
             out[few] = np.nan
             if self.global_pipeline is not None:
-                out[few] = self._proba(self.global_pipeline, self.global_functionals([s for s, f in zip(sequences, few) if f]))
+                out[few] = self._proba(
+                    self.global_pipeline, self.global_functionals([s for s, f in zip(sequences, few) if f])
+                )
         return out
 
     def predict_global(self, sequences: list[np.ndarray]) -> np.ndarray:

@@ -128,7 +128,9 @@ class MaskedFramePooling(keras.layers.Layer):
     def call(self, inputs, mask=None):
         if self.pool == 1:
             return inputs
-        valid = ops.ones_like(inputs[..., :1]) if mask is None else ops.expand_dims(ops.cast(mask, inputs.dtype), -1)  # (B, T, 1)
+        valid = (
+            ops.ones_like(inputs[..., :1]) if mask is None else ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+        )  # (B, T, 1)
         # the ratio of two means over a group is the mean over its valid frames
         summed = self._pool(inputs * valid, ops.average_pool)  # (B, T', F)
         count = self._pool(valid, ops.average_pool)  # (B, T', 1)

@@ -17,7 +17,7 @@ def use_cudnn(model_config) -> str | bool:
 
 
 def lstm_path(model_config) -> str:
-    """"cudnn" or "generic (<why>)" for the variant's LSTMs on this machine."""
+    """ "cudnn" or "generic (<why>)" for the variant's LSTMs on this machine."""
     import tensorflow as tf
 
     if getattr(model_config, "lstm_kernel", "auto") == "generic":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from emotion.config import MULTIMODAL_VARIANTS, RunConfig, uses_video  # noqa: F401 -- uses_video re-exported
+from emotion.config import MULTIMODAL_VARIANTS, RunConfig
 from emotion.models.multimodal import build_multimodal
 from emotion.models.segment import build_cnn_lstm, build_cnn_lstm_simplified, build_cnn_pooling
 from emotion.models.wav2vec_attention import build_wav2vec_attention

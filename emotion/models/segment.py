@@ -20,7 +20,10 @@ def build_cnn_lstm_simplified(config: SimplifiedLSTMConfig, n_classes: int, inpu
     inputs = keras.Input(shape=(None, input_dim), name="audio")
     x = keras.layers.Masking(mask_value=0.0)(inputs)
     lstm = keras.layers.LSTM(
-        config.lstm_units, return_sequences=True, kernel_regularizer=_l2(config.l2), recurrent_regularizer=_l2(config.l2)
+        config.lstm_units,
+        return_sequences=True,
+        kernel_regularizer=_l2(config.l2),
+        recurrent_regularizer=_l2(config.l2),
     )
     x = keras.layers.Bidirectional(lstm, name="bilstm")(x)  # (B, T, 2u)
     x = MaskedGlobalAveragePooling1D(name="masked_gap")(x)  # (B, 2u)
@@ -36,7 +39,9 @@ def build_cnn_lstm(config: CNNLSTMConfig, n_classes: int, input_dim: int) -> ker
     x = keras.layers.Bidirectional(keras.layers.LSTM(config.lstm_units, return_sequences=True), name="bilstm")(x)
     # Dense on (B, T, F) is applied per time step (time-distributed) and keeps the mask; the
     # TimeDistributed wrapper itself breaks on a short last batch in Keras 3 (pfor slice out of bounds).
-    x = keras.layers.Dense(config.time_dense_units, activation="relu", kernel_regularizer=_l2(config.l2), name="time_dense")(x)
+    x = keras.layers.Dense(
+        config.time_dense_units, activation="relu", kernel_regularizer=_l2(config.l2), name="time_dense"
+    )(x)
     x = masked_pooling(config.pooling, name="masked_gap")(x)  # (B, time_dense_units), twice that with mean_std
     x = keras.layers.Dropout(config.dropout)(x)
     outputs = keras.layers.Dense(n_classes, activation="softmax", name="emotion")(x)

@@ -16,7 +16,12 @@ def build_wav2vec_attention(config: Wav2VecAttentionConfig, n_classes: int, inpu
     x = keras.layers.Masking(mask_value=0.0)(inputs)
     if config.frame_pool > 1:
         x = MaskedFramePooling(config.frame_pool, name="frame_pool")(x)  # (B, ceil(T / frame_pool), H)
-    lstm = keras.layers.LSTM(config.lstm_units, return_sequences=True, recurrent_dropout=config.recurrent_dropout, use_cudnn=use_cudnn(config))
+    lstm = keras.layers.LSTM(
+        config.lstm_units,
+        return_sequences=True,
+        recurrent_dropout=config.recurrent_dropout,
+        use_cudnn=use_cudnn(config),
+    )
     x = keras.layers.Bidirectional(lstm, name="bilstm")(x)  # (B, T, 2u)
     x = keras.layers.LayerNormalization(name="layer_norm")(x)
     # Keras' Attention takes the propagated query/value masks: padded keys get no weight.

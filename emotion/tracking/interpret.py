@@ -23,7 +23,9 @@ def attention_weights(model: keras.Model, inputs: dict[str, np.ndarray]) -> dict
         source = layer.input[0] if isinstance(layer.input, list) else layer.input  # Keras records [x, mask]
         features = keras.Model(model.inputs, source)(inputs, training=False)  # (B, T, D) before pooling
         mask = np.any(inputs[modality] != 0, axis=-1)  # (B, T): zero frames are padding
-        pooling = next((l for l in model.layers if isinstance(l, MaskedFramePooling) and l.name.startswith(modality)), None)
+        pooling = next(
+            (p for p in model.layers if isinstance(p, MaskedFramePooling) and p.name.startswith(modality)), None
+        )
         if pooling is not None:  # the attention steps through pooled frames: (B, ceil(T / pool))
             mask = keras.ops.convert_to_numpy(pooling.compute_mask(inputs[modality], mask))
         _, weights = layer(features, mask=mask, return_attention=True)

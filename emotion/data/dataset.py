@@ -16,7 +16,13 @@ from emotion.errors import BadInputError, ConfigError
 from emotion.features.cache import FeatureCache, extract_many
 from emotion.features.extractors import audio_extractor
 from emotion.features.video import VIDEO_FPS, load_video_features
-from emotion.run_notes import corpus_label
+
+
+def corpus_label(data_dir: str) -> str:
+    """The corpus as runs name it: 'builtin' or the folder's name."""
+    return (
+        Path(data_dir).expanduser().absolute().name if data_dir else "builtin"
+    )  # the folder as given, links not resolved
 
 
 @dataclass
@@ -38,7 +44,9 @@ class PreparedCorpus:
         return "\n".join(lines) + "\n"
 
 
-def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, allow_video: bool = True) -> PreparedCorpus:
+def prepare_corpus(
+    data: DataConfig, features: FeatureConfig, cache_root: Path, allow_video: bool = True
+) -> PreparedCorpus:
     """Manifest, modality choice and cached features; bad clips are skipped with their reason.
 
     allow_video=False (audio-only variants) never loads video, whatever `data.modalities` says.
@@ -91,7 +99,9 @@ def prepare_corpus(data: DataConfig, features: FeatureConfig, cache_root: Path, 
         ok &= np.array([a is not None for a in arrays], dtype=bool)
         skipped.extend(failures)
     if not ok.any():
-        raise BadInputError(root, f"no usable clips: all {len(manifest)} failed feature extraction (see the build report)")
+        raise BadInputError(
+            root, f"no usable clips: all {len(manifest)} failed feature extraction (see the build report)"
+        )
     features_by_modality = {m: [a for a, good in zip(arrays, ok) if good] for m, (arrays, _) in extracted.items()}
     manifest = manifest[ok].reset_index(drop=True)
     labels = np.array([EMOTIONS.index(e) for e in manifest["emotion"]], dtype=np.int64)
@@ -107,12 +117,16 @@ def _drop_odd_widths(arrays: list, paths, modality: str) -> list[tuple[str, str]
     failures = []
     for i, (array, path) in enumerate(zip(arrays, paths)):
         if array is not None and array.shape[1] != expected:
-            failures.append((str(path), f"{array.shape[1]} {modality} features per frame, the other clips have {expected}"))
+            failures.append(
+                (str(path), f"{array.shape[1]} {modality} features per frame, the other clips have {expected}")
+            )
             arrays[i] = None
     return failures
 
 
-def _drop_mismatched_durations(manifest: pd.DataFrame, audio: list, video: list, max_offset: float) -> list[tuple[str, str]]:
+def _drop_mismatched_durations(
+    manifest: pd.DataFrame, audio: list, video: list, max_offset: float
+) -> list[tuple[str, str]]:
     """Clips whose audio file and video last very different times become None in `video` (a wrong pair)."""
     import soundfile as sf
 

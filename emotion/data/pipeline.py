@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from emotion.augment import mixup
+from emotion.data.augment import mixup
 from emotion.config import PipelineConfig
-from emotion.epoch_seeds import EpochOrder
+from emotion.experiment.epoch_seeds import EpochOrder
 
 
 def target_length(config: PipelineConfig, train_lengths: np.ndarray) -> int | None:
@@ -66,11 +66,11 @@ def make_dataset(
 ) -> tf.data.Dataset:
     """Batched dataset of ({modality: (B, T, F)}, (B, n_classes)); never yields an empty batch.
 
-    augment: optional per-clip function ({modality: (T, F)}, seed) -> same (emotion.augment), drawn
+    augment: optional per-clip function ({modality: (T, F)}, seed) -> same (emotion.data.augment), drawn
     anew every epoch; fixed lengths are re-imposed after it.
-    mixup_alpha: > 0 mixes each batch's clips and labels pairwise (emotion.augment.mixup); training only.
+    mixup_alpha: > 0 mixes each batch's clips and labels pairwise (emotion.data.augment.mixup); training only.
     shuffle: clips in a new order every pass, from `order` (made from `seed` when not given): the
-    order and the augmentation seeds of a pass depend only on (seed, epoch), see emotion.epoch_seeds.
+    order and the augmentation seeds of a pass depend only on (seed, epoch), see emotion.experiment.epoch_seeds.
     """
     modalities = list(sequences)
     n = len(labels)

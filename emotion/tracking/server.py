@@ -38,14 +38,20 @@ def server_command(
     standard AWS chain; MLFLOW_S3_ENDPOINT_URL for an S3-compatible endpoint). `allowed_hosts`: the
     Host names clients use when the server is reached by name, not loopback (MLflow 3 answers others 403)."""
     command = [
-        "mlflow", "server",
-        "--backend-store-uri", backend_store_uri,
-        "--artifacts-destination", artifacts_destination,
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        backend_store_uri,
+        "--artifacts-destination",
+        artifacts_destination,
         "--serve-artifacts",
-        "--host", host,
-        "--port", str(port),
-        "--workers", str(workers),
-    ]  # fmt: skip
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     if allowed_hosts:
         command += ["--allowed-hosts", allowed_hosts]
     return command
@@ -57,7 +63,9 @@ def check_backend_driver(backend_store_uri: str) -> None:
     driver = {"postgresql": "psycopg", "postgresql+psycopg": "psycopg", "postgresql+psycopg2": "psycopg2"}.get(scheme)
     if driver and importlib.util.find_spec(driver) is None:
         package = {"psycopg": "'psycopg[binary]'", "psycopg2": "psycopg2-binary"}[driver]
-        raise EmotionError(f"backend store {backend_store_uri}: the {driver} driver is not installed: pip install {package}")
+        raise EmotionError(
+            f"backend store {backend_store_uri}: the {driver} driver is not installed: pip install {package}"
+        )
 
 
 def _is_http(uri: str) -> bool:
@@ -102,7 +110,9 @@ def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
         raise EmotionError(f"tracking server {uri} is not reachable: {_reason(error, timeout)}; {advice}") from None
     if status == 403 and body.startswith(HOST_REJECTED):
         host = urlsplit(uri).netloc
-        raise EmotionError(f"tracking server {uri} rejects the host name {host} (HTTP 403); restart it with --allowed-hosts {host}")
+        raise EmotionError(
+            f"tracking server {uri} rejects the host name {host} (HTTP 403); restart it with --allowed-hosts {host}"
+        )
 
 
 def wait_until_healthy(uri: str, timeout: float = 120.0, process=None) -> float:

@@ -15,7 +15,9 @@ class WarmupPlateauCosine(keras.callbacks.Callback):
     then x`factor` when `monitor` has not improved for `patience` epochs; from `cosine_start` on, cosine
     decay from the rate reached to 0 at the last epoch."""
 
-    def __init__(self, target_lr, start_lr, warmup_epochs, cosine_start, total_epochs, factor, patience, monitor="val_loss"):
+    def __init__(
+        self, target_lr, start_lr, warmup_epochs, cosine_start, total_epochs, factor, patience, monitor="val_loss"
+    ):
         super().__init__()
         self.target_lr, self.start_lr = target_lr, start_lr
         self.warmup_epochs, self.cosine_start, self.total_epochs = warmup_epochs, cosine_start, total_epochs

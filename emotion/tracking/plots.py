@@ -36,7 +36,9 @@ def confusion_figure(confusion: np.ndarray, labels: tuple[str, ...], title: str)
     ax.set_title(title)
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, int(confusion[i, j]), ha="center", va="center", color="white" if rates[i, j] > 0.5 else "black")
+            ax.text(
+                j, i, int(confusion[i, j]), ha="center", va="center", color="white" if rates[i, j] > 0.5 else "black"
+            )
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     return fig

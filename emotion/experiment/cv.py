@@ -16,17 +16,17 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from emotion import plots
+from emotion.tracking import plots
 from emotion.config import RunConfig, uses_video
 from emotion.data.labels import EMOTIONS
 from emotion.data.splits import actor_kfold, published_kfold, rotated_validation
-from emotion.dataset import prepare_corpus
-from emotion.run_notes import NOTE_TAG, cv_note, run_name
+from emotion.data.dataset import prepare_corpus
+from emotion.tracking.run_notes import NOTE_TAG, cv_note, run_name
 from emotion.features.cache import default_cache_dir
-from emotion.metrics import classification_metrics
+from emotion.experiment.metrics import classification_metrics
 
 METRICS = ("ua", "wa", "macro_f1")
-# A blended run's parts (emotion/train.py), carried into the fold table and summary where logged
+# A blended run's parts (emotion/experiment/train.py), carried into the fold table and summary where logged
 PART_METRICS = ("test_ua_network", "test_ua_svm", "test_ua_global")
 # The validation actors' UA (mean over a fold's members): what settings are chosen on, never the test folds
 VAL_METRIC = "val_ua"
@@ -47,9 +47,15 @@ def fold_figure(folds: pd.DataFrame):
 def _fold_predictions(corpus, test: np.ndarray, fold: int, proba: np.ndarray) -> pd.DataFrame:
     """One row per test clip: clip_id, actor, fold, true and predicted emotion, p_<emotion>."""
     part = corpus.manifest.iloc[test]
-    frame = pd.DataFrame({"clip_id": part["clip_id"].to_numpy(), "actor": part["actor"].to_numpy(), "fold": fold,
-                          "true": [EMOTIONS[c] for c in corpus.labels[test]],
-                          "predicted": [EMOTIONS[c] for c in np.argmax(proba, axis=1)]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "clip_id": part["clip_id"].to_numpy(),
+            "actor": part["actor"].to_numpy(),
+            "fold": fold,
+            "true": [EMOTIONS[c] for c in corpus.labels[test]],
+            "predicted": [EMOTIONS[c] for c in np.argmax(proba, axis=1)],
+        }
+    )
     return frame.join(pd.DataFrame(proba, columns=[f"p_{e}" for e in EMOTIONS]))
 
 
@@ -61,7 +67,9 @@ class CvResult:
     run_id: str  # the cv parent run
 
 
-def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train, n_folds: int) -> tuple[dict, float, np.ndarray]:
+def _fold(
+    config: RunConfig, cache_root: Path, corpus, split, index: int, train, n_folds: int
+) -> tuple[dict, float, np.ndarray]:
     """One fold's test metrics, epochs and test probabilities (split["test"] order, (n_test, classes)):
     one model, or with cv_seeds > 1 the mean probabilities of that many models trained with consecutive
     seeds (each its own child run), each on its own validation actors with cv_rotate_val."""
@@ -81,7 +89,10 @@ def _fold(config: RunConfig, cache_root: Path, corpus, split, index: int, train,
     truth = results[0].test_true
     assert all(np.array_equal(r.test_true, truth) for r in results), "test sets must line up across seeds"
     proba = np.mean([r.test_proba for r in results], axis=0)  # (n_test, classes)
-    test = {**classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS), VAL_METRIC: float(np.mean([r.val["ua"] for r in results]))}
+    test = {
+        **classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS),
+        VAL_METRIC: float(np.mean([r.val["ua"] for r in results])),
+    }
     return test, float(np.mean([r.epochs_run for r in results])), proba
 
 
@@ -99,26 +110,38 @@ def make_folds(manifest: pd.DataFrame, config: RunConfig):
 def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResult:
     """Train config.variant on each speaker fold; one child run per fold under a cv parent (itself
     nested when a run is active, e.g. a benchmark over several variants)."""
-    from emotion.tracking import log_params_once
-    from emotion.train import train
+    from emotion.tracking.run_logging import log_params_once
+    from emotion.experiment.train import train
 
     cache_root = Path(cache_root) if cache_root else default_cache_dir()
     corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
     folds, numbers, published = make_folds(corpus.manifest, config)
     rows, predictions, confusion = [], [], np.zeros((len(EMOTIONS), len(EMOTIONS)), dtype=int)
-    with mlflow.start_run(run_name=run_name("cv", config.variant, corpus.name), nested=mlflow.active_run() is not None) as parent:
+    with mlflow.start_run(
+        run_name=run_name("cv", config.variant, corpus.name), nested=mlflow.active_run() is not None
+    ) as parent:
         log_params_once(config.flat())
         mlflow.set_tags({"entry_point": "cv", "variant": config.variant})
         if published is not None:
             mlflow.log_text("\n".join(published.lines()) + "\n", "published_folds.txt")
-            mlflow.log_metrics({"folds_skipped": len(published.skipped), "test_clips_absent": sum(published.absent.values())})
+            mlflow.log_metrics(
+                {"folds_skipped": len(published.skipped), "test_clips_absent": sum(published.absent.values())}
+            )
         for i, split in zip(numbers, folds):
             test, epochs, proba = _fold(config, cache_root, corpus, split, i, train, len(folds))
             confusion += test["confusion"]
             predictions.append(_fold_predictions(corpus, split["test"], i, proba))
             test_actors = sorted(corpus.manifest.iloc[split["test"]]["actor"].unique())
-            rows.append({"fold": i, "test_actors": ",".join(test_actors), "epochs": epochs,
-                         **{f"test_{m}": test[m] for m in METRICS}, **{k: test[k] for k in PART_METRICS if k in test}, VAL_METRIC: test[VAL_METRIC]})  # fmt: skip
+            rows.append(
+                {
+                    "fold": i,
+                    "test_actors": ",".join(test_actors),
+                    "epochs": epochs,
+                    **{f"test_{m}": test[m] for m in METRICS},
+                    **{k: test[k] for k in PART_METRICS if k in test},
+                    VAL_METRIC: test[VAL_METRIC],
+                }
+            )
         table = pd.DataFrame(rows)
         summary = {}
         for metric in METRICS:
@@ -134,12 +157,17 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
         mlflow.log_metrics(summary)
         mlflow.set_tag(NOTE_TAG, cv_note(config.variant, corpus, len(folds), summary))
         mlflow.log_table(table, "folds.json")
-        mlflow.log_table(pd.concat(predictions, ignore_index=True), "test_predictions.json")  # to compare or ensemble cv runs later
+        mlflow.log_table(
+            pd.concat(predictions, ignore_index=True), "test_predictions.json"
+        )  # to compare or ensemble cv runs later
         mlflow.log_text(table.to_markdown(index=False, floatfmt=".3f"), "folds.md")
         summed = pd.DataFrame(confusion, index=list(EMOTIONS), columns=list(EMOTIONS)).rename_axis("true").reset_index()
         mlflow.log_table(summed, "summed_confusion_matrix.json")
         for name, fig in (
-            ("figures/summed_confusion_matrix.png", plots.confusion_figure(confusion, EMOTIONS, f"{len(folds)} folds summed")),
+            (
+                "figures/summed_confusion_matrix.png",
+                plots.confusion_figure(confusion, EMOTIONS, f"{len(folds)} folds summed"),
+            ),
             ("figures/folds.png", fold_figure(table)),
         ):
             mlflow.log_figure(fig, name)

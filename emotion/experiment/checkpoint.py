@@ -78,7 +78,13 @@ def latest_state(root: Path, digest: str) -> TrainingState | None:
             f"(digest {saved['config_digest']}, this run {digest}); use another folder or delete it"
         )
     return TrainingState(
-        saved["run_id"], saved["next_epoch"], saved["history"], saved["callbacks"], digest, folder, saved.get("stopped", False)
+        saved["run_id"],
+        saved["next_epoch"],
+        saved["history"],
+        saved["callbacks"],
+        digest,
+        folder,
+        saved.get("stopped", False),
     )
 
 
@@ -121,11 +127,19 @@ class EpochCheckpoint(keras.callbacks.Callback):
         for name, value in (logs or {}).items():
             self.history.setdefault(name, []).append(float(value))
         counters = {
-            _key(i, c): {a: _jsonable(getattr(c, a)) for a in RESUMABLE_ATTRIBUTES.get(type(c).__name__, ()) if hasattr(c, a)}
+            _key(i, c): {
+                a: _jsonable(getattr(c, a)) for a in RESUMABLE_ATTRIBUTES.get(type(c).__name__, ()) if hasattr(c, a)
+            }
             for i, c in enumerate(self.tracked)
         }
-        state = {"run_id": self.run_id, "next_epoch": epoch + 1, "history": self.history, "callbacks": counters, "config_digest": self.digest,
-                 "stopped": bool(self.model.stop_training)}  # fmt: skip
+        state = {
+            "run_id": self.run_id,
+            "next_epoch": epoch + 1,
+            "history": self.history,
+            "callbacks": counters,
+            "config_digest": self.digest,
+            "stopped": bool(self.model.stop_training),
+        }
         self.root.mkdir(parents=True, exist_ok=True)
         final = self.root / f"{EPOCH_PREFIX}{epoch + 1:04d}"
         partial = self.root / f".partial-{final.name}-{os.getpid()}"

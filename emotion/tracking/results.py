@@ -1,7 +1,7 @@
 """What notebooks/results.ipynb shows, as tested functions: an experiment's training runs, their
 learning curves, the champion run and its confusion matrix, and the figures of all three.
 
-A training run is a finished run with a `test_ua` metric (what `emotion.tracking` logs); the parents
+A training run is a finished run with a `test_ua` metric (what `emotion.tracking.run_logging` logs); the parents
 of `main` / `cnn_compare` log `best_test_ua` instead and are not listed, their children are.
 Figures are built without pyplot's figure manager (or closed before they are returned), so nothing
 leaks in a loop and a notebook shows each figure once, from the cell's value.
@@ -21,13 +21,14 @@ from matplotlib.ticker import MaxNLocator
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from emotion import plots
+from emotion.tracking import plots
 from emotion.data.labels import EMOTIONS
 from emotion.errors import EmotionError
+from emotion.tracking.model_registry import ALIAS as CHAMPION_ALIAS
+from emotion.tracking.model_registry import RegisterSettings
 
 METRICS = ("test_ua", "test_wa", "test_macro_f1", "val_ua", "epochs_run")
 CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")  # per-epoch metrics, step = Keras epoch (0-based)
-CHAMPION_ALIAS = "champion"
 CHANCE_UA = 1 / len(EMOTIONS)  # UA of a constant or uniformly random classifier
 NOT_FOUND = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")  # no such model / no such alias
 
@@ -122,7 +123,7 @@ def learning_curves(run_ids, client: MlflowClient) -> dict[str, pd.DataFrame]:
     return curves
 
 
-def champion(client: MlflowClient, experiment_id: str, model_name: str = "emotion") -> Champion:
+def champion(client: MlflowClient, experiment_id: str, model_name: str = RegisterSettings.model_name) -> Champion:
     """The run behind `model_name@champion` if that alias exists, else this experiment's best run by test UA."""
     try:
         version = client.get_model_version_by_alias(model_name, CHAMPION_ALIAS)
@@ -135,12 +136,16 @@ def champion(client: MlflowClient, experiment_id: str, model_name: str = "emotio
         run_id = client.get_logged_model(version.model_id).source_run_id
     if run_id:
         where = client.get_run(run_id).info.experiment_id
-        elsewhere = "" if where == experiment_id else f" (experiment {client.get_experiment(where).name!r}, not this one)"
+        elsewhere = (
+            "" if where == experiment_id else f" (experiment {client.get_experiment(where).name!r}, not this one)"
+        )
         note = f"champion: {model_name}@{CHAMPION_ALIAS} = version {version.version}, run {run_id}{elsewhere}"
         return Champion(run_id, "alias", note)
     runs = _training_runs(client, experiment_id)
     if not runs:
-        raise EmotionError(f"no {model_name}@{CHAMPION_ALIAS} alias and experiment {experiment_id} has no finished training runs")
+        raise EmotionError(
+            f"no {model_name}@{CHAMPION_ALIAS} alias and experiment {experiment_id} has no finished training runs"
+        )
     best = runs[0]
     note = (
         f"champion: no {model_name}@{CHAMPION_ALIAS} alias in the registry; best run here by test UA: "
@@ -186,7 +191,9 @@ def leaderboard_figure(runs: pd.DataFrame, top: int = 20) -> Figure:
     return fig
 
 
-def learning_curves_figure(curves: dict[str, pd.DataFrame], labels: dict[str, str] | None = None, top: int = 8) -> Figure:
+def learning_curves_figure(
+    curves: dict[str, pd.DataFrame], labels: dict[str, str] | None = None, top: int = 8
+) -> Figure:
     """2x2 grid (loss, validation loss, accuracy, validation accuracy per epoch), one line per run."""
     labels = labels or {}
     fig = Figure(figsize=(11, 7.5))
@@ -207,7 +214,7 @@ def learning_curves_figure(curves: dict[str, pd.DataFrame], labels: dict[str, st
 
 
 def confusion_figure(confusion: pd.DataFrame, title: str = "") -> Figure:
-    """Row-normalised heat map with counts: `emotion.plots.confusion_figure`, the one each run logs."""
+    """Row-normalised heat map with counts: `emotion.tracking.plots.confusion_figure`, the one each run logs."""
     fig = plots.confusion_figure(confusion.to_numpy(), tuple(confusion.columns), title)
     plt.close(fig)  # out of pyplot's manager: a notebook shows it once (as the value), no leak in loops
     return fig

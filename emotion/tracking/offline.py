@@ -82,7 +82,9 @@ class MetricBuffer:
                 print(f"warning: tracking server unreachable ({reason}); metrics are kept and training goes on")
             return False
         if self.down_since is not None:
-            print(f"tracking server back after {time.time() - self.down_since:.0f} s: {len(self.pending)} buffered metric values sent")
+            print(
+                f"tracking server back after {time.time() - self.down_since:.0f} s: {len(self.pending)} buffered metric values sent"
+            )
             self.down_since = None
         self.pending = []
         return True
@@ -132,9 +134,14 @@ def _server_logged_model(server: MlflowClient, run_id: str, local_model, path: s
     """The local run's LoggedModel recreated on the server for the server run (what `register` looks for,
     and what `models:/<id>` loads), its MLmodel pointing at the server's run and model ids."""
     experiment_id = server.get_run(run_id).info.experiment_id
-    logged = server.create_logged_model(experiment_id, name=local_model.name, source_run_id=run_id,
-                                        params=local_model.params, model_type=local_model.model_type,
-                                        tags={k: v for k, v in local_model.tags.items() if not k.startswith("mlflow.")})  # fmt: skip
+    logged = server.create_logged_model(
+        experiment_id,
+        name=local_model.name,
+        source_run_id=run_id,
+        params=local_model.params,
+        model_type=local_model.model_type,
+        tags={k: v for k, v in local_model.tags.items() if not k.startswith("mlflow.")},
+    )
     try:
         mlmodel = Model.load(path)
         mlmodel.run_id, mlmodel.model_id = run_id, logged.model_id
@@ -170,8 +177,12 @@ def sync(folder: Path) -> str:
         mlflow.set_tracking_uri(local_uri)  # search_logged_models is fluent-only
         try:
             models = mlflow.search_logged_models(experiment_ids=[experiment.experiment_id], output_format="list")
-            paths = {model.name: mlflow.artifacts.download_artifacts(model.artifact_location, dst_path=str(Path(tmp) / "models" / model.name))
-                     for model in models}  # fmt: skip
+            paths = {
+                model.name: mlflow.artifacts.download_artifacts(
+                    model.artifact_location, dst_path=str(Path(tmp) / "models" / model.name)
+                )
+                for model in models
+            }
         finally:
             mlflow.set_tracking_uri(previous)
         for model in models:

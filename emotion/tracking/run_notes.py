@@ -4,14 +4,7 @@ actors and the headline metrics, instead of MLflow's random names (`traveling-ca
 
 from __future__ import annotations
 
-from pathlib import Path
-
 NOTE_TAG = "mlflow.note.content"  # MLflow's run description
-
-
-def corpus_label(data_dir: str) -> str:
-    """The corpus as runs name it: 'builtin' or the folder's name."""
-    return Path(data_dir).expanduser().absolute().name if data_dir else "builtin"  # the folder as given, links not resolved
 
 
 def run_name(variant: str, corpus: str, part: str | None = None) -> str:
@@ -38,14 +31,21 @@ def training_note(variant: str, corpus, split_summary: dict, test: dict[str, flo
 
 def cv_note(variant: str, corpus, n_folds: int, summary: dict[str, float]) -> str:
     """Markdown for a cv parent: data, folds, mean ± sd of the folds' test metrics."""
-    parts = [f"{label} {summary[f'cv_{key}_mean']:.3f} ± {summary[f'cv_{key}_std']:.3f}"
-             for key, label in (("ua", "UA"), ("wa", "WA"), ("macro_f1", "macro-F1")) if f"cv_{key}_mean" in summary]  # fmt: skip
-    return (f"**{variant}**, {n_folds}-fold cross-validation by actor on `{corpus.name}` ({corpus.root}): "
-            f"{len(corpus.labels)} clips.\n\nTest, mean ± sd over folds: {' · '.join(parts)} (folds.md).")  # fmt: skip
+    parts = [
+        f"{label} {summary[f'cv_{key}_mean']:.3f} ± {summary[f'cv_{key}_std']:.3f}"
+        for key, label in (("ua", "UA"), ("wa", "WA"), ("macro_f1", "macro-F1"))
+        if f"cv_{key}_mean" in summary
+    ]
+    return (
+        f"**{variant}**, {n_folds}-fold cross-validation by actor on `{corpus.name}` ({corpus.root}): "
+        f"{len(corpus.labels)} clips.\n\nTest, mean ± sd over folds: {' · '.join(parts)} (folds.md)."
+    )
 
 
 def leaderboard_note(entry: str, leaderboard) -> str:
     """Markdown for a comparison parent: each variant's test metrics, best first."""
-    rows = [f"- **{r['variant']}**: UA {r['test_ua']:.3f} · WA {r['test_wa']:.3f} · macro-F1 {r['test_macro_f1']:.3f}"
-            for r in leaderboard.to_dict("records")]  # fmt: skip
+    rows = [
+        f"- **{r['variant']}**: UA {r['test_ua']:.3f} · WA {r['test_wa']:.3f} · macro-F1 {r['test_macro_f1']:.3f}"
+        for r in leaderboard.to_dict("records")
+    ]
     return f"`{entry}`: {len(rows)} variants on one split (leaderboard.md).\n\n" + "\n".join(rows)

@@ -117,7 +117,9 @@ def make_augment(config: AugmentConfig, spectral: bool) -> Callable[..., dict] |
         rate = tempo(seeds)
         start = _draw(seeds, 1, 0.0, 1.0 - config.time_mask_fraction)
         audio = time_resample(inputs["audio"], rate)
-        audio = _audio_changes(audio, config, spectral, seeds[2:4]) + _draw(seeds, 4, -config.gain_range, config.gain_range)
+        audio = _audio_changes(audio, config, spectral, seeds[2:4]) + _draw(
+            seeds, 4, -config.gain_range, config.gain_range
+        )
         audio = mask_time(audio, start, config.time_mask_fraction)
         if spectral and config.freq_mask_bins > 0:
             audio = mask_bins(audio, config.freq_mask_bins, seeds[5:7])

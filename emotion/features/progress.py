@@ -36,12 +36,19 @@ def _lines(items: list, desc: str, unit: str, stream: TextIO, clock: Callable[[]
             continue
         rate = done / elapsed if elapsed > 0 else float("inf")
         left = (total - done) / rate if rate > 0 else 0.0
-        stream.write(f"{desc}: {done}/{total} {unit}s ({100 * done // total}%), {rate:.1f} {unit}s/s, {_duration(left)} left\n")
+        stream.write(
+            f"{desc}: {done}/{total} {unit}s ({100 * done // total}%), {rate:.1f} {unit}s/s, {_duration(left)} left\n"
+        )
         stream.flush()
 
 
-def progress(items: Iterable[Item], desc: str, unit: str = "clip", stream: TextIO | None = None,
-             clock: Callable[[], float] = time.monotonic) -> Iterator[Item]:  # fmt: skip
+def progress(
+    items: Iterable[Item],
+    desc: str,
+    unit: str = "clip",
+    stream: TextIO | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[Item]:
     """Iterate `items`, reporting progress on `stream` (stderr): a bar on a TTY, ~10 lines otherwise."""
     stream = stream or sys.stderr
     items = list(items)

@@ -13,24 +13,25 @@ import mlflow
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from emotion import checkpoint, offline, run_notes, tracking
-from emotion.augment import make_augment
+from emotion.experiment import checkpoint
+from emotion.tracking import offline, run_logging, run_notes
+from emotion.data.augment import make_augment
 from emotion.config import RunConfig
-from emotion.epoch_seeds import EpochOrder, EpochSeeds
+from emotion.experiment.epoch_seeds import EpochOrder, EpochSeeds
 from emotion.errors import ConfigError
 from emotion.data.labels import EMOTIONS
 from emotion.data.splits import describe_split, make_split
-from emotion.dataset import PreparedCorpus, prepare_corpus
+from emotion.data.dataset import PreparedCorpus, prepare_corpus
 from emotion.features.cache import default_cache_dir
 from emotion.features.cnn import extra_width
 from emotion.features.normalise import Normaliser, per_speaker
-from emotion.metrics import classification_metrics
+from emotion.experiment.metrics import classification_metrics
 from emotion.config import uses_video
 from emotion.models.clip_svm import ClipSVM, blend
 from emotion.models.lstm_kernel import lstm_path
 from emotion.models.registry import build_model
-from emotion.pipeline import make_dataset, one_length
-from emotion.schedules import schedule_callbacks
+from emotion.data.pipeline import make_dataset, one_length
+from emotion.experiment.schedules import schedule_callbacks
 
 
 BLEND_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)  # svm_weight values scored on validation speakers in every blended run
@@ -76,7 +77,9 @@ def predict_probabilities(model: keras.Model, dataset) -> tuple[np.ndarray, np.n
     return np.concatenate(true), np.concatenate(proba)
 
 
-def _blend_clip_svm(config: RunConfig, corpus: PreparedCorpus, raw_audio: list[np.ndarray], split: dict, val_proba, test_proba):
+def _blend_clip_svm(
+    config: RunConfig, corpus: PreparedCorpus, raw_audio: list[np.ndarray], split: dict, val_proba, test_proba
+):
     """Fit the clip-functional head on the training clips and blend it into the validation and test
     probabilities (split order); logs each part's UA beside the blend's, the validation UA of other
     blend weights (to choose the weight on validation speakers) and the global head's test UA.
@@ -90,10 +93,19 @@ def _blend_clip_svm(config: RunConfig, corpus: PreparedCorpus, raw_audio: list[n
         pooled_width = (raw_audio[0].shape[1] - extra_width(config.features)) // 2
 
     def fit_head(positions: np.ndarray, like: ClipSVM | None = None) -> ClipSVM:
-        return ClipSVM.fit([raw_audio[i] for i in positions], corpus.labels[positions], actors[positions],
-                           per_speaker=config.features.normalisation == "speaker", n_classes=len(EMOTIONS),
-                           seed=config.train.seed, kind=m.clip_head, global_head=m.global_head, like=like, pooled_width=pooled_width,
-                           global_extras_std=m.global_extras_std)  # fmt: skip
+        return ClipSVM.fit(
+            [raw_audio[i] for i in positions],
+            corpus.labels[positions],
+            actors[positions],
+            per_speaker=config.features.normalisation == "speaker",
+            n_classes=len(EMOTIONS),
+            seed=config.train.seed,
+            kind=m.clip_head,
+            global_head=m.global_head,
+            like=like,
+            pooled_width=pooled_width,
+            global_extras_std=m.global_extras_std,
+        )
 
     head = fit_head(split["train"])
     svm = {"val": head.predict_proba(clips["val"], actors[split["val"]])}  # (n_val, classes): validation never seen
@@ -141,7 +153,9 @@ def kernel_tags(config: RunConfig, modalities) -> dict[str, str]:
     return {"xla": "on" if use_xla(config, modalities) else "off", **lstm_tags(config)}
 
 
-def _callbacks(config: RunConfig, workdir: Path, order: EpochOrder, buffer: offline.MetricBuffer, resumed: bool) -> list[keras.callbacks.Callback]:
+def _callbacks(
+    config: RunConfig, workdir: Path, order: EpochOrder, buffer: offline.MetricBuffer, resumed: bool
+) -> list[keras.callbacks.Callback]:
     t = config.train
     return [
         EpochSeeds(t.seed, order),  # first: the epoch's data order and dropout seeds before anything draws
@@ -153,8 +167,99 @@ def _callbacks(config: RunConfig, workdir: Path, order: EpochOrder, buffer: offl
         ),
         *schedule_callbacks(t),
         keras.callbacks.TensorBoard(log_dir=str(workdir / "tensorboard")),
-        tracking.EpochMetricsCallback(buffer, resumed),
+        run_logging.EpochMetricsCallback(buffer, resumed),
     ]
+
+
+@dataclass
+class RunData:
+    """What one training reads: the prepared corpus (per-speaker standardised when asked), its split and
+    the features before normalisation (the clip head's input)."""
+
+    corpus: PreparedCorpus
+    split: dict[str, np.ndarray]
+    raw_audio: list[np.ndarray]
+    normaliser: Normaliser  # fitted on the training clips
+    train_lengths: np.ndarray  # (n_train,) audio frames per training clip: buckets and percentile lengths
+
+
+def prepare_run_data(config: RunConfig, cache_root: Path, corpus: PreparedCorpus | None, split: dict | None) -> RunData:
+    if corpus is None:
+        corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
+    if split is None:
+        split = make_split(corpus.manifest, config.split)
+    raw_audio = corpus.features["audio"]  # before any normalisation
+    if config.features.normalisation == "speaker":
+        speakers = corpus.manifest["actor"].to_numpy(dtype=str)
+        corpus = dataclasses.replace(
+            corpus, features={m: per_speaker(corpus.features[m], speakers) for m in corpus.modalities}
+        )
+    train_idx = split["train"]
+    normaliser = Normaliser.fit({m: [corpus.features[m][i] for i in train_idx] for m in corpus.modalities})
+    train_lengths = np.array([len(corpus.features["audio"][i]) for i in train_idx])
+    return RunData(corpus, split, raw_audio, normaliser, train_lengths)
+
+
+def dataset_maker(config: RunConfig, data: RunData, order: EpochOrder):
+    """`dataset(positions, training, pipeline=config.pipeline)`: the tf.data batches of those clips;
+    training ones shuffled by `order` and augmented, evaluation ones in a fixed order."""
+    augment = make_augment(config.augment, spectral=config.features.feature_kind == "logmel")
+
+    def dataset(positions, training, pipeline=config.pipeline):
+        return make_dataset(
+            _normalised(data.corpus, data.normaliser, positions),
+            data.corpus.labels[positions],
+            len(EMOTIONS),
+            pipeline,
+            train_lengths=data.train_lengths,
+            shuffle=training,
+            seed=config.train.seed,
+            augment=augment if training else None,
+            order=order if training else None,
+            mixup_alpha=config.augment.mixup_alpha if training else 0.0,
+        )
+
+    return dataset
+
+
+def built_or_resumed_model(config: RunConfig, data: RunData, xla: bool):
+    """(model, resume state or None): the last epoch's state of an interrupted run with this config
+    (weights, optimizer moments, learning rate), else a new compiled model."""
+    checkpoint_root = Path(config.train.checkpoint_dir) if config.train.checkpoint_dir else None
+    resume = checkpoint.latest_state(checkpoint_root, checkpoint.config_digest(config)) if checkpoint_root else None
+    if resume is not None:
+        print(f"Resuming run {resume.run_id} at epoch {resume.next_epoch + 1} from {resume.folder}")
+        return resume.load_model(), resume
+    input_dims = {m: data.corpus.features[m][0].shape[1] for m in data.corpus.modalities}
+    model = build_model(config, len(EMOTIONS), input_dims)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.train.learning_rate),
+        loss=make_loss(config),
+        metrics=["accuracy"],
+        jit_compile=xla,
+    )
+    return model, resume
+
+
+def evaluate_model(
+    config: RunConfig, model, data: RunData, dataset
+) -> tuple[dict, dict, np.ndarray, np.ndarray, ClipSVM | None]:
+    """(val metrics, test metrics, test labels, test probabilities, clip head or None), in split order."""
+    # Bucketing orders clips by boundaries drawn from the training lengths; without it the clips come
+    # in split order, so the probabilities of models trained on other splits (cv members) line up.
+    in_order = config.pipeline
+    if in_order.length_mode == "bucket":
+        in_order = dataclasses.replace(in_order, length_mode="batch_max")
+    val_true, val_proba = predict_probabilities(model, dataset(data.split["val"], False, in_order))
+    test_true, test_proba = predict_probabilities(model, dataset(data.split["test"], False, in_order))
+    clip_svm = None
+    if getattr(config.model, "svm_weight", 0.0) > 0:
+        clip_svm, val_proba, test_proba = _blend_clip_svm(
+            config, data.corpus, data.raw_audio, data.split, val_proba, test_proba
+        )
+    val = classification_metrics(val_true, np.argmax(val_proba, axis=1), EMOTIONS)
+    test = classification_metrics(test_true, np.argmax(test_proba, axis=1), EMOTIONS)
+    return val, test, test_true, test_proba, clip_svm
 
 
 def train(
@@ -178,77 +283,46 @@ def train(
     lstm_tags(config)  # a cuDNN request that cannot run fails before the features are read
     keras.utils.set_random_seed(config.train.seed)
     cache_root = Path(cache_root) if cache_root else default_cache_dir()
-    if corpus is None:
-        corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
-    if split is None:
-        split = make_split(corpus.manifest, config.split)
+    data = prepare_run_data(config, cache_root, corpus, split)
+    corpus, split = data.corpus, data.split
     tags = kernel_tags(config, corpus.modalities)
-
-    raw_audio = corpus.features["audio"]  # before any normalisation: the clip-functional SVM's input
-    if config.features.normalisation == "speaker":
-        speakers = corpus.manifest["actor"].to_numpy(dtype=str)
-        corpus = dataclasses.replace(corpus, features={m: per_speaker(corpus.features[m], speakers) for m in corpus.modalities})
-    train_idx, val_idx, test_idx = split["train"], split["val"], split["test"]
-    normaliser = Normaliser.fit({m: [corpus.features[m][i] for i in train_idx] for m in corpus.modalities})
-    train_lengths = np.array([len(corpus.features["audio"][i]) for i in train_idx])
-    n_classes = len(EMOTIONS)
-
-    augment = make_augment(config.augment, spectral=config.features.feature_kind == "logmel")
-
-    order = EpochOrder(config.train.seed, len(train_idx))  # the training data's per-epoch order and augmentation seeds
-
-    def dataset(positions, training, pipeline=config.pipeline):
-        return make_dataset(
-            _normalised(corpus, normaliser, positions),
-            corpus.labels[positions],
-            n_classes,
-            pipeline,
-            train_lengths=train_lengths,
-            shuffle=training,
-            seed=config.train.seed,
-            augment=augment if training else None,
-            order=order if training else None,
-            mixup_alpha=config.augment.mixup_alpha if training else 0.0,
-        )
-
-    train_ds, val_ds, test_ds = dataset(train_idx, True), dataset(val_idx, False), dataset(test_idx, False)
-    weights = class_weights(corpus.labels[train_idx]) if config.train.class_weighting else None
-    input_dims = {m: corpus.features[m][0].shape[1] for m in corpus.modalities}
+    order = EpochOrder(
+        config.train.seed, len(split["train"])
+    )  # the training data's per-epoch order and augmentation seeds
+    dataset = dataset_maker(config, data, order)
+    weights = class_weights(corpus.labels[split["train"]]) if config.train.class_weighting else None
+    model, resume = built_or_resumed_model(config, data, xla=tags["xla"] == "on")
     checkpoint_root = Path(config.train.checkpoint_dir) if config.train.checkpoint_dir else None
-    digest = checkpoint.config_digest(config)
-    resume = checkpoint.latest_state(checkpoint_root, digest) if checkpoint_root else None
-    if resume is not None:  # model weights, optimizer moments and learning rate as the last epoch left them
-        model = resume.load_model()
-        print(f"Resuming run {resume.run_id} at epoch {resume.next_epoch + 1} from {resume.folder}")
-    else:
-        model = build_model(config, n_classes, input_dims)
-        model.compile(
-            optimizer=keras.optimizers.Adam(config.train.learning_rate), loss=make_loss(config), metrics=["accuracy"],
-            jit_compile=tags["xla"] == "on",
-        )
 
     nested = mlflow.active_run() is not None  # a child of `main`, `cv` or a sweep
-    name = run_notes.run_name(config.variant, corpus.name, run_part)
     run_id = resume.run_id if resume else None  # a resumed run goes on in the same MLflow run
+    name = None if run_id else run_notes.run_name(config.variant, corpus.name, run_part)
     # log_system_metrics: CPU, memory (and GPU where present) sampled while training, shown live in the UI
-    with mlflow.start_run(run_id=run_id, nested=nested, run_name=None if run_id else name, log_system_metrics=True) as run, tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp:
+    with (
+        mlflow.start_run(run_id=run_id, nested=nested, run_name=name, log_system_metrics=True) as run,
+        tempfile.TemporaryDirectory(prefix="emotion-run-") as tmp,
+    ):
         workdir = Path(tmp)
         if on_run_started is not None:
             on_run_started(run.info.run_id)
         mlflow.set_tags(tags)
         split_summary = describe_split(corpus.manifest, split)
         if resume is None:
-            tracking.log_setup(config, corpus, split, split_summary, weights, normaliser, workdir)
+            run_logging.log_setup(config, corpus, split, split_summary, weights, data.normaliser, workdir)
         buffer = offline.MetricBuffer(run.info.run_id)
         callbacks = _callbacks(config, workdir, order, buffer, resume is not None) + list(extra_callbacks or [])
         saver = None
         if checkpoint_root is not None:  # last: it restores the others' counters after they reset
-            saver = checkpoint.EpochCheckpoint(checkpoint_root, run.info.run_id, digest, list(callbacks), resume)
+            saver = checkpoint.EpochCheckpoint(
+                checkpoint_root, run.info.run_id, checkpoint.config_digest(config), list(callbacks), resume
+            )
             callbacks.append(saver)
         fitted = model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=resume.next_epoch if resume and resume.stopped else config.train.epochs,  # stopped: 0 epochs, restore best
+            dataset(split["train"], True),
+            validation_data=dataset(split["val"], False),
+            epochs=resume.next_epoch
+            if resume and resume.stopped
+            else config.train.epochs,  # stopped: 0 epochs, restore best
             initial_epoch=resume.next_epoch if resume else 0,
             class_weight=weights,
             callbacks=callbacks,
@@ -258,22 +332,11 @@ def train(
         server_uri, unsynced = mlflow.get_tracking_uri(), None
         if not buffer.wait(config.train.tracking_wait_seconds):
             unsynced = offline.go_local(buffer, cache_root)  # the rest of the run is logged there
-        # Bucketing orders clips by boundaries drawn from the training lengths; without it the clips come
-        # in split order, so the probabilities of models trained on other splits (cv members) line up.
-        in_order = config.pipeline
-        if in_order.length_mode == "bucket":
-            in_order = dataclasses.replace(in_order, length_mode="batch_max")
-        val_true, val_proba = predict_probabilities(model, dataset(val_idx, False, in_order))
-        test_true, test_proba = predict_probabilities(model, dataset(test_idx, False, in_order))
-        clip_svm = None
-        if getattr(config.model, "svm_weight", 0.0) > 0:
-            clip_svm, val_proba, test_proba = _blend_clip_svm(config, corpus, raw_audio, split, val_proba, test_proba)
-        val = classification_metrics(val_true, np.argmax(val_proba, axis=1), EMOTIONS)
-        test = classification_metrics(test_true, np.argmax(test_proba, axis=1), EMOTIONS)
-        tracking.log_results(history, val, test, workdir)
+        val, test, test_true, test_proba, clip_svm = evaluate_model(config, model, data, dataset)
+        run_logging.log_results(history, val, test, workdir)
         mlflow.set_tag(run_notes.NOTE_TAG, run_notes.training_note(config.variant, corpus, split_summary, test))
-        tracking.log_attention(model, test_ds, config)
-        tracking.log_trained_model(model, normaliser, config, corpus, n_classes, clip_svm)
+        run_logging.log_attention(model, dataset(split["test"], False), config)
+        run_logging.log_trained_model(model, data.normaliser, config, corpus, len(EMOTIONS), clip_svm)
         seconds = time.time() - started
         best = int(np.argmax(history["val_accuracy"]))
         gap = float(history["accuracy"][best] - history["val_accuracy"][best])

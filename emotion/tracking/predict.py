@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from emotion import plots
+from emotion.tracking import plots
 from emotion.data.labels import EMOTIONS
 from emotion.data.manifest import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.errors import BadInputError, EmotionError
-from emotion.metrics import classification_metrics
+from emotion.experiment.metrics import classification_metrics
 
 
 def load_model(uri: str):
@@ -123,7 +123,14 @@ def evaluate(model_uri: str, data_dir: str, corpus: str = "auto") -> dict:
     metrics = classification_metrics(y_true, y_pred, EMOTIONS)
     with mlflow.start_run(run_name="evaluate") as run:
         mlflow.set_tags({"entry_point": "evaluate", "model_uri": model_uri})
-        mlflow.log_params({"model_uri": model_uri, "eval_data_dir": str(data_dir), "n_clips": len(manifest), "n_errors": int((~ok).sum())})
+        mlflow.log_params(
+            {
+                "model_uri": model_uri,
+                "eval_data_dir": str(data_dir),
+                "n_clips": len(manifest),
+                "n_errors": int((~ok).sum()),
+            }
+        )
         mlflow.log_metrics(
             {
                 "eval_ua": metrics["ua"],

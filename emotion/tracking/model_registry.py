@@ -18,6 +18,20 @@ from emotion.errors import EmotionError
 ALIAS = "champion"
 
 
+@dataclass(frozen=True)
+class RegisterSettings:
+    """`register`'s parameters and their defaults (MLproject's `register` entry is generated from these)."""
+
+    experiment: str = "Default"
+    parent_run_id: str = ""  # set: only the children of this run (a cv, compare or sweep parent) compete
+    metric: str = "test_ua"
+    model_name: str = "emotion"
+    force: bool = False  # move the alias even when the best run does not beat the champion
+
+
+CHAMPION_URI = f"models:/{RegisterSettings.model_name}@{ALIAS}"  # what evaluate and serving load by default
+
+
 @dataclass
 class Promotion:
     model_name: str
@@ -55,15 +69,15 @@ def _champion(client: MlflowClient, model_name: str):
 def register_best(
     experiment: str | None = None,
     parent_run_id: str | None = None,
-    metric: str = "test_ua",
-    model_name: str = "emotion",
-    force: bool = False,
+    metric: str = RegisterSettings.metric,
+    model_name: str = RegisterSettings.model_name,
+    force: bool = RegisterSettings.force,
 ) -> Promotion:
     client = MlflowClient()
     if parent_run_id:
         experiment_id = client.get_run(parent_run_id).info.experiment_id
     else:
-        found = client.get_experiment_by_name(experiment or "Default")
+        found = client.get_experiment_by_name(experiment or RegisterSettings.experiment)
         if found is None:
             raise EmotionError(f"experiment {experiment!r} not found at {mlflow.get_tracking_uri()}")
         experiment_id = found.experiment_id
@@ -72,14 +86,25 @@ def register_best(
     current = _champion(client, model_name)
     if current is not None:
         if current.run_id == run.info.run_id:
-            return Promotion(model_name, str(current.version), run.info.run_id, value, False, f"run {run.info.run_id} is already {ALIAS}")
+            return Promotion(
+                model_name,
+                str(current.version),
+                run.info.run_id,
+                value,
+                False,
+                f"run {run.info.run_id} is already {ALIAS}",
+            )
         held = client.get_run(current.run_id).data.metrics.get(metric, float("-inf"))
         if value <= held and not force:
             return Promotion(
-                model_name, None, run.info.run_id, value, False,
+                model_name,
+                None,
+                run.info.run_id,
+                value,
+                False,
                 f"best run {run.info.run_id} has {metric}={value:.4f}, not better than {ALIAS} v{current.version} "
                 f"({held:.4f}); nothing registered (force=true to promote anyway)",
-            )  # fmt: skip
+            )
     number = str(mlflow.register_model(f"models:/{logged.model_id}", model_name).version)  # int here, str elsewhere
     params = run.data.params
     train_digests = [i.dataset.digest for i in run.inputs.dataset_inputs if any(t.value == "train" for t in i.tags)]
@@ -87,7 +112,9 @@ def register_best(
         "variant": params.get("variant", ""),
         "run_id": run.info.run_id,
         "data_digest": train_digests[0] if train_digests else "",
-        **{k: f"{v:.4f}" for k, v in run.data.metrics.items() if k in ("test_ua", "test_wa", "test_macro_f1", "val_ua")},
+        **{
+            k: f"{v:.4f}" for k, v in run.data.metrics.items() if k in ("test_ua", "test_wa", "test_macro_f1", "val_ua")
+        },
     }
     for key, val in tags.items():
         client.set_model_version_tag(model_name, number, key, val)

@@ -1,0 +1,64 @@
+"""Every default of the platform, in one place, with the reason for it.
+
+    sections.py  the run's sections (data, features, split, pipeline, train, augment, each model) and RunConfig
+    variants.py  the variants, their model sections and their own defaults (VARIANT_DEFAULTS, the recipes)
+    build.py     build_config(variant, overrides): cast, validate, one-line errors; parse_assignments
+
+The names below are the package's interface: `from emotion.config import build_config, TrainConfig`.
+"""
+
+from emotion.config.build import WHISPER_WINDOW_SECONDS, build_config, cast_parameter, parse_assignments, window_seconds
+from emotion.config.sections import (
+    CORPORA,
+    AugmentConfig,
+    CNNLSTMConfig,
+    CNNPoolingConfig,
+    DataConfig,
+    FeatureConfig,
+    MultimodalConfig,
+    PipelineConfig,
+    RunConfig,
+    SimplifiedLSTMConfig,
+    SplitConfig,
+    TrainConfig,
+    Wav2VecAttentionConfig,
+)
+from emotion.config.variants import (
+    MODEL_CONFIGS,
+    MULTIMODAL_RECIPE,
+    MULTIMODAL_VARIANTS,
+    SEGMENT_RECIPE,
+    VARIANT_DEFAULTS,
+    VARIANTS,
+    WHISPER_SEQUENCE,
+    uses_video,
+)
+
+__all__ = [
+    "CORPORA",
+    "MODEL_CONFIGS",
+    "MULTIMODAL_RECIPE",
+    "MULTIMODAL_VARIANTS",
+    "SEGMENT_RECIPE",
+    "VARIANT_DEFAULTS",
+    "VARIANTS",
+    "WHISPER_SEQUENCE",
+    "AugmentConfig",
+    "cast_parameter",
+    "CNNLSTMConfig",
+    "CNNPoolingConfig",
+    "DataConfig",
+    "FeatureConfig",
+    "MultimodalConfig",
+    "PipelineConfig",
+    "RunConfig",
+    "SimplifiedLSTMConfig",
+    "SplitConfig",
+    "TrainConfig",
+    "Wav2VecAttentionConfig",
+    "build_config",
+    "parse_assignments",
+    "uses_video",
+    "window_seconds",
+    "WHISPER_WINDOW_SECONDS",
+]

@@ -1,0 +1,14 @@
+"""Running experiments: one training, k folds, several variants, a sweep.
+
+train.py        one variant inside one MLflow run: split, normalise, fit, evaluate, log
+cv.py           k-fold cross-validation by speaker (own folds or EmoBox's published ones)
+compare.py      `main` / `cnn_compare`: several variants on one split, a leaderboard
+tune.py         the Optuna sweep: study, objective, pruning, nested trial runs
+tune_settings.py  the sweep's defaults and search space, validated before a trial starts
+tune_storage.py   the study's storage (heartbeats, re-queued trials of dead workers) and pruner
+tune_report.py    the finished sweep on its parent run: best trial, trial table, figures
+checkpoint.py   the whole training state after every epoch, so a killed run resumes
+epoch_seeds.py  data order, augmentation and dropout keyed by (seed, epoch): resumes are exact
+schedules.py    learning-rate schedules as epoch callbacks (exponential, warm-up / plateau / cosine)
+metrics.py      UA (headline), WA, macro-F1, per-class recall, confusion matrix
+"""
