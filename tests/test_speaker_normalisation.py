@@ -41,3 +41,19 @@ def test_the_served_model_normalises_per_speaker_as_training_did(cache_dir, tmp_
     scored = evaluate(model_uri, str(folder))
     # Same clips, same per-speaker statistics (all of each speaker's clips): the same confusion matrix.
     np.testing.assert_array_equal(scored["confusion"], result.test["confusion"])
+
+
+def test_the_normaliser_is_fitted_on_the_training_speakers_only(cache_dir):
+    from emotion.experiment.train import prepare_run_data
+    from emotion.features.normalise import Normaliser
+
+    for normalisation in ("train", "speaker"):
+        config = build_config("cnn_pooling", {"max_actors": "6", "normalisation": normalisation})
+        data = prepare_run_data(config, cache_dir, corpus=None, split=None)
+        features = data.corpus.features["audio"]  # as the network sees them (per speaker first, when asked)
+        on_train = Normaliser.fit({"audio": [features[i] for i in data.split["train"]]})
+        np.testing.assert_allclose(data.normaliser.mean["audio"], on_train.mean["audio"], atol=1e-6)
+        np.testing.assert_allclose(data.normaliser.std["audio"], on_train.std["audio"], rtol=1e-6)
+        if normalisation == "train":  # per speaker, every speaker is mean 0 / std 1: only here can a leak show
+            on_all = Normaliser.fit({"audio": features})
+            assert not np.allclose(data.normaliser.mean["audio"], on_all.mean["audio"], rtol=1e-4)
