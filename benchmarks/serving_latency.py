@@ -111,24 +111,12 @@ def _serve_and_load(model_uri: str, uri: str, workers: int, concurrency: int, bo
     (latencies ms of the answered ones, error count, wall seconds)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from emotion.tracking.predict import serve_command
+
     port = _free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
     server = subprocess.Popen(
-        [
-            "mlflow",
-            "models",
-            "serve",
-            "-m",
-            model_uri,
-            "--env-manager",
-            "local",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
+        serve_command(model_uri, port, workers),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -20,6 +20,7 @@ from mlflow import MlflowClient
 
 from conftest import subprocess_env
 from emotion.data.labels import EMOTIONS
+from emotion.tracking.predict import serve_command
 from services import wait_for_ping
 
 pytestmark = [
@@ -207,7 +208,7 @@ def test_served_model_answers_raw_audio_and_rejects_a_wrong_payload(store, cache
     uri = _champion_uri(store)
     port = _free_port()
     server = subprocess.Popen(
-        ["mlflow", "models", "serve", "-m", uri, "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+        serve_command(uri, port),
         env=subprocess_env(cache_dir, store["uri"]),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

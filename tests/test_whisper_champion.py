@@ -18,6 +18,7 @@ from conftest import subprocess_env
 from emotion.data.labels import EMOTIONS
 from emotion.features.whisper import bundled_model_dir
 from emotion.models.clip_svm import MIN_SPEAKER_CLIPS, ClipSVM
+from emotion.tracking.predict import serve_command
 from services import free_port, stop, wait_for_ping
 
 pytestmark = [
@@ -120,19 +121,7 @@ def _invoke(port: int, frame: pd.DataFrame) -> pd.DataFrame:
 def test_mlflow_models_serve_answers_with_the_runs_test_probabilities(champion, cache_dir):
     mlflow.set_tracking_uri(champion["uri"])
     port = free_port()
-    command = [
-        "mlflow",
-        "models",
-        "serve",
-        "-m",
-        "models:/emotion@champion",
-        "--env-manager",
-        "local",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-    ]
+    command = serve_command("models:/emotion@champion", port)
     server = subprocess.Popen(
         command,
         env=subprocess_env(cache_dir, champion["uri"]),

@@ -27,6 +27,24 @@ def load_model(uri: str):
         raise EmotionError(f"model {uri} could not be loaded from {mlflow.get_tracking_uri()}: {reason}") from None
 
 
+def serve_command(model_uri: str, port: int, workers: int = 1) -> list[str]:
+    """`mlflow models serve` for `model_uri` on loopback, in this environment (no conda / virtualenv build)."""
+    command = [
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        model_uri,
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
+    return command + (["--workers", str(workers)] if workers != 1 else [])
+
+
 def model_inputs(model) -> list[str]:
     return model.metadata.get_input_schema().input_names()
 
