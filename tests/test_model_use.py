@@ -149,16 +149,21 @@ def _mlflow_run(entry: str, params: list[str], store, cache_dir) -> subprocess.C
     return proc
 
 
-def test_register_and_evaluate_entry_points(store, cache_dir):
+def test_register_and_evaluate_entry_points(store, cache_dir, tmp_path):
     from emotion.data.synthetic import ensure_builtin_corpus
 
     _champion_uri(store)
     proc = _mlflow_run("register", ["-P", "experiment=strong"], store, cache_dir)
     assert "already champion" in proc.stdout
-    _mlflow_run("evaluate", ["-P", f"data_dir={ensure_builtin_corpus(cache_dir)}"], store, cache_dir)
+    labelled = tmp_path / "two-actors"  # a labelled folder of 60 clips (linked): the served encoder's time, not 360
+    for actor in ("Actor_01", "Actor_02"):
+        (labelled / actor).mkdir(parents=True)
+        for clip in (ensure_builtin_corpus(cache_dir) / actor).iterdir():
+            (labelled / actor / clip.name).symlink_to(clip)
+    _mlflow_run("evaluate", ["-P", f"data_dir={labelled}"], store, cache_dir)
     client = store["client"]
     run = client.search_runs([client.get_experiment_by_name("use").experiment_id], "tags.entry_point = 'evaluate'")[0]
-    assert run.data.params["n_clips"] == "360" and run.data.params["n_errors"] == "0"
+    assert run.data.params["n_clips"] == "60" and run.data.params["n_errors"] == "0"
     assert run.data.params["model_uri"] == "models:/emotion@champion"
     for key in ("eval_ua", "eval_wa", "eval_macro_f1"):
         assert 0.0 <= run.data.metrics[key] <= 1.0
