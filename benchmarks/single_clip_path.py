@@ -31,7 +31,9 @@ def fold_scores(client, fold_run, manifest, emotions) -> dict[str, dict[str, flo
 
     test_actors = fold_run.data.params["test_actors"].split(",")
     clips = manifest[manifest["actor"].isin(test_actors)]
-    (logged,) = client.search_logged_models(filter_string=f"source_run_id = '{fold_run.info.run_id}'")
+    (logged,) = client.search_logged_models(
+        experiment_ids=[fold_run.info.experiment_id], filter_string=f"source_run_id = '{fold_run.info.run_id}'"
+    )
     model = mlflow.pyfunc.load_model(f"models:/{logged.model_id}")
     audio = [open(path, "rb").read() for path in clips["audio_path"]]
     truth = np.array([emotions.index(e) for e in clips["emotion"]])

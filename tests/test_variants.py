@@ -116,3 +116,33 @@ def test_served_model_drops_xla_and_answers_any_length(tmp_path):
     proba = served.predict_features(clips)
     assert proba.shape == (3, N_CLASSES)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_a_model_logged_before_the_tracking_layout_still_loads_in_a_process_that_imported_emotion(tmp_path):
+    """Its MLmodel names `emotion.mlflow_model` as the loader; with this package imported (emotion predict,
+    evaluate) MLflow cannot fall back on the model's own code copy, so the old name forwards."""
+    import json
+
+    import mlflow
+    from mlflow import pyfunc
+    from mlflow.models import Model
+
+    import emotion.experiment.train  # noqa: F401 -- the package is imported, as in `emotion predict`
+    from emotion.features.normalise import Normaliser
+    from emotion.tracking.mlflow_model import METADATA_FILE, NORMALISER_FILE, EmotionModel
+
+    config = build_config("no_aug", {"frame_pool": 1})
+    model = build_model(config, N_CLASSES, {"audio": 6})
+    data = tmp_path / "data"
+    data.mkdir()
+    model.save(data / "model.keras")
+    Normaliser({"audio": np.zeros(6, np.float32)}, {"audio": np.ones(6, np.float32)}).save(data / NORMALISER_FILE)
+    (data / METADATA_FILE).write_text(json.dumps({"variant": "no_aug", "modalities": ["audio"], "features": {}}))
+    old = Model()
+    pyfunc.add_to_model(old, loader_module="emotion.mlflow_model", data="data")  # the pre-layout loader name
+    old.save(str(tmp_path / "MLmodel"))
+    # loader-module models have no public accessor (get_raw_model is for python_model ones)
+    served = mlflow.pyfunc.load_model(str(tmp_path))._model_impl
+    assert isinstance(served, EmotionModel)
+    proba = served.predict_features([{"audio": np.ones((20, 6), np.float32)}])
+    assert proba.shape == (1, N_CLASSES)
