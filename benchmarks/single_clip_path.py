@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -35,7 +36,7 @@ def fold_scores(client, fold_run, manifest, emotions) -> dict[str, dict[str, flo
         experiment_ids=[fold_run.info.experiment_id], filter_string=f"source_run_id = '{fold_run.info.run_id}'"
     )
     model = mlflow.pyfunc.load_model(f"models:/{logged.model_id}")
-    audio = [open(path, "rb").read() for path in clips["audio_path"]]
+    audio = [Path(path).read_bytes() for path in clips["audio_path"]]
     truth = np.array([emotions.index(e) for e in clips["emotion"]])
     scores = {}
     for path in PATHS:

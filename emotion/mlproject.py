@@ -83,9 +83,8 @@ def render() -> str:
     params = {"variant": "no_aug", **{n: shared[n] for n in names[1:]}}
     assignments = " ".join(f"{n}={{{n}}}" for n in names[1:])
     entries.append(_entry("cv", params, f"python entrypoints/cv.py {{variant}} {assignments}"))
-    from emotion.experiment.tune_settings import (
-        TuneSettings,
-    )  # the sweep's defaults live there, next to the code using them
+    # the sweep's defaults live there, next to the code using them
+    from emotion.experiment.tune_settings import TuneSettings
 
     tune = {k: v for k, v in dataclasses.asdict(TuneSettings()).items() if k != "variant"}
     tune = {k: str(v).lower() if isinstance(v, bool) else v for k, v in tune.items()}

@@ -20,9 +20,8 @@ from emotion.features.video import VIDEO_FPS, load_video_features
 
 def corpus_label(data_dir: str) -> str:
     """The corpus as runs name it: 'builtin' or the folder's name."""
-    return (
-        Path(data_dir).expanduser().absolute().name if data_dir else "builtin"
-    )  # the folder as given, links not resolved
+    # the folder's name as given, links not resolved
+    return Path(data_dir).expanduser().absolute().name if data_dir else "builtin"
 
 
 @dataclass

@@ -157,9 +157,8 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
         mlflow.log_metrics(summary)
         mlflow.set_tag(NOTE_TAG, cv_note(config.variant, corpus, len(folds), summary))
         mlflow.log_table(table, "folds.json")
-        mlflow.log_table(
-            pd.concat(predictions, ignore_index=True), "test_predictions.json"
-        )  # to compare or ensemble cv runs later
+        # to compare or ensemble cv runs later
+        mlflow.log_table(pd.concat(predictions, ignore_index=True), "test_predictions.json")
         mlflow.log_text(table.to_markdown(index=False, floatfmt=".3f"), "folds.md")
         summed = pd.DataFrame(confusion, index=list(EMOTIONS), columns=list(EMOTIONS)).rename_axis("true").reset_index()
         mlflow.log_table(summed, "summed_confusion_matrix.json")

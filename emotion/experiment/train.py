@@ -16,7 +16,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from emotion.experiment import checkpoint
 from emotion.tracking import offline, run_logging, run_notes
 from emotion.data.augment import make_augment
-from emotion.config import RunConfig
+from emotion.config import RunConfig, uses_video
 from emotion.experiment.epoch_seeds import EpochOrder, EpochSeeds
 from emotion.errors import ConfigError
 from emotion.data.labels import EMOTIONS
@@ -26,7 +26,6 @@ from emotion.features.cache import default_cache_dir
 from emotion.features.cnn import extra_width
 from emotion.features.normalise import Normaliser, per_speaker
 from emotion.experiment.metrics import classification_metrics
-from emotion.config import uses_video
 from emotion.models.clip_svm import ClipSVM, blend
 from emotion.models.lstm_kernel import lstm_path
 from emotion.models.registry import build_model
@@ -222,10 +221,9 @@ def dataset_maker(config: RunConfig, data: RunData, order: EpochOrder):
     return dataset
 
 
-def built_or_resumed_model(config: RunConfig, data: RunData, xla: bool):
+def built_or_resumed_model(config: RunConfig, data: RunData, xla: bool, checkpoint_root: Path | None):
     """(model, resume state or None): the last epoch's state of an interrupted run with this config
-    (weights, optimizer moments, learning rate), else a new compiled model."""
-    checkpoint_root = Path(config.train.checkpoint_dir) if config.train.checkpoint_dir else None
+    (weights, optimizer moments, learning rate) in checkpoint_root, else a new compiled model."""
     resume = checkpoint.latest_state(checkpoint_root, checkpoint.config_digest(config)) if checkpoint_root else None
     if resume is not None:
         print(f"Resuming run {resume.run_id} at epoch {resume.next_epoch + 1} from {resume.folder}")
@@ -286,13 +284,12 @@ def train(
     data = prepare_run_data(config, cache_root, corpus, split)
     corpus, split = data.corpus, data.split
     tags = kernel_tags(config, corpus.modalities)
-    order = EpochOrder(
-        config.train.seed, len(split["train"])
-    )  # the training data's per-epoch order and augmentation seeds
+    # the training data's per-epoch order and augmentation seeds
+    order = EpochOrder(config.train.seed, len(split["train"]))
     dataset = dataset_maker(config, data, order)
     weights = class_weights(corpus.labels[split["train"]]) if config.train.class_weighting else None
-    model, resume = built_or_resumed_model(config, data, xla=tags["xla"] == "on")
     checkpoint_root = Path(config.train.checkpoint_dir) if config.train.checkpoint_dir else None
+    model, resume = built_or_resumed_model(config, data, tags["xla"] == "on", checkpoint_root)
 
     nested = mlflow.active_run() is not None  # a child of `main`, `cv` or a sweep
     run_id = resume.run_id if resume else None  # a resumed run goes on in the same MLflow run
@@ -317,12 +314,11 @@ def train(
                 checkpoint_root, run.info.run_id, checkpoint.config_digest(config), list(callbacks), resume
             )
             callbacks.append(saver)
+        # a resumed run that had stopped early trains 0 epochs and restores its best
         fitted = model.fit(
             dataset(split["train"], True),
             validation_data=dataset(split["val"], False),
-            epochs=resume.next_epoch
-            if resume and resume.stopped
-            else config.train.epochs,  # stopped: 0 epochs, restore best
+            epochs=resume.next_epoch if resume and resume.stopped else config.train.epochs,
             initial_epoch=resume.next_epoch if resume else 0,
             class_weight=weights,
             callbacks=callbacks,

@@ -79,9 +79,8 @@ class TrialRunner:
                 on_run_started=lambda run_id: self._run_started(trial, run_id, run_ids),
             )
         except optuna.TrialPruned:
-            self._end_runs(
-                run_ids, "PRUNED", metric=("pruned_at_epoch", len(curve) - 1), status="KILLED"
-            )  # pruned is not a crash
+            # pruned is not a crash: KILLED, not FAILED
+            self._end_runs(run_ids, "PRUNED", metric=("pruned_at_epoch", len(curve) - 1), status="KILLED")
             raise
         except BaseException as error:
             self._end_runs(run_ids, "FAIL", reason=f"{type(error).__name__}: {error}"[:500])
