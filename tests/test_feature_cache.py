@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +143,27 @@ def test_extract_many_lets_other_errors_propagate(tmp_path, clip):
 def test_extract_many_without_cache(clip):
     results, failures = extract_many([clip], bytes_feature, PARAMS, None)
     assert failures == [] and results[0].shape == (1024, 1)
+
+
+def test_extract_many_on_two_workers_runs_two_clips_at_once_and_keeps_path_order(tmp_path):
+    paths = []
+    for i in range(6):
+        paths.append(tmp_path / f"clip{i}.bin")
+        paths[-1].write_bytes(bytes([i]) * (100 + i))
+    bad = tmp_path / "missing.bin"
+    together = threading.Barrier(2, timeout=30)  # broken (an error, not a skip) unless two computes overlap
+
+    def compute(path):
+        if not Path(path).exists():
+            raise BadInputError(path, "file not found")
+        together.wait()
+        return bytes_feature(path)
+
+    order = [paths[0], paths[1], bad, *paths[2:]]
+    results, failures = extract_many(order, compute, PARAMS, FeatureCache(tmp_path / "cache"), workers=2)
+    assert [None if r is None else len(r) for r in results] == [100, 101, None, 102, 103, 104, 105]
+    assert failures == [(str(bad), "file not found")]
+    assert all(np.array_equal(r, bytes_feature(p)) for r, p in zip(results, order) if r is not None)
 
 
 # --- two processes filling the same keys ---------------------------------------------------------------

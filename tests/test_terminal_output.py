@@ -73,6 +73,21 @@ def test_off_a_terminal_a_long_pass_prints_a_line_every_tenth():
     assert lines[-1] == "whisper features: 200/200 clips (100%), 1.0 clips/s, 0 s left"
 
 
+def test_a_lazy_pass_with_its_total_reports_before_the_iterator_is_drained():
+    stream, clock, pulled = io.StringIO(), _Clock(), []
+
+    def arriving():  # results coming back from worker threads, one a second
+        for clip in range(100):
+            pulled.append(clip)
+            clock.now += 1.0
+            yield clip
+
+    for clip in progress(arriving(), "whisper frames", stream=stream, clock=clock, total=100):
+        if clip == 10:  # the 10% line is written once the tenth clip is done
+            assert len(pulled) == 11  # not drained up front
+            assert stream.getvalue() == "whisper frames: 10/100 clips (10%), 1.0 clips/s, 1 min 30 s left\n"
+
+
 def test_a_pass_shorter_than_the_quiet_time_prints_nothing():
     stream = io.StringIO()
     clips = int(QUIET_SECONDS) - 2  # done before QUIET_SECONDS have passed

@@ -78,6 +78,41 @@ def test_a_clip_longer_than_30_s_is_encoded_window_by_window(encoder):
     assert np.corrcoef(frames[:1500].ravel(), first_window.ravel())[0, 1] > 0.999
 
 
+def test_two_replicas_encode_clips_side_by_side_with_the_same_frames(tmp_path):
+    serial = WhisperEncoder("tiny.en", "clip", threads=1, replicas=1)
+    side_by_side = WhisperEncoder("tiny.en", "clip", threads=1, replicas=2)
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"clip{i}.wav")
+        sf.write(paths[-1], speech_like(1.0 + 0.3 * i, seed=i), WHISPER_SAMPLE_RATE)
+    cache = FeatureCache(tmp_path / "cache")
+    frames, failures = extract_many(paths, side_by_side, side_by_side.params(), cache, workers=side_by_side.replicas)
+    assert failures == [] and side_by_side.replicas == 2
+    assert [len(f) for f in frames] == [50, 65, 80, 95]
+    assert all(np.array_equal(a, serial(p)) for a, p in zip(frames, paths))
+
+
+def test_whisper_segments_encode_their_frames_in_a_parallel_pass_then_read_them_back(tmp_path, monkeypatch):
+    from emotion.data import dataset
+
+    folder = tmp_path / "Actor_01"
+    folder.mkdir()
+    for i, emotion in enumerate(("01", "05")):
+        sf.write(folder / f"03-01-{emotion}-01-01-01-01.wav", speech_like(1.5, seed=i), WHISPER_SAMPLE_RATE)
+    config = build_config("cnn_lstm", {"feature_kind": "whisper_segments", "prosody": False})
+    passes = []
+    real = dataset.extract_many
+    monkeypatch.setattr(
+        dataset, "extract_many", lambda *a, **k: passes.append((k["desc"], k.get("workers", 1))) or real(*a, **k)
+    )
+    cache = FeatureCache(tmp_path / "cache")
+    arrays, failures = dataset._audio_features(sorted(folder.glob("*.wav")), config.features, cache)
+    frames = load_encoder(config.features.whisper_model, config.features.whisper_window)
+    assert passes == [("whisper frames", frames.replicas), ("audio features", 1)] and failures == []
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 4  # 2 clips x (frames, segments)
+    assert all(a.shape[0] == config.features.n_segments for a in arrays)
+
+
 def test_segment_kind_pools_whisper_frames_and_takes_the_prosody_extras(tmp_path):
     path = tmp_path / "clip.wav"
     sf.write(path, speech_like(2.5, seed=3), WHISPER_SAMPLE_RATE)

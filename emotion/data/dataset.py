@@ -14,7 +14,7 @@ from emotion.data.manifest import VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_
 from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.errors import BadInputError, ConfigError
 from emotion.features.cache import FeatureCache, extract_many
-from emotion.features.extractors import audio_extractor
+from emotion.features.extractors import audio_extractor, whisper_frame_extractor
 from emotion.features.video import VIDEO_FPS, load_video_features
 
 
@@ -79,8 +79,7 @@ def prepare_corpus(
         skipped.extend(folder_report.unmatched_files)  # feature files without a clip: listed, not fatal
         extracted = {"audio": (arrays, list(folder_report.failures))}
     else:
-        compute, params = audio_extractor(features, cache)
-        extracted = {"audio": extract_many(manifest["audio_path"], compute, params, cache, desc="audio features")}
+        extracted = {"audio": _audio_features(manifest["audio_path"], features, cache)}
     if "video" in modalities:
         from emotion.features.face import face_feature_params
 
@@ -105,6 +104,20 @@ def prepare_corpus(
     manifest = manifest[ok].reset_index(drop=True)
     labels = np.array([EMOTIONS.index(e) for e in manifest["emotion"]], dtype=np.int64)
     return PreparedCorpus(root, corpus_label(data.data_dir), manifest, labels, features_by_modality, sorted(skipped))
+
+
+def _audio_features(paths, features: FeatureConfig, cache: FeatureCache) -> tuple[list, list]:
+    """extract_many over the clips; the Whisper encoder runs on all its replicas at once. For
+    whisper_segments the frames are encoded (and cached) in that parallel pass first, then the serial
+    pass adds the prosody columns (Praat is not thread-safe) and reads the frames back."""
+    paths = list(paths)
+    if features.feature_kind in ("whisper", "whisper_segments"):
+        frames, frame_params, replicas = whisper_frame_extractor(features)
+        whisper = extract_many(paths, frames, frame_params, cache, desc="whisper frames", workers=replicas)
+        if features.feature_kind == "whisper":
+            return whisper
+    compute, params = audio_extractor(features, cache)
+    return extract_many(paths, compute, params, cache, desc="audio features")
 
 
 def _drop_odd_widths(arrays: list, paths, modality: str) -> list[tuple[str, str]]:

@@ -19,10 +19,7 @@ def audio_extractor(config: FeatureConfig, cache=None) -> tuple[Callable[[str], 
     if kind in ("logmel", "mfcc"):
         return partial(extract_audio_features, config=config), feature_params(config)
     if kind == "whisper":
-        from emotion.features.whisper import load_encoder
-
-        encoder = load_encoder(config.whisper_model, config.whisper_window)
-        return partial(encoder, max_seconds=config.max_clip_seconds), encoder.params()
+        return whisper_frame_extractor(config)[:2]
     if kind in ("logmel_stats", "cnn", "whisper_segments"):
         from emotion.features.cnn import CnnFeatureExtractor
 
@@ -36,3 +33,12 @@ def audio_extractor(config: FeatureConfig, cache=None) -> tuple[Callable[[str], 
         compute = partial(extract_wav2vec_features, model=model, extractor=processor, layer=config.wav2vec_layer)
         return compute, wav2vec_params(config.wav2vec_model, config.wav2vec_layer)
     raise ValueError(f"no extractor for feature_kind {kind!r}")  # build_config rejects these first
+
+
+def whisper_frame_extractor(config: FeatureConfig) -> tuple[Callable[[str], np.ndarray], dict, int]:
+    """Whisper encoder frames per clip, their cache parameters, and how many threads may call it at once
+    (the encoder's CTranslate2 replicas). The frames whisper_segments pool are cached under the same key."""
+    from emotion.features.whisper import load_encoder
+
+    encoder = load_encoder(config.whisper_model, config.whisper_window)
+    return partial(encoder, max_seconds=config.max_clip_seconds), encoder.params(), encoder.replicas

