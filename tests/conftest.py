@@ -39,7 +39,13 @@ def isolated_mlflow_state():
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
-    """One feature cache (and built-in corpus) for the whole session: generated once, reused."""
+    """One feature cache (and built-in corpus) for the whole session, shared by its xdist workers (the
+    cache and the corpus build are safe for concurrent writers): each clip is encoded once, not once per
+    worker."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker's basetemp is <session basetemp>/popen-gwN
+        shared = tmp_path_factory.getbasetemp().parent / "emotion-cache"
+        shared.mkdir(exist_ok=True)
+        return shared
     return tmp_path_factory.mktemp("emotion-cache")
 
 
@@ -55,3 +61,8 @@ def subprocess_env(cache_dir: Path, tracking_uri: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update({"EMOTION_CACHE_DIR": str(cache_dir), "MLFLOW_TRACKING_URI": tracking_uri, "TF_CPP_MIN_LOG_LEVEL": "2"})
     return env
+
+
+def half_written(cache_dir: Path, pid: int) -> list[Path]:
+    """Cache entries a process left half-written (its temp files; other workers may be mid-write)."""
+    return [path for path in cache_dir.rglob("*.tmp") if f".{pid}." in path.name]

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from bad_inputs import Kind, write_catalogue
-from conftest import subprocess_env
+from conftest import half_written, subprocess_env
 from emotion.config import DataConfig, FeatureConfig
 from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.data.dataset import prepare_corpus
@@ -93,7 +93,7 @@ def test_every_kind_has_its_defined_outcome_and_no_good_clip_is_lost(catalogue, 
     assert len(good) == N_GOOD and all(str(p) in position for p in good)  # no good clip dropped
     processed = sum(k.outcome == "processed" for k in kinds)
     assert len(corpus.labels) == N_GOOD + processed + can_read_locked  # root reads the locked clip: one more
-    assert not list(cache_dir.rglob("*.tmp"))  # every cache entry written whole
+    assert not half_written(cache_dir, os.getpid())  # every cache entry written whole
 
 
 def _without_root_read_override(command: list[str]) -> list[str]:
@@ -141,4 +141,4 @@ def test_the_command_line_trains_on_the_catalogue_without_a_traceback(catalogue,
         reason = whisper_reasons.get(kind.name, kind.reason)
         assert reason in reported.get(str(kind.path), ""), f"{kind.name}: {reported.get(str(kind.path))!r}"
     assert int(run.data.params["n_clips"]) == N_GOOD + sum(k.outcome == "processed" for k in kinds)
-    assert not list(cache_dir.rglob("*.tmp"))
+    assert not half_written(cache_dir, proc.pid)
