@@ -12,6 +12,7 @@ import soundfile as sf
 
 from emotion.config import build_config
 from emotion.errors import BadInputError, ConfigError
+from emotion.features.audio import load_audio
 from emotion.features.cache import FeatureCache, extract_many
 from emotion.features.extractors import audio_extractor
 from emotion.features.whisper import (
@@ -137,6 +138,39 @@ def test_segment_kind_pools_whisper_frames_and_takes_the_prosody_extras(tmp_path
     compute, prosody_params = audio_extractor(with_prosody.features)
     assert compute(str(path)).shape == (20, 768 + 5)
     assert params["whisper"]["model"] == prosody_params["whisper"]["model"] and params != prosody_params
+
+
+def test_a_clip_is_encoded_while_the_calling_thread_computes_its_praat_extras(tmp_path, monkeypatch):
+    """Served latency: the encoder (GIL released) runs beside pitch / HNR (GIL held), not after them.
+    The encoder waits until the extras have started: run one after the other, it would time out."""
+    import threading
+
+    from emotion.features import prosody
+
+    path = tmp_path / "clip.wav"
+    sf.write(path, speech_like(2.0, seed=5), WHISPER_SAMPLE_RATE)
+    config = build_config("whisper_lstm", {"whisper_window": "clip", "segment_deltas": False, "voice_quality": False})
+    compute, _ = audio_extractor(config.features)
+    extras_started, seen = threading.Event(), {}
+    real_tracks, real_encode = prosody.prosody_tracks, compute.encoder.encode_signal
+
+    def tracks(*args, **kwargs):
+        extras_started.set()
+        seen["extras"] = threading.current_thread()
+        return real_tracks(*args, **kwargs)
+
+    def encode(signal):
+        seen["overlapped"] = extras_started.wait(timeout=20)
+        seen["encoder"] = threading.current_thread()
+        return real_encode(signal)
+
+    monkeypatch.setattr(prosody, "prosody_tracks", tracks)
+    monkeypatch.setattr(compute.encoder, "encode_signal", encode)
+    segments = compute(str(path))
+    assert seen["overlapped"] and seen["extras"] is threading.current_thread() is not seen["encoder"]
+    frames = real_encode(load_audio(path, WHISPER_SAMPLE_RATE))  # (100, 384)
+    np.testing.assert_allclose(segments[0, :384], frames[: len(frames) // 20].mean(axis=0), atol=1e-5)
+    assert segments.shape == (20, 768 + 5)
 
 
 def test_cache_key_names_the_model_weights_and_window(tmp_path, encoder):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -166,6 +167,7 @@ class CnnFeatureExtractor:
         self.model = _build_mobilenet(weights, image_size, seed) if kind == "cnn" else None
         self.encoder = None  # whisper_segments: each segment is the mean and std of its Whisper frames
         self.frame_cache = None  # a FeatureCache holding Whisper frames by (file, encoder params), if any
+        self._pool = None  # whisper_segments: encoder threads, made on first use (_frames_pool)
         if kind == "whisper_segments":
             from emotion.features.whisper import WHISPER_SAMPLE_RATE, load_encoder
 
@@ -240,10 +242,13 @@ class CnnFeatureExtractor:
         if not np.isfinite(log_mel).all():
             raise BadInputError(path, "features contain NaN or infinite values")
         if self.encoder is not None:
-            parts = [segment_pool(self._whisper_frames(path, signal), self.n_segments)]  # (n_segments, 2 d_model)
+            # The encoder (CTranslate2, GIL released) runs beside the Praat extras (GIL held): one clip's
+            # features take the longer of the two, not their sum (served single-clip latency)
+            frames = self._frames_pool().submit(self._whisper_frames, path, signal)
+            extras = self._extra_parts(signal, log_mel)
+            parts = [segment_pool(frames.result(), self.n_segments), *extras]  # (n_segments, 2 d_model), ...
         else:
-            parts = [self.from_logmel(log_mel)]  # (n_segments, base)
-        parts += self._extra_parts(signal, log_mel)
+            parts = [self.from_logmel(log_mel), *self._extra_parts(signal, log_mel)]  # (n_segments, base), ...
         features = np.concatenate(parts, axis=1)  # (n_segments, width)
         if self.config.clip_std:
             # How much each column varies over the clip, on every segment: after per-speaker normalisation
@@ -253,6 +258,12 @@ class CnnFeatureExtractor:
         if not np.isfinite(features).all():
             raise BadInputError(path, f"{self.kind} features contain NaN or infinite values")
         return features
+
+    def _frames_pool(self) -> ThreadPoolExecutor:
+        """Threads that encode beside the extras: one per encoder replica (calls that may run at once)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.encoder.replicas, thread_name_prefix="whisper")
+        return self._pool
 
     def _whisper_frames(self, path, signal: np.ndarray) -> np.ndarray:
         """(T, d_model) encoder frames, from the frame cache when feature_kind=whisper filled it."""
