@@ -3,6 +3,7 @@ loaded with CTranslate2, on real RAVDESS speech where present and on signals mad
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -100,7 +101,8 @@ def test_whisper_segments_encode_their_frames_in_a_parallel_pass_then_read_them_
     folder.mkdir()
     for i, emotion in enumerate(("01", "05")):
         sf.write(folder / f"03-01-{emotion}-01-01-01-01.wav", speech_like(1.5, seed=i), WHISPER_SAMPLE_RATE)
-    config = build_config("cnn_lstm", {"feature_kind": "whisper_segments", "prosody": False})
+    # the 30-s window: one clip takes 2 threads a call, the corpus pass one thread per replica
+    config = build_config("cnn_lstm", {"feature_kind": "whisper_segments", "prosody": False, "whisper_window": "30s"})
     passes = []
     real = dataset.extract_many
     monkeypatch.setattr(
@@ -108,10 +110,12 @@ def test_whisper_segments_encode_their_frames_in_a_parallel_pass_then_read_them_
     )
     cache = FeatureCache(tmp_path / "cache")
     arrays, failures = dataset._audio_features(sorted(folder.glob("*.wav")), config.features, cache)
-    frames = load_encoder(config.features.whisper_model, config.features.whisper_window)
-    assert passes == [("whisper frames", frames.replicas), ("audio features", 1)] and failures == []
+    assert passes == [("whisper frames", os.cpu_count()), ("audio features", 1)] and failures == []
     assert len(list((tmp_path / "cache").rglob("*.npy"))) == 4  # 2 clips x (frames, segments)
     assert all(a.shape[0] == config.features.n_segments for a in arrays)
+    served, _ = audio_extractor(config.features)  # no cache: the single-clip layout encodes again
+    for array, path in zip(arrays, sorted(folder.glob("*.wav"))):
+        np.testing.assert_allclose(array, served(str(path)), atol=1e-4)  # the same features either way
 
 
 def test_segment_kind_pools_whisper_frames_and_takes_the_prosody_extras(tmp_path):

@@ -112,7 +112,7 @@ def _audio_features(paths, features: FeatureConfig, cache: FeatureCache) -> tupl
     pass adds the prosody columns (Praat is not thread-safe) and reads the frames back."""
     paths = list(paths)
     if features.feature_kind in ("whisper", "whisper_segments"):
-        frames, frame_params, replicas = whisper_frame_extractor(features)
+        frames, frame_params, replicas = whisper_frame_extractor(features, many_clips=True)
         whisper = extract_many(paths, frames, frame_params, cache, desc="whisper frames", workers=replicas)
         if features.feature_kind == "whisper":
             return whisper

@@ -35,10 +35,15 @@ def audio_extractor(config: FeatureConfig, cache=None) -> tuple[Callable[[str], 
     raise ValueError(f"no extractor for feature_kind {kind!r}")  # build_config rejects these first
 
 
-def whisper_frame_extractor(config: FeatureConfig) -> tuple[Callable[[str], np.ndarray], dict, int]:
+def whisper_frame_extractor(
+    config: FeatureConfig, many_clips: bool = False
+) -> tuple[Callable[[str], np.ndarray], dict, int]:
     """Whisper encoder frames per clip, their cache parameters, and how many threads may call it at once
-    (the encoder's CTranslate2 replicas). The frames whisper_segments pool are cached under the same key."""
+    (the encoder's CTranslate2 replicas). The frames whisper_segments pool are cached under the same key.
+    many_clips: a corpus pass, where one thread per replica encodes the most clips a second at every
+    window (30 s: 4.7 against 3.6 clips/s with 2 threads x 1, benchmarks/whisper_features.py); a single
+    clip (serving) keeps the window's own layout, which answers it soonest."""
     from emotion.features.whisper import load_encoder
 
-    encoder = load_encoder(config.whisper_model, config.whisper_window)
+    encoder = load_encoder(config.whisper_model, config.whisper_window, 1 if many_clips else 0)
     return partial(encoder, max_seconds=config.max_clip_seconds), encoder.params(), encoder.replicas

@@ -182,6 +182,7 @@ class WhisperEncoder:
 
 
 @lru_cache(maxsize=4)
-def load_encoder(source: str, window: str) -> WhisperEncoder:
-    """One encoder per (model, window) per process: training, serving and `cv` share it."""
-    return WhisperEncoder(source, window)
+def load_encoder(source: str, window: str, threads: int = 0) -> WhisperEncoder:
+    """One encoder per (model, window, threads per call) per process: training, serving and `cv` share
+    it. threads=0: the window's measured best for one clip (encoder_threads)."""
+    return WhisperEncoder(source, window, threads=threads)
