@@ -1,6 +1,7 @@
 """The global head's input, chosen on validation actors under EmoBox's folds (whisper_lstm's features).
 
-    python benchmarks/global_head_inputs.py [--folds ../shared/data/emobox/ravdess]
+    python benchmarks/global_head_inputs.py [--folds ../shared/data/emobox/ravdess] [name=value ...]
+    python benchmarks/global_head_inputs.py whisper_window=10s     # another window's features
 
 The global head answers single clips, with no speaker statistics. Per fold, for each input (the frame
 mean / std + the extras' mean and std, as `global_extras_std=true`; the same without the extras' std,
@@ -24,11 +25,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=RAVDESS16K)
     parser.add_argument("--folds", type=Path, default=EMOBOX)
+    parser.add_argument("assignments", nargs="*", help="whisper_lstm config overrides, name=value")
     args = parser.parse_args()
 
     import numpy as np
 
-    from emotion.config import build_config
+    from emotion.config import build_config, parse_assignments
     from emotion.data.labels import EMOTIONS
     from emotion.data.splits import published_kfold
     from emotion.data.dataset import prepare_corpus
@@ -37,7 +39,7 @@ def main() -> int:
     from emotion.experiment.metrics import classification_metrics
     from emotion.models.clip_svm import _fit_head, pooled_functionals
 
-    config = build_config("whisper_lstm", {"data_dir": str(args.data_dir)})
+    config = build_config("whisper_lstm", {**parse_assignments(args.assignments), "data_dir": str(args.data_dir)})
     corpus = prepare_corpus(config.data, config.features, default_cache_dir(), allow_video=False)
     segments = corpus.features["audio"]
     n_extras = extra_width(config.features)
