@@ -116,6 +116,9 @@ def test_whisper_segments_encode_their_frames_in_a_parallel_pass_then_read_them_
     served, _ = audio_extractor(config.features)  # no cache: the single-clip layout encodes again
     for array, path in zip(arrays, sorted(folder.glob("*.wav"))):
         np.testing.assert_allclose(array, served(str(path)), atol=1e-4)  # the same features either way
+    # one loaded model per layout: where the corpus pass and a single clip agree (10 s: 1 thread), one
+    assert load_encoder("tiny.en", "10s") is load_encoder("tiny.en", "10s", 1)
+    assert load_encoder("tiny.en", "30s") is not load_encoder("tiny.en", "30s", 1)
 
 
 def test_segment_kind_pools_whisper_frames_and_takes_the_prosody_extras(tmp_path):

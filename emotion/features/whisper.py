@@ -111,13 +111,17 @@ def model_identity(folder: Path) -> str:
     return _file_digest(str(weights), stat.st_size, stat.st_mtime_ns)[:16]
 
 
+def window_mel_frames(window: str) -> int | None:
+    """The padded window in mel frames ("10s" -> 1000), None for "clip"."""
+    seconds = window_seconds(window)
+    return None if seconds is None else int(round(seconds * WHISPER_SAMPLE_RATE / MEL_HOP))
+
+
 class WhisperEncoder:
     """Loaded once, then called per clip: `encoder(path) -> (T, d_model)` frames (50 a second)."""
 
     def __init__(self, source: str = BUNDLED_NAME, window: str = "clip", threads: int = 0, replicas: int = 0):
-        self.window_frames = window_seconds(window)  # padded window in mel frames, None for "clip"
-        if self.window_frames is not None:
-            self.window_frames = int(round(self.window_frames * WHISPER_SAMPLE_RATE / MEL_HOP))
+        self.window_frames = window_mel_frames(window)  # padded window in mel frames, None for "clip"
         threads = threads or encoder_threads(self.window_frames)  # 0: the measured best for this window
         self.replicas = replicas or encoder_replicas(threads)  # calls from this many threads run at once
         import ctranslate2
@@ -181,8 +185,13 @@ class WhisperEncoder:
         return frames
 
 
-@lru_cache(maxsize=4)
 def load_encoder(source: str, window: str, threads: int = 0) -> WhisperEncoder:
     """One encoder per (model, window, threads per call) per process: training, serving and `cv` share
-    it. threads=0: the window's measured best for one clip (encoder_threads)."""
+    it. threads=0: the window's measured best for one clip (encoder_threads), resolved before the
+    lookup so a corpus pass and a single clip that want the same layout share one loaded model."""
+    return _cached_encoder(source, window, threads or encoder_threads(window_mel_frames(window)))
+
+
+@lru_cache(maxsize=4)
+def _cached_encoder(source: str, window: str, threads: int) -> WhisperEncoder:
     return WhisperEncoder(source, window, threads=threads)
