@@ -103,3 +103,23 @@ def test_clip_std_appends_the_clips_spread_of_every_column_on_each_segment(tmp_p
     np.testing.assert_allclose(b[:, a.shape[1] :], np.tile(a.std(axis=0), (20, 1)), rtol=1e-6)
     assert b[:, a.shape[1] :].max() > 0, "a voice with a pitch glide varies over the clip"
     assert spread.params()["clip_std"] is True and "clip_std" not in plain.params()
+
+
+def test_hnr_step_measures_harmonicity_every_nth_hop_and_keys_the_cache_only_when_set(tmp_path):
+    path = tmp_path / "03-01-05-01-01-01-01.wav"
+    rng = np.random.default_rng(1)
+    clean = voice(180, 240, seconds=1.0)
+    sf.write(path, np.concatenate([clean, clean + rng.normal(0, 0.15, len(clean)).astype(np.float32)]), SR)
+    base = dict(prosody=True, segment_deltas=True, voice_quality=True)
+    every, fourth = (
+        CnnFeatureExtractor(config=FeatureConfig(**base)),
+        CnnFeatureExtractor(config=FeatureConfig(**base, hnr_step=4)),
+    )
+    a, b = every(path), fourth(path)  # (20, w) each
+    np.testing.assert_array_equal(a[:, :-1], b[:, :-1])  # only the HNR column changes
+    assert not np.array_equal(a[:, -1], b[:, -1]), "HNR at a 40-ms step is another measurement"
+    np.testing.assert_allclose(b[:, -1], a[:, -1], atol=3.0)  # dB: the same voice, clean then noisy
+    assert a[:10, -1].mean() - a[10:, -1].mean() > 10.0 and b[:10, -1].mean() - b[10:, -1].mean() > 10.0
+    assert "hnr_step" not in every.params() and fourth.params()["hnr_step"] == 4
+    without_hnr = CnnFeatureExtractor(config=FeatureConfig(prosody=True, hnr_step=4))
+    assert "hnr_step" not in without_hnr.params(), "no HNR column: the step decides nothing"

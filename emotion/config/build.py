@@ -104,6 +104,7 @@ def _validate(config: RunConfig) -> None:
         "hop_ms",
         "n_mels",
         "n_mfcc",
+        "hnr_step",
     ]
     for name in positive:
         if not flat[name] > 0:

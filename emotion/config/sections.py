@@ -43,6 +43,9 @@ class FeatureConfig:
         False  # segment kinds: + mean |delta log-mel| per band per segment (spectral change, + n_mels)
     )
     voice_quality: bool = False  # segment kinds: + harmonics-to-noise ratio per segment (Praat; breathy vs tense, + 1)
+    # voice_quality: Praat's HNR every this many log-mel hops, held between them (its cross-correlation
+    # costs ~100 ms for a 3.7-s clip at every 10-ms hop, the longest part of a served clip's features)
+    hnr_step: int = 1
     clip_std: bool = False  # segment kinds: + the clip's std over segments of every column, on each segment (x 2)
     cnn_weights: str = ""  # segment CNN (MobileNetV3Small) weights file; empty = random init (plumbing only)
     wav2vec_model: str = "facebook/wav2vec2-base"  # a local folder or a hub name (needs the network once)

@@ -7,6 +7,7 @@ features is skipped by `extract_many`, never a traceback from deep inside a deco
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 from math import gcd
 from pathlib import Path
 
@@ -93,6 +94,16 @@ def frame_sizes(sample_rate: int, config: FeatureConfig) -> tuple[int, int, int]
     return window, hop, fft_length
 
 
+@lru_cache(maxsize=8)
+def mel_weights(n_mels: int, bins: int, sample_rate: int, fmin: float, fmax: float):
+    """The mel filterbank, built once per setting: ~300 eager TF ops, most of a served clip's log-mel time."""
+    import tensorflow as tf
+
+    weights = tf.signal.linear_to_mel_weight_matrix(n_mels, bins, sample_rate, fmin, fmax).numpy()  # (bins, n_mels)
+    weights.setflags(write=False)  # shared by every later call
+    return weights
+
+
 def logmel(signal: np.ndarray, sample_rate: int, config: FeatureConfig) -> np.ndarray:
     """Log mel power spectrogram, T = 1 + (N - window) // hop frames.  # (N,) -> (T, n_mels)"""
     import tensorflow as tf  # imported here: decoding and the cache stay usable without TF's start-up cost
@@ -106,9 +117,7 @@ def logmel(signal: np.ndarray, sample_rate: int, config: FeatureConfig) -> np.nd
         tf.convert_to_tensor(signal, tf.float32), frame_length=window, frame_step=hop, fft_length=fft_length
     )  # (T, fft_length // 2 + 1) complex, Hann window, no end padding
     power = tf.math.real(stft * tf.math.conj(stft))  # (T, bins)
-    weights = tf.signal.linear_to_mel_weight_matrix(
-        config.n_mels, fft_length // 2 + 1, sample_rate, config.fmin, config.fmax
-    )  # (bins, n_mels)
+    weights = mel_weights(config.n_mels, fft_length // 2 + 1, sample_rate, config.fmin, config.fmax)  # (bins, n_mels)
     mel = tf.matmul(power, weights)  # (T, n_mels)
     return tf.math.log(mel + LOG_FLOOR).numpy().astype(np.float32)
 

@@ -213,6 +213,8 @@ class CnnFeatureExtractor:
             "feature_version": FEATURE_VERSION,
         }
         out.update({option: True for option in self.extras()})  # only when on: earlier caches keep their keys
+        if self.config.voice_quality and self.config.hnr_step != 1:
+            out.update(hnr_step=self.config.hnr_step)
         if self.encoder is not None:
             out.update(whisper=self.encoder.params())
         if self.model is not None:
@@ -235,16 +237,16 @@ class CnnFeatureExtractor:
     def __call__(self, path) -> np.ndarray:
         """One audio file -> (n_segments, dim); problems with the file are BadInputError naming it."""
         signal = load_audio(path, self.config.sample_rate, self.config.max_clip_seconds)  # (N,)
+        # The encoder (CTranslate2, GIL released) starts first and runs beside the log-mel and the Praat
+        # extras (GIL held): one clip's features take the longer of the two, not their sum (served latency)
+        frames = self._frames_pool().submit(self._whisper_frames, path, signal) if self.encoder is not None else None
         try:
             log_mel = logmel(signal, self.config.sample_rate, self.config)  # (T, n_mels)
         except ValueError as err:
             raise BadInputError(path, " ".join(str(err).split())) from None
         if not np.isfinite(log_mel).all():
             raise BadInputError(path, "features contain NaN or infinite values")
-        if self.encoder is not None:
-            # The encoder (CTranslate2, GIL released) runs beside the Praat extras (GIL held): one clip's
-            # features take the longer of the two, not their sum (served single-clip latency)
-            frames = self._frames_pool().submit(self._whisper_frames, path, signal)
+        if frames is not None:
             extras = self._extra_parts(signal, log_mel)
             parts = [segment_pool(frames.result(), self.n_segments), *extras]  # (n_segments, 2 d_model), ...
         else:
@@ -289,6 +291,7 @@ class CnnFeatureExtractor:
             change = np.abs(deltas(log_mel))  # (T, n_mels)
             parts.append(np.stack([change[a:b].mean(axis=0) for a, b in segment_bounds(len(change), self.n_segments)]))
         if self.config.voice_quality:
-            hnr = harmonicity_track(signal, self.config.sample_rate, hop, len(log_mel))  # (T,)
+            hnr_hop = hop * self.config.hnr_step
+            hnr = harmonicity_track(signal, self.config.sample_rate, hnr_hop, len(log_mel))  # (T,), held between steps
             parts.append(segment_harmonicity(hnr, self.n_segments))  # (n_segments, 1)
         return parts
