@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from conftest import ROOT, subprocess_env
 from services import clean_env, free_port, unavailable, wait_for_ping
 from emotion.data.labels import EMOTIONS
+from emotion.config.variants import WHISPER_SEQUENCE
 
 pytestmark = [
     pytest.mark.slow,
@@ -106,7 +107,9 @@ def test_parameters_and_class_weights_logged(finished_run):
     assert params["variant"] == "no_aug" and params["epochs"] == str(EPOCHS)
     assert params["reduce_lr_patience"] == "1", "extra= overrides must reach the config"
     assert (
-        params["split"] == "speaker" and params["feature_kind"] == "whisper" and params["frame_pool"] == "4"
+        params["split"] == "speaker"
+        and params["feature_kind"] == "whisper"
+        and params["frame_pool"] == str(WHISPER_SEQUENCE["frame_pool"])
     )  # the main job's defaults
     assert params["modalities_used"] == "audio+video"
     weights = {e: float(params[f"class_weight_{e}"]) for e in EMOTIONS}
