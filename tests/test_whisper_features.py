@@ -148,7 +148,8 @@ def test_segment_kind_pools_whisper_frames_and_takes_the_prosody_extras(tmp_path
 
 
 def test_a_clip_is_encoded_while_the_calling_thread_computes_its_praat_extras(tmp_path, monkeypatch):
-    """Served latency: the encoder (GIL released) runs beside pitch / HNR (GIL held), not after them.
+    """Served latency: the encoder (GIL released) runs beside pitch / HNR (GIL held), not after them, and
+    Whisper's mel (numpy, GIL held) is made on the calling thread before, not on the encoder's thread.
     The encoder waits until the extras have started: run one after the other, it would time out."""
     import threading
 
@@ -159,23 +160,33 @@ def test_a_clip_is_encoded_while_the_calling_thread_computes_its_praat_extras(tm
     config = build_config("whisper_lstm", {"whisper_window": "clip", "segment_deltas": False, "voice_quality": False})
     compute, _ = audio_extractor(config.features)
     extras_started, seen = threading.Event(), {}
-    real_tracks, real_encode = prosody.prosody_tracks, compute.encoder.encode_signal
+    real_tracks, real_mel, real_encode = (
+        prosody.prosody_tracks,
+        compute.encoder.mel_windows,
+        compute.encoder.encode_windows,
+    )
 
     def tracks(*args, **kwargs):
         extras_started.set()
         seen["extras"] = threading.current_thread()
         return real_tracks(*args, **kwargs)
 
-    def encode(signal):
+    def mel(signal):
+        seen["mel"] = threading.current_thread()
+        return real_mel(signal)
+
+    def encode(windows):
         seen["overlapped"] = extras_started.wait(timeout=20)
         seen["encoder"] = threading.current_thread()
-        return real_encode(signal)
+        return real_encode(windows)
 
     monkeypatch.setattr(prosody, "prosody_tracks", tracks)
-    monkeypatch.setattr(compute.encoder, "encode_signal", encode)
+    monkeypatch.setattr(compute.encoder, "mel_windows", mel)
+    monkeypatch.setattr(compute.encoder, "encode_windows", encode)
     segments = compute(str(path))
     assert seen["overlapped"] and seen["extras"] is threading.current_thread() is not seen["encoder"]
-    frames = real_encode(load_audio(path, WHISPER_SAMPLE_RATE))  # (100, 384)
+    assert seen["mel"] is threading.current_thread()
+    frames = compute.encoder.encode_signal(load_audio(path, WHISPER_SAMPLE_RATE))  # (100, 384)
     np.testing.assert_allclose(segments[0, :384], frames[: len(frames) // 20].mean(axis=0), atol=1e-5)
     assert segments.shape == (20, 768 + 5)
 

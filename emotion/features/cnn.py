@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -239,7 +239,7 @@ class CnnFeatureExtractor:
         signal = load_audio(path, self.config.sample_rate, self.config.max_clip_seconds)  # (N,)
         # The encoder (CTranslate2, GIL released) starts first and runs beside the log-mel and the Praat
         # extras (GIL held): one clip's features take the longer of the two, not their sum (served latency)
-        frames = self._frames_pool().submit(self._whisper_frames, path, signal) if self.encoder is not None else None
+        frames = self._start_frames(path, signal) if self.encoder is not None else None
         try:
             log_mel = logmel(signal, self.config.sample_rate, self.config)  # (T, n_mels)
         except ValueError as err:
@@ -267,15 +267,26 @@ class CnnFeatureExtractor:
             self._pool = ThreadPoolExecutor(max_workers=self.encoder.replicas, thread_name_prefix="whisper")
         return self._pool
 
-    def _whisper_frames(self, path, signal: np.ndarray) -> np.ndarray:
-        """(T, d_model) encoder frames, from the frame cache when feature_kind=whisper filled it."""
+    def _start_frames(self, path, signal: np.ndarray) -> Future:
+        """(T, d_model) encoder frames, as a future: from the frame cache when feature_kind=whisper filled
+        it, else encoding on the pool. Whisper's mel is made here, on the calling thread: it is numpy under
+        Python's lock, and on a worker beside Praat (which holds the lock) it crawled, 16-99 ms instead of
+        5 (benchmarks/serving_latency.py --breakdown); only CTranslate2's encode, which lets go, is handed over."""
         key = self.frame_cache.key(path, self.encoder.params()) if self.frame_cache is not None else None
-        frames = self.frame_cache.get(key) if key else None
-        if frames is None:
-            frames = self.encoder.encode_signal(signal)
+        cached = self.frame_cache.get(key) if key else None
+        if cached is not None:
+            done = Future()
+            done.set_result(cached)
+            return done
+        windows = self.encoder.mel_windows(signal)  # [(1, n_mels, t) window, clip frames in it]
+
+        def encode() -> np.ndarray:
+            frames = self.encoder.encode_windows(windows)  # (T, d_model)
             if key:
                 self.frame_cache.put(key, frames)
-        return frames
+            return frames
+
+        return self._frames_pool().submit(encode)
 
     def _extra_parts(self, signal: np.ndarray, log_mel: np.ndarray) -> list[np.ndarray]:
         """The optional per-segment additions, each (n_segments, k), in EXTRA_OPTIONS order."""

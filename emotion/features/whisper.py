@@ -153,23 +153,34 @@ class WhisperEncoder:
 
     def encode_signal(self, signal: np.ndarray) -> np.ndarray:
         """16 kHz mono clip -> encoder frames.  # (N,) -> (ceil(N / 320), d_model) float32"""
-        import ctranslate2
+        return self.encode_windows(self.mel_windows(signal))
 
+    def mel_windows(self, signal: np.ndarray) -> list[tuple[np.ndarray, int]]:
+        """The encoder's inputs: (window, clip mel frames in it) pairs, each window (1, n_mels, t) float32.
+        Numpy under Python's lock: a caller overlapping encoding with other work runs this part itself."""
         n_mel = max(1, len(signal) // MEL_HOP)  # the clip's own mel frames (the extractor adds one hop of padding)
         width = self.window_frames or WINDOW_FRAMES  # mel frames encoded at a time
         padding = (width * MEL_HOP if self.window_frames else 0) + MEL_HOP  # silence after the clip, as Whisper pads
         mel = self.mel(np.asarray(signal, dtype=np.float32), padding=padding)  # (n_mels, >= n_mel)
-        frames = []
+        windows = []
         for start in range(0, n_mel, width):
             stop = min(start + width, n_mel)
             chunk = mel[:, start : start + width] if self.window_frames else mel[:, start:stop]
             if self.window_frames and chunk.shape[1] < width:  # the last window of a long clip
                 chunk = np.pad(chunk, ((0, 0), (0, width - chunk.shape[1])))
-            chunk = np.ascontiguousarray(chunk[None], dtype=np.float32)  # (1, n_mels, t)
+            windows.append((np.ascontiguousarray(chunk[None], dtype=np.float32), stop - start))  # (1, n_mels, t)
+        return windows
+
+    def encode_windows(self, windows: list[tuple[np.ndarray, int]]) -> np.ndarray:
+        """mel_windows' output -> encoder frames (CTranslate2 releases Python's lock).  # -> (T, d_model)"""
+        import ctranslate2
+
+        frames = []
+        for chunk, clip_mel in windows:
             encoded = np.asarray(
                 self.model.encode(ctranslate2.StorageView.from_array(chunk), to_cpu=True)
             )  # (1, t/2, d)
-            frames.append(encoded[0, : (stop - start + 1) // 2])  # the clip's frames only, not the padding's
+            frames.append(encoded[0, : (clip_mel + 1) // 2])  # the clip's frames only, not the padding's
         return np.concatenate(frames).astype(np.float32, copy=False)
 
     def __call__(self, path, max_seconds: float | None = None) -> np.ndarray:
