@@ -78,9 +78,12 @@ def test_the_run_logs_each_part_the_global_head_and_the_blend_weights_on_validat
     assert metrics[f"val_ua_blend_{weight:g}"] == pytest.approx(metrics["val_ua"])  # the run's own blend
 
 
-def test_the_pyfunc_answers_both_paths(champion, tmp_path):
+def test_the_pyfunc_answers_both_paths(champion, tmp_path, monkeypatch):
     mlflow.set_tracking_uri(champion["uri"])
     model = mlflow.pyfunc.load_model("models:/emotion@champion")
+    network, batches = model._model_impl.keras_model, []  # _model_impl: our EmotionModel
+    real_predict = network.predict_on_batch
+    monkeypatch.setattr(network, "predict_on_batch", lambda batch: batches.append(batch) or real_predict(batch))
     rows = champion["rows"]
     speaker_path = model.predict(_request(rows, with_speaker=True))[PROBABILITIES].to_numpy()
     np.testing.assert_allclose(speaker_path, champion["result"].test_proba, atol=1e-4)
@@ -104,6 +107,12 @@ def test_the_pyfunc_answers_both_paths(champion, tmp_path):
     raw = [champion["corpus"].features["audio"][i] for i in single.index]
     np.testing.assert_allclose(alone[PROBABILITIES].to_numpy(), head.predict_global(raw), atol=1e-6)
     assert not np.allclose(alone[PROBABILITIES].to_numpy(), speaker_path[:3], atol=1e-3)  # another path answered
+    # the global head answers a clip without speaker statistics alone: the network runs only for the others
+    batches.clear()
+    mixed = model.predict(pd.concat([_request(rows, with_speaker=True), _request(single.iloc[:1], False)]))
+    assert sum(len(b["audio"]) for b in batches) == len(rows)
+    np.testing.assert_allclose(mixed[PROBABILITIES].to_numpy()[:-1], speaker_path, atol=1e-6)
+    np.testing.assert_allclose(mixed[PROBABILITIES].to_numpy()[-1:], head.predict_global(raw[:1]), atol=1e-6)
     assert len(rows) >= MIN_SPEAKER_CLIPS  # precondition of the per-speaker path above
 
 

@@ -256,6 +256,12 @@ class EmotionModel:
             probabilities.append(np.asarray(self.keras_model.predict_on_batch(batch), dtype=np.float64))
         return np.concatenate(probabilities) if probabilities else np.zeros((0, len(EMOTIONS)))
 
+    def _global_head_rows(self, speakers: list[str]) -> np.ndarray:
+        """(n,) True where the clip head's global head answers alone (a single clip, no speaker column)."""
+        if getattr(self.clip_svm, "global_pipeline", None) is None:
+            return np.zeros(len(speakers), dtype=bool)
+        return self.clip_svm.global_rows(speakers)
+
     def predict(self, data, params=None) -> pd.DataFrame:
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         records = frame.to_dict("records")
@@ -270,17 +276,17 @@ class EmotionModel:
         speakers = [r["speaker"] if isinstance(r.get("speaker"), str) else "" for r in records]
         kept = [i for i, c in enumerate(clips) if c is not None]
         raw_audio = [clips[i]["audio"] for i in kept]  # the SVM's input: _standardise replaces it
-        good = self._standardise([clips[i] for i in kept], [speakers[i] for i in kept])
-        probabilities = self.predict_features(good)  # (n kept, classes)
+        kept_speakers = [speakers[i] for i in kept]
+        good = self._standardise([clips[i] for i in kept], kept_speakers)
+        # too few clips of a speaker for speaker statistics: the network's per-speaker input would be the
+        # clip against itself, so the global head answers alone and the network is not run for that row
+        few = self._global_head_rows(kept_speakers)  # (n kept,) bool
+        probabilities = np.full((len(kept), len(EMOTIONS)), np.nan)  # (n kept, classes)
+        probabilities[~few] = self.predict_features([clip for clip, alone in zip(good, few) if not alone])
         if self.clip_svm is not None and kept:
-            kept_speakers = [speakers[i] for i in kept]
             svm = self.clip_svm.predict_proba(raw_audio, kept_speakers)
             probabilities = blend(probabilities, svm, self.metadata["svm_weight"])
-            if getattr(self.clip_svm, "global_pipeline", None) is not None:
-                # too few clips of a speaker for speaker statistics: the network's per-speaker input
-                # would be the clip against itself, so the global head answers alone
-                few = self.clip_svm.global_rows(kept_speakers)
-                probabilities[few] = svm[few]
+            probabilities[few] = svm[few]
         probabilities = iter(probabilities)
         rows = []
         for clip, error in zip(clips, errors):
