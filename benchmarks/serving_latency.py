@@ -10,6 +10,9 @@ corpus, registers it @champion in a temporary store, then:
   RAVDESS clips where ../shared/data/ravdess16k exists, built-in ones otherwise): median and
   99th-percentile latency, the feature extractor (a Whisper encoder too) inside. Loopback only;
   bounded in count and time.
+- with --breakdown: the same single-clip requests through the loaded pyfunc in this process (no HTTP),
+  with the time of each part (features, network, clip head, the rest: pandas and MLflow's schema
+  check), so the served p50 minus the in-process p50 is the server's share (JSON, base64, HTTP).
 - with --workers N,M,...: the same server at each `--workers` count, loaded by --concurrency clients at
   once (a bounded load generator: --requests in all, each waits for its answer): p50 / p99, requests per
   second and errors per worker count.
@@ -45,6 +48,7 @@ def main() -> None:
     parser.add_argument("--variant", default="no_aug")
     parser.add_argument("--workers", default="1", help="comma-separated `mlflow models serve --workers` counts")
     parser.add_argument("--concurrency", type=int, default=1, help="clients sending at once (1: sequential)")
+    parser.add_argument("--breakdown", action="store_true", help="time each part of a request in this process")
     parser.add_argument("assignments", nargs="*", help="config overrides, name=value")
     args = parser.parse_args()
 
@@ -75,6 +79,8 @@ def main() -> None:
         predict_files(model, clips)
         per_clip_ms = 1000 * (time.perf_counter() - started) / len(clips)
 
+        parts = _in_process_parts(model, request_clips, args.requests) if args.breakdown and not wants_video else None
+
         def body(i: int) -> bytes:
             clip = (clips if wants_video else request_clips)[i % len(clips)]
             record = {"audio": base64.b64encode(clip.read_bytes()).decode()}
@@ -104,6 +110,52 @@ def main() -> None:
             f"{lat.max():.0f}",
         ]
         print("| " + " | ".join(str(c) for c in cells) + f" | {(len(lat) + errors) / seconds:.2f} |")
+    if parts:
+        served = np.median(next(iter(results.values()))[0])
+        print(f"\nIn this process, no HTTP ({args.requests} single-clip predicts; p50 of each part):")
+        print("| part | p50 ms | p99 ms |")
+        print("|---|---|---|")
+        for name, times in parts.items():
+            print(f"| {name} | {np.median(times):.1f} | {np.percentile(times, 99):.1f} |")
+        print(f"| server's share (served p50 - in-process p50) | {served - np.median(parts['pyfunc predict']):.1f} | |")
+
+
+def _in_process_parts(model, clips: list[Path], requests: int) -> dict[str, np.ndarray]:
+    """ms per single-clip pyfunc predict and per part, by wrapping the loaded EmotionModel's methods."""
+    import pandas as pd
+
+    impl = model._model_impl  # our EmotionModel, behind MLflow's PyFuncModel
+    times: dict[str, list[float]] = {"pyfunc predict": []}
+
+    def timed(name: str, method):
+        times[name] = []
+
+        def call(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                times[name][-1] += 1000 * (time.perf_counter() - started)
+
+        return call
+
+    parts = {"features": "_row_features", "network": "predict_features"}
+    for name, attribute in parts.items():
+        setattr(impl, attribute, timed(name, getattr(impl, attribute)))
+    if impl.clip_svm is not None:
+        impl.clip_svm.predict_proba = timed("clip head", impl.clip_svm.predict_proba)
+    frames = [pd.DataFrame({"audio": [clip.read_bytes()]}) for clip in clips]
+    for i in range(requests + 2):  # the first two: warm-up, not kept
+        for series in times.values():
+            series.append(0.0)
+        started = time.perf_counter()
+        model.predict(frames[i % len(frames)])
+        times["pyfunc predict"][-1] = 1000 * (time.perf_counter() - started)
+    out = {name: np.array(series[2:]) for name, series in times.items()}
+    out["rest (pandas, schema check)"] = out["pyfunc predict"] - sum(
+        out[name] for name in out if name != "pyfunc predict"
+    )
+    return out
 
 
 def _serve_and_load(model_uri: str, uri: str, workers: int, concurrency: int, bodies: list[bytes]):
