@@ -270,8 +270,8 @@ class CnnFeatureExtractor:
     def _start_frames(self, path, signal: np.ndarray) -> Future:
         """(T, d_model) encoder frames, as a future: from the frame cache when feature_kind=whisper filled
         it, else encoding on the pool. Whisper's mel is made here, on the calling thread: it is numpy under
-        Python's lock, and on a worker beside Praat (which holds the lock) it crawled, 16-99 ms instead of
-        5 (benchmarks/serving_latency.py --breakdown); only CTranslate2's encode, which lets go, is handed over."""
+        Python's lock, which Praat holds; on the worker it waited for Praat, and moving it here cut a clip's
+        median from 185 to 165 ms (one-off A/B, README). Only CTranslate2's encode, which lets go, is handed over."""
         key = self.frame_cache.key(path, self.encoder.params()) if self.frame_cache is not None else None
         cached = self.frame_cache.get(key) if key else None
         if cached is not None:
