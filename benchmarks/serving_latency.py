@@ -71,7 +71,7 @@ def main() -> None:
         clips = sorted(ensure_builtin_corpus(default_cache_dir()).glob("Actor_0[12]/*.wav"))
         real = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ravdess16k"
         wants_video = "video" in mlflow.pyfunc.load_model(model_uri).metadata.get_input_schema().input_names()
-        # the clips every request sends (served and, with --breakdown, in-process): real ones where there
+        # the clips every request sends (served and, with --breakdown, in-process): real ones where ravdess16k is
         request_clips = clips if wants_video else (sorted(real.glob("Actor_0[12]/*.wav")) or clips)
 
         model = load_model(model_uri)
@@ -112,13 +112,13 @@ def main() -> None:
         ]
         print("| " + " | ".join(str(c) for c in cells) + f" | {(len(lat) + errors) / seconds:.2f} |")
     if parts:
-        served = np.median(next(iter(results.values()))[0])
         print(f"\nIn this process, no HTTP ({args.requests} single-clip predicts; p50 of each part):")
         print("| part | p50 ms | p99 ms |")
         print("|---|---|---|")
         for name, times in parts.items():
             print(f"| {name} | {np.median(times):.1f} | {np.percentile(times, 99):.1f} |")
         if args.concurrency == 1 and len(results) == 1:  # the same requests, one at a time: comparable
+            served = np.median(next(iter(results.values()))[0])
             print(
                 f"| server's share (served p50 - in-process p50) | {served - np.median(parts['pyfunc predict']):.1f} | |"
             )
