@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +211,47 @@ def test_two_processes_fill_the_same_keys(tmp_path):
         assert np.array_equal(cache.get(cache.key(path, PARAMS)), bytes_feature(path))
     assert len(cache_files(root)) == len(paths)  # one entry per key, no temp files left
     assert all(p.suffix == ".npy" and not p.name.startswith(".") for p in cache_files(root))
+
+
+def _fill_slowly(root: str, paths: list[str], barrier, log: str, outcomes) -> None:
+    """extract_many with a compute that takes 0.2 s and appends each clip it computes to `log`."""
+
+    def compute(path):
+        with open(log, "a") as handle:  # O_APPEND: one short line per write, whole, from either process
+            handle.write(f"{path}\n")
+        time.sleep(0.2)
+        return bytes_feature(path)
+
+    barrier.wait()  # start together: without claims each process would compute nearly every clip
+    results, failures = extract_many(paths, compute, PARAMS, FeatureCache(root))
+    right = [r is not None and np.array_equal(r, bytes_feature(p)) for r, p in zip(results, paths)]
+    outcomes.put((right, failures))
+
+
+def test_two_processes_share_the_clips_instead_of_computing_each_twice(tmp_path):
+    paths = []
+    for i in range(10):
+        paths.append(str(tmp_path / f"clip{i}.bin"))
+        Path(paths[-1]).write_bytes(bytes([i + 1]) * (50 + i))
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")  # a bad file: its failure is not cached, so both processes must report it
+    order = [*paths[:5], str(empty), *paths[5:]]
+    log, root = tmp_path / "computed.txt", tmp_path / "cache"
+    ctx = multiprocessing.get_context("spawn")
+    barrier, outcomes = ctx.Barrier(2), ctx.Queue()
+    workers = [ctx.Process(target=_fill_slowly, args=(str(root), order, barrier, str(log), outcomes)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    results = [outcomes.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(timeout=60)
+        assert w.exitcode == 0
+    computed = log.read_text().splitlines()
+    assert sorted(c for c in computed if c != str(empty)) == sorted(paths)  # each good clip once, in one process
+    for right, failures in results:  # both got every clip's features and the bad file's reason
+        assert right == [True] * 5 + [False] + [True] * 5
+        assert failures == [(str(empty), "empty file (0 bytes)")]
+    assert all(p.suffix == ".npy" for p in cache_files(root))  # no claim left behind
 
 
 # --- per-frame video features -------------------------------------------------------------------------------

@@ -1,19 +1,22 @@
 """On-disk feature cache: one .npy per (file content, feature parameters), safe for concurrent writers.
 
 The key hashes the file's bytes, not its path or mtime: a re-encoded or replaced clip never reuses a stale
-entry, and a copy of the corpus in another folder reuses the same entries.
+entry, and a copy of the corpus in another folder reuses the same entries. Processes that fill it at once
+(Optuna workers, the test suite's workers) share the work: a clip another process is computing is left to
+it and read back at the end, not computed twice.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -59,6 +62,27 @@ class FeatureCache:
             return None
         return array
 
+    @contextmanager
+    def claim(self, key: str, wait: bool) -> Iterator[bool]:
+        """Yields True while this thread alone may compute `key` (an flock, which the OS drops if the holder
+        dies: no stale claims), False if another process or thread holds it and wait=False. Only saves work:
+        put() is atomic, so two computations of one key would still leave one whole entry."""
+        lock = self.root / key[:2] / f".{key}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "a") as handle:  # one open file description per call: threads exclude each other too
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                # Removed while held, so no lock file outlives its entry. A process already waiting on it
+                # then holds a removed file beside a new one's holder; both find the entry first.
+                lock.unlink(missing_ok=True)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def put(self, key: str, array: np.ndarray) -> None:
         """Write atomically: readers see the old entry or the whole new one, never part of a file."""
         target = self.path_for(key)
@@ -91,7 +115,8 @@ def extract_many(
     releases the GIL (the Whisper encoder's CTranslate2 replicas), where it multiplies clips per second.
     """
 
-    def one(path) -> tuple[np.ndarray | None, str | None]:
+    def one(path, wait: bool = False) -> tuple[np.ndarray | None, str | None] | None:
+        """(array, failure reason); None when another process is computing it (wait=False)."""
         key = None
         if cache is not None:
             try:
@@ -101,21 +126,27 @@ def extract_many(
             hit = cache.get(key) if key is not None else None
             if hit is not None:
                 return hit, None
-        try:
-            array = compute(path)
-        except BadInputError as err:
-            return None, err.reason
-        if key is not None:
-            cache.put(key, array)
-        return array, None
+        with cache.claim(key, wait) if key is not None else nullcontext(True) as mine:
+            if not mine:
+                return None  # left to the process computing it; read back after the rest
+            hit = cache.get(key) if key is not None else None  # finished while this process waited or looked
+            if hit is not None:
+                return hit, None
+            try:
+                array = compute(path)
+            except BadInputError as err:
+                return None, err.reason
+            if key is not None:
+                cache.put(key, array)
+            return array, None
 
     paths = list(paths)
-    results: list[np.ndarray | None] = []
-    failures: list[tuple[str, str]] = []
+    outcomes: list = []
     with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
-        outcomes = pool.map(one, paths) if pool else map(one, paths)  # in path order either way
-        for path, (array, reason) in zip(paths, progress(outcomes, desc=desc, unit="clip", total=len(paths))):
-            results.append(array)
-            if reason is not None:
-                failures.append((str(path), reason))
+        mapped = pool.map(one, paths) if pool else map(one, paths)  # in path order either way
+        outcomes = list(progress(mapped, desc=desc, unit="clip", total=len(paths)))
+    # Clips another process held: wait for its claim, then the cache has them (or its failure repeats here)
+    outcomes = [outcome or one(path, wait=True) for path, outcome in zip(paths, outcomes)]
+    results = [array for array, _ in outcomes]
+    failures = [(str(path), reason) for path, (_, reason) in zip(paths, outcomes) if reason is not None]
     return results, failures
