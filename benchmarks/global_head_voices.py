@@ -1,0 +1,149 @@
+"""The global head trained with synthetic voices of its training actors, under EmoBox's folds.
+
+    python benchmarks/global_head_voices.py [--folds ../shared/data/emobox/ravdess] [--voices-dir DIR]
+
+A single clip comes without speaker statistics, so the global head must answer for a voice it never
+heard, after training on 12-15 actors. Here every clip is re-voiced twice with Praat's Change gender
+(PSOLA: formants x1.1 and pitch x1.25; formants x0.9 and pitch x0.8; the pitch contour's shape and the
+timing kept, so the emotion's cues stay), and the global head (whisper_lstm's features, the frame
+mean / std + the extras' mean, as `global_extras_std=false`) learns from a fold's training actors in
+their own and both synthetic voices. The voices are written once under --voices-dir (default: the
+feature cache's folder) and their features cached like any corpus's.
+
+Per setting (the head as built; + the two voices), printed:
+- validation UA: fit on the training actors, C by grouped CV over them as `ClipSVM` does, scored on the
+  validation actors' own clips. The project's selection rule.
+- test UA: refit on training + validation actors with that C, scored on the test actors' own clips.
+- grouped-CV UA: 5 actor groups over the fold's non-test actors, the best C of the grid per fold.
+  Written after the test figures were seen, as information for a change of rule, not a selection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from emotion.data.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
+
+VOICES = {"up": (1.1, 1.25), "down": (0.9, 0.8)}  # name: (formant shift ratio, pitch median ratio)
+PITCH_RANGE = (75.0, 600.0)  # Hz: Praat's Change gender analysis range (its defaults)
+
+
+def revoice(job: tuple[str, str, str]) -> None:
+    """One clip in one synthetic voice, written atomically (a killed run leaves no half file)."""
+    import numpy as np
+    import parselmouth
+    import soundfile as sf
+    from parselmouth.praat import call
+
+    source, target, voice = job
+    if os.path.exists(target):
+        return
+    formants, pitch = VOICES[voice]
+    sound = parselmouth.Sound(source)
+    median = call(
+        sound.to_pitch(pitch_floor=PITCH_RANGE[0], pitch_ceiling=PITCH_RANGE[1]), "Get quantile", 0, 0, 0.5, "Hertz"
+    )
+    new_median = median * pitch if np.isfinite(median) else 0.0  # 0: Praat keeps the pitch (no voiced frame)
+    changed = call(sound, "Change gender", *PITCH_RANGE, formants, new_median, 1.0, 1.0)
+    signal = changed.values[0]  # (N,)
+    peak = np.abs(signal).max()
+    signal = signal * (0.99 / peak) if peak > 0.99 else signal  # PSOLA can overshoot full scale
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    partial = f"{target}.{os.getpid()}.tmp.wav"
+    sf.write(partial, signal.astype(np.float32), int(changed.sampling_frequency), subtype="PCM_16")
+    os.replace(partial, target)
+
+
+def make_voices(data_dir: Path, voices_dir: Path) -> None:
+    from multiprocessing import Pool
+
+    sources = sorted(data_dir.glob("Actor_*/*.wav"))
+    jobs = [(str(s), str(voices_dir / v / s.relative_to(data_dir)), v) for v in VOICES for s in sources]
+    with Pool(os.cpu_count()) as pool:  # Praat holds Python's lock: processes, not threads
+        pool.map(revoice, jobs, chunksize=8)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=RAVDESS16K)
+    parser.add_argument("--folds", type=Path, default=EMOBOX)
+    parser.add_argument("--voices-dir", type=Path, default=None)
+    args = parser.parse_args()
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from emotion.config import build_config
+    from emotion.data.dataset import prepare_corpus
+    from emotion.data.labels import EMOTIONS
+    from emotion.data.splits import published_kfold
+    from emotion.experiment.metrics import classification_metrics
+    from emotion.features.cache import default_cache_dir
+    from emotion.features.cnn import extra_width
+    from emotion.models.clip_svm import C_GRIDS, INNER_FOLDS, _fit_head, pooled_functionals
+
+    voices_dir = args.voices_dir or default_cache_dir() / "voices" / args.data_dir.name
+    make_voices(args.data_dir, voices_dir)
+
+    def global_inputs(data_dir: Path):
+        """(n, frame mean | frame std | extras' mean), labels, actors, file names."""
+        config = build_config("whisper_lstm", {"data_dir": str(data_dir)})
+        corpus = prepare_corpus(config.data, config.features, default_cache_dir(), allow_video=False)
+        segments, n_extras = corpus.features["audio"], extra_width(config.features)
+        width = (segments[0].shape[1] - n_extras) // 2
+        x = pooled_functionals(segments, width)[:, : 2 * width + n_extras]
+        names = [Path(p).name for p in corpus.manifest["audio_path"]]
+        return x, corpus.labels, corpus.manifest["actor"].to_numpy(dtype=str), names, corpus.manifest
+
+    x0, y0, actors0, names0, manifest = global_inputs(args.data_dir)
+    voiced = [global_inputs(voices_dir / v)[:4] for v in VOICES]
+    folds, _, _ = published_kfold(manifest, args.folds)
+
+    def training_rows(rows: np.ndarray, with_voices: bool):
+        """The clips `rows` (of the real corpus), and their synthetic voices when asked; actors unchanged,
+        so grouped CV keeps every voice of an actor on one side."""
+        parts = [(x0[rows], y0[rows], actors0[rows])]
+        if with_voices:
+            keep = {names0[i] for i in rows}
+            for x, y, actors, names in voiced:
+                chosen = np.array([i for i, name in enumerate(names) if name in keep])
+                parts.append((x[chosen], y[chosen], actors[chosen]))
+        return tuple(np.concatenate(column) for column in zip(*parts))
+
+    def ua(truth, predicted) -> float:
+        return classification_metrics(truth, predicted, EMOTIONS)["ua"]
+
+    print("| global head | validation UA | test UA mean ± sd | per-fold test UA | grouped-CV UA |")
+    print("|---|---|---|---|---|")
+    for name, with_voices in (("as built", False), ("+ 2 synthetic voices", True)):
+        val, test, grouped = [], [], []
+        for split in folds:
+            head = _fit_head(*training_rows(split["train"], with_voices), "logistic", seed=0)
+            val.append(ua(y0[split["val"]], head.predict(x0[split["val"]])))
+            non_test = np.concatenate([split["train"], split["val"]])
+            refit = _fit_head(*training_rows(non_test, with_voices), "logistic", seed=0, c=float(head[-1].C))
+            test.append(ua(y0[split["test"]], refit.predict(x0[split["test"]])))
+            predicted = {c: np.empty(len(non_test), dtype=y0.dtype) for c in C_GRIDS["logistic"]}
+            for fit, held in GroupKFold(INNER_FOLDS).split(non_test, groups=actors0[non_test]):
+                x, y, _ = training_rows(non_test[fit], with_voices)
+                for c in predicted:
+                    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000)).fit(x, y)
+                    predicted[c][held] = model.predict(x0[non_test[held]])
+            grouped.append(max(ua(y0[non_test], p) for p in predicted.values()))
+        per_fold = " ".join(f"{t:.3f}" for t in test)
+        print(
+            f"| {name} | {np.mean(val):.3f} | {np.mean(test):.3f} ± {np.std(test, ddof=1):.3f} | {per_fold} "
+            f"| {np.mean(grouped):.3f} |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
