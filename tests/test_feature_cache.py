@@ -13,6 +13,7 @@ import soundfile as sf
 
 from emotion.config import FeatureConfig
 from emotion.errors import BadInputError
+from emotion.features import cache as cache_module
 from emotion.features.cache import FeatureCache, default_cache_dir, extract_many
 from emotion.features.video import VIDEO_FPS, load_video_features
 
@@ -252,6 +253,19 @@ def test_two_processes_share_the_clips_instead_of_computing_each_twice(tmp_path)
         assert right == [True] * 5 + [False] + [True] * 5
         assert failures == [(str(empty), "empty file (0 bytes)")]
     assert all(p.suffix == ".npy" for p in cache_files(root))  # no claim left behind
+
+
+def test_a_claim_held_past_the_wait_is_computed_here_anyway(tmp_path, clip, monkeypatch):
+    """A stopped (not dead) process keeps its claim: after CLAIM_WAIT_SECONDS the clip is computed here."""
+    monkeypatch.setattr(cache_module, "CLAIM_WAIT_SECONDS", 0.3)
+    cache = FeatureCache(tmp_path / "cache")
+    with cache.claim(cache.key(clip, PARAMS), wait=False) as held:  # as the stopped process holds it
+        assert held
+        start = time.monotonic()
+        results, failures = extract_many([clip], bytes_feature, PARAMS, cache)
+        waited = time.monotonic() - start
+    assert failures == [] and np.array_equal(results[0], bytes_feature(clip))
+    assert waited >= 0.3  # it did wait for the holder first
 
 
 # --- per-frame video features -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -24,6 +25,10 @@ from emotion.errors import BadInputError
 from emotion.features.progress import progress
 
 CHUNK_BYTES = 1 << 20  # hash files in 1 MiB chunks: constant memory for any clip size
+# A claim held this long (its process stopped or hung, not dead: the OS drops a dead one's) is not waited
+# out: the clip is computed here too. One clip takes seconds, even a 60-s one through a large encoder.
+CLAIM_WAIT_SECONDS = 600.0
+CLAIM_POLL_SECONDS = 0.05
 
 
 def default_cache_dir() -> Path:
@@ -65,16 +70,22 @@ class FeatureCache:
     @contextmanager
     def claim(self, key: str, wait: bool) -> Iterator[bool]:
         """Yields True while this thread alone may compute `key` (an flock, which the OS drops if the holder
-        dies: no stale claims), False if another process or thread holds it and wait=False. Only saves work:
-        put() is atomic, so two computations of one key would still leave one whole entry."""
+        dies: no stale claims); False if another process or thread holds it, at once (wait=False) or after
+        CLAIM_WAIT_SECONDS. Only saves work: put() is atomic, so two computations of one key would still
+        leave one whole entry."""
         lock = self.root / key[:2] / f".{key}.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
         with open(lock, "a") as handle:  # one open file description per call: threads exclude each other too
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
+            deadline = time.monotonic() + (CLAIM_WAIT_SECONDS if wait else 0.0)
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(CLAIM_POLL_SECONDS)
             try:
                 yield True
             finally:
@@ -127,8 +138,9 @@ def extract_many(
             if hit is not None:
                 return hit, None
         with cache.claim(key, wait) if key is not None else nullcontext(True) as mine:
-            if not mine:
+            if not mine and not wait:
                 return None  # left to the process computing it; read back after the rest
+            # mine, or its holder kept it past CLAIM_WAIT_SECONDS: computed here all the same
             hit = cache.get(key) if key is not None else None  # finished while this process waited or looked
             if hit is not None:
                 return hit, None
