@@ -18,7 +18,7 @@ import uuid
 import boto3
 import pytest
 
-from emotion.cloud import agent, manage, userdata
+from emotion.cloud import agent, manage, package, userdata
 from emotion.cloud.aws import Aws
 from emotion.cloud.launch import launch
 from emotion.cloud.settings import LAUNCH_TAG, PROJECT_TAG, CloudError, LaunchSettings, prefix, role_name
@@ -360,3 +360,17 @@ def test_the_boot_script_runs_a_real_mlflow_run_and_uploads_its_log(ami, trackin
     with pytest.raises(CloudError, match="already finished"):
         launch(settings(bucket=launched.bucket, launch_id=launched.launch_id), ROOT, aws, echo=lambda line: None)
     manage.terminate(aws, launched.bucket, launched.launch_id, purge=True)
+
+
+def test_a_cache_folder_is_uploaded_without_claims_or_half_written_entries(tmp_path):
+    """Another process filling the cache during a launch leaves .lock / .tmp files that are not data."""
+    import tarfile
+
+    cache = tmp_path / "cache" / "features" / "ab"
+    cache.mkdir(parents=True)
+    for name in ("abc.npy", ".abd.lock", ".abe.123.f00.tmp"):
+        (cache / name).write_bytes(b"x")
+    archive = package.folder_archive(tmp_path / "cache", tmp_path, "cache_dir")
+    with tarfile.open(archive) as tar:
+        files = sorted(m.name for m in tar.getmembers() if m.isfile())
+    assert files == ["./features/ab/abc.npy"]

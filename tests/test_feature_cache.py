@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import threading
 import time
@@ -266,6 +267,19 @@ def test_a_claim_held_past_the_wait_is_computed_here_anyway(tmp_path, clip, monk
         waited = time.monotonic() - start
     assert failures == [] and np.array_equal(results[0], bytes_feature(clip))
     assert waited >= 0.3  # it did wait for the holder first
+
+
+def test_a_filesystem_without_flock_computes_without_claims(tmp_path, clip, monkeypatch):
+    """NFS mounted with nolock refuses flock (ENOLCK): features are computed and cached as before claims."""
+
+    def refuse(handle, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(cache_module.fcntl, "flock", refuse)
+    cache = FeatureCache(tmp_path / "cache")
+    results, failures = extract_many([clip], bytes_feature, PARAMS, cache)
+    assert failures == [] and np.array_equal(results[0], bytes_feature(clip))
+    assert np.array_equal(cache.get(cache.key(clip, PARAMS)), bytes_feature(clip))
 
 
 # --- per-frame video features -------------------------------------------------------------------------------

@@ -51,5 +51,10 @@ def folder_archive(folder: Path, destination: Path, name: str) -> Path:
         raise CloudError(f"--{name.replace('_', '-')} {folder}: not a folder")
     target = destination / f"{name}.tar.gz"
     with tarfile.open(target, "w:gz", dereference=True) as archive:
-        archive.add(folder, arcname=".")
+        archive.add(folder, arcname=".", filter=_without_work_files)
     return target
+
+
+def _without_work_files(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    """A feature cache's in-progress files (claims, half-written entries) are not data: leave them out."""
+    return None if member.name.endswith((".lock", ".tmp")) else member

@@ -69,13 +69,19 @@ class FeatureCache:
 
     @contextmanager
     def claim(self, key: str, wait: bool) -> Iterator[bool]:
-        """Yields True while this thread alone may compute `key` (an flock, which the OS drops if the holder
-        dies: no stale claims); False if another process or thread holds it, at once (wait=False) or after
-        CLAIM_WAIT_SECONDS. Only saves work: put() is atomic, so two computations of one key would still
-        leave one whole entry."""
+        """Yields True when this thread should compute `key`: it holds the claim (an flock, which the OS
+        drops if the holder dies: no stale claims), or claims cannot be taken on this filesystem; False if
+        another process or thread holds it, at once (wait=False) or after CLAIM_WAIT_SECONDS. Only saves
+        work, and not always all of it (after a holder that failed, a waiter and a newcomer may both
+        compute): put() is atomic, so two computations of one key still leave one whole entry."""
         lock = self.root / key[:2] / f".{key}.lock"
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock, "a") as handle:  # one open file description per call: threads exclude each other too
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(lock, "a")  # one open file description per call: threads exclude each other too
+        except OSError:  # a read-only cache: no claims, as before them (put reports the real problem)
+            yield True
+            return
+        with handle:
             deadline = time.monotonic() + (CLAIM_WAIT_SECONDS if wait else 0.0)
             while True:
                 try:
@@ -86,6 +92,9 @@ class FeatureCache:
                         yield False
                         return
                     time.sleep(CLAIM_POLL_SECONDS)
+                except OSError:  # a filesystem without flock (NFS with nolock, some FUSE mounts): no claims
+                    yield True
+                    return
             try:
                 yield True
             finally:
