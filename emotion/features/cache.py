@@ -167,7 +167,13 @@ def extract_many(
         mapped = pool.map(one, paths) if pool else map(one, paths)  # in path order either way
         outcomes = list(progress(mapped, desc=desc, unit="clip", total=len(paths)))
     # Clips another process held: wait for its claim, then the cache has them (or its failure repeats here)
-    outcomes = [outcome or one(path, wait=True) for path, outcome in zip(paths, outcomes)]
+    held = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    if held:  # shown, not a silent pause after a full bar
+        waited = progress(
+            (one(paths[i], wait=True) for i in held), desc=f"{desc}, held by other processes", total=len(held)
+        )
+        for i, outcome in zip(held, waited):
+            outcomes[i] = outcome
     results = [array for array, _ in outcomes]
     failures = [(str(path), reason) for path, (_, reason) in zip(paths, outcomes) if reason is not None]
     return results, failures
