@@ -40,7 +40,10 @@ def timed_wave(count: int, variant: str, cache_root: Path, assignments: list[str
     # Output to files, not pipes: a process blocked on a full pipe would wait out the others' work
     logs = [(cache_root / f"wave-{count}-{i}.out", cache_root / f"wave-{count}-{i}.err") for i in range(count)]
     start = time.perf_counter()
-    procs = [subprocess.Popen(command, env=env, stdout=open(out, "w"), stderr=open(err, "w")) for out, err in logs]
+    procs = []
+    for out, err in logs:
+        with open(out, "w") as stdout, open(err, "w") as stderr:  # the child keeps its own copies
+            procs.append(subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr))
     cpu = 0.0
     for proc, (out, err) in zip(procs, logs):
         if proc.wait() != 0:

@@ -172,7 +172,21 @@ def test_extract_many_on_two_workers_runs_two_clips_at_once_and_keeps_path_order
 # --- two processes filling the same keys ---------------------------------------------------------------
 
 
-def _fill(root: str, paths: list[str], barrier, rounds: int, errors) -> None:
+def _in_two_processes(target, *args) -> list:
+    """Run target(*args, barrier, outcomes) in two spawned processes started together; what each put."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, outcomes = ctx.Barrier(2), ctx.Queue()
+    workers = [ctx.Process(target=target, args=(*args, barrier, outcomes)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    results = [outcomes.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(timeout=60)
+        assert w.exitcode == 0
+    return results
+
+
+def _fill(root: str, paths: list[str], rounds: int, barrier, errors) -> None:
     """Write every key `rounds` times (order reversed on odd rounds), reading each back after the first write."""
     cache = FeatureCache(root)
     barrier.wait()  # start together so the writes overlap
@@ -196,17 +210,7 @@ def test_two_processes_fill_the_same_keys(tmp_path):
         paths.append(tmp_path / f"clip{i}.bin")
         paths[-1].write_bytes(rng.integers(0, 256, 400_000 + i, dtype=np.uint8).tobytes())  # ~1.6 MB entries
     root = tmp_path / "cache"
-    ctx = multiprocessing.get_context("spawn")
-    barrier, errors = ctx.Barrier(2), ctx.Queue()
-    workers = [
-        ctx.Process(target=_fill, args=(str(root), [str(p) for p in paths], barrier, 3, errors)) for _ in range(2)
-    ]
-    for w in workers:
-        w.start()
-    bad_reads = [errors.get(timeout=60) for _ in workers]
-    for w in workers:
-        w.join(timeout=60)
-        assert w.exitcode == 0
+    bad_reads = _in_two_processes(_fill, str(root), [str(p) for p in paths], 3)
     assert bad_reads == [0, 0]  # no reader ever saw a half-written or wrong entry
     cache = FeatureCache(root)
     for path in paths:
@@ -215,7 +219,7 @@ def test_two_processes_fill_the_same_keys(tmp_path):
     assert all(p.suffix == ".npy" and not p.name.startswith(".") for p in cache_files(root))
 
 
-def _fill_slowly(root: str, paths: list[str], barrier, log: str, outcomes) -> None:
+def _fill_slowly(root: str, paths: list[str], log: str, barrier, outcomes) -> None:
     """extract_many with a compute that takes 0.2 s and appends each clip it computes to `log`."""
 
     def compute(path):
@@ -239,15 +243,7 @@ def test_two_processes_share_the_clips_instead_of_computing_each_twice(tmp_path)
     empty.write_bytes(b"")  # a bad file: its failure is not cached, so both processes must report it
     order = [*paths[:5], str(empty), *paths[5:]]
     log, root = tmp_path / "computed.txt", tmp_path / "cache"
-    ctx = multiprocessing.get_context("spawn")
-    barrier, outcomes = ctx.Barrier(2), ctx.Queue()
-    workers = [ctx.Process(target=_fill_slowly, args=(str(root), order, barrier, str(log), outcomes)) for _ in range(2)]
-    for w in workers:
-        w.start()
-    results = [outcomes.get(timeout=120) for _ in workers]
-    for w in workers:
-        w.join(timeout=60)
-        assert w.exitcode == 0
+    results = _in_two_processes(_fill_slowly, str(root), order, str(log))
     computed = log.read_text().splitlines()
     assert sorted(c for c in computed if c != str(empty)) == sorted(paths)  # each good clip once, in one process
     for right, failures in results:  # both got every clip's features and the bad file's reason

@@ -162,7 +162,6 @@ def extract_many(
             return array, None
 
     paths = list(paths)
-    outcomes: list = []
     with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
         mapped = pool.map(one, paths) if pool else map(one, paths)  # in path order either way
         outcomes = list(progress(mapped, desc=desc, unit="clip", total=len(paths)))
