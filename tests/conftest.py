@@ -16,10 +16,27 @@ ROOT = Path(__file__).resolve().parents[1]
 PRISTINE_MLFLOW_ENV = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}  # before any test ran
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--extended",
+        action="store_true",
+        help="also run the tests marked extended (end-to-end runs whose code paths the default suite covers)",
+    )
+
+
+EXTENDED_SKIP = pytest.mark.skip(reason="extended: `pytest --extended` runs it (the README's Tests)")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the order and the groups
-def pytest_collection_modifyitems(items):
-    """Slow tests first: xdist hands tests out in this order, so the multi-minute ones start at once and
-    the short ones even out the workers' ends (seen before: the last minutes of CI on one worker alone)."""
+def pytest_collection_modifyitems(config, items):
+    """Extended tests are skipped without --extended: CI's 15 minutes (the README's "Tests"). A skip,
+    not a deselection, so the count and the reason reach the summary under xdist too. Slow tests
+    first: xdist hands tests out in this order, so the multi-minute ones start at once and the short
+    ones even out the workers' ends (seen before: the last minutes of CI on one worker alone)."""
+    if not config.getoption("--extended"):
+        for item in items:
+            if item.get_closest_marker("extended"):
+                item.add_marker(EXTENDED_SKIP)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept within each group
 
 

@@ -245,37 +245,3 @@ def test_real_speech_frames_separate_angry_from_calm(encoder, ravdess16k):
     within = np.mean([np.linalg.norm(a - b) for group in (angry, calm) for a in group for b in group if a is not b])
     between = np.mean([np.linalg.norm(a - b) for a in angry for b in calm])
     assert between > 1.2 * within
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "variant, small",
-    [
-        ("no_aug", {"audio_units_1": "8", "audio_units_2": "8", "video_units_1": "8", "video_units_2": "8"}),
-        ("wav2vec_attention", {"lstm_units": "8"}),
-    ],
-)
-def test_sequence_variants_train_and_serve_on_whisper_frames(variant, small, cache_dir, tmp_path):
-    """The audio branch of no_aug and wav2vec_attention's input: 384-wide frames; the logged pyfunc
-    computes them itself from a clip's raw bytes."""
-    import mlflow
-    import pandas as pd
-
-    from emotion.experiment.train import train
-
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    config = build_config(variant, {"feature_kind": "whisper", "max_actors": "3", "epochs": "1", **small})
-    result = train(config, cache_dir)
-    run = mlflow.get_run(result.run_id)
-    assert run.data.params["feature_kind"] == "whisper" and 0.0 <= run.data.metrics["test_ua"] <= 1.0
-    model_uri = mlflow.search_logged_models(filter_string=f"source_run_id = '{result.run_id}'", output_format="list")[
-        0
-    ].model_uri
-    from emotion.data.synthetic import ensure_builtin_corpus
-
-    clip = sorted((ensure_builtin_corpus(cache_dir) / "Actor_01").glob("*.wav"))[0]
-    request = pd.DataFrame({"audio": [clip.read_bytes()]})
-    if variant == "no_aug":
-        request["video"] = [clip.with_suffix(".video.npy").read_bytes()]
-    answer = mlflow.pyfunc.load_model(model_uri).predict(request)
-    assert answer.loc[0, "error"] == "" and answer.loc[0, "label"]
