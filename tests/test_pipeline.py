@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from emotion.config import MultimodalConfig, PipelineConfig
@@ -81,6 +81,28 @@ def test_fixed_and_percentile_lengths():
     for inputs, _ in ds:
         assert inputs["audio"].shape[1] == 20
         assert inputs["video"].shape[1] <= 20 // 4 + 1  # video cut at the same duration
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(1, 60), min_size=1, max_size=30),
+    st.lists(st.integers(1, 60), min_size=1, max_size=30),
+    st.sampled_from(["bucket", "batch_max", "percentile"]),
+    st.integers(1, 8),
+    st.integers(1, 5),
+)
+@example([6, 6, 6, 5], [2, 4, 6, 8], "bucket", 2, 2)  # three clips exactly at the boundary (6): bucket 1
+def test_the_batch_count_is_known_in_advance_and_is_what_a_pass_yields(lengths, train, mode, batch, buckets):
+    """Keras reads the epoch's length from the cardinality (no "ran out of data" warning); a wrong count
+    would raise while iterating, so the pass below checks it too. Boundaries come from other clips'
+    lengths, as for a validation set."""
+    rng = np.random.default_rng(0)
+    config = PipelineConfig(batch_size=batch, length_mode=mode, n_buckets=buckets)
+    labels = np.arange(len(lengths)) % 4
+    ds = make_dataset(
+        {"audio": _clips(rng, lengths)}, labels, 4, config, train_lengths=np.array(train), shuffle=False, seed=1
+    )
+    assert int(ds.cardinality()) == sum(1 for _ in ds) >= 1
 
 
 @settings(max_examples=40, deadline=None)

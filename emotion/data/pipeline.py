@@ -43,6 +43,16 @@ def bucket_boundaries(train_lengths: np.ndarray, n_buckets: int) -> list[int]:
     return sorted({int(q) + 1 for q in quantiles})
 
 
+def batch_count(lengths: np.ndarray, config: PipelineConfig, boundaries: list[int] | None) -> int:
+    """Batches in one pass over clips of these audio lengths: per bucket when bucketing (a clip goes to
+    the first bucket whose upper limit exceeds its length, as tf.data's bucket_by_sequence_length does;
+    each bucket ends in a short batch), else over all clips."""
+    if boundaries is None:
+        return -(-len(lengths) // config.batch_size)
+    per_bucket = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
+    return int(sum(-(-count // config.batch_size) for count in per_bucket))
+
+
 def pad_or_truncate(sequence: np.ndarray, length: int) -> np.ndarray:
     """(T, F) -> (length, F): cut the tail or pad it with zero frames."""
     if len(sequence) >= length:
@@ -103,8 +113,8 @@ def make_dataset(
         ds = ds.map(lambda x, y, s: (augment(x, s), y, s), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         if fixed is not None:
             ds = ds.map(lambda x, y, s: ({**x, "audio": _tf_pad_or_truncate(x["audio"], fixed)}, y, s))
-    if config.length_mode == "bucket":
-        boundaries = bucket_boundaries(train_lengths, config.n_buckets)
+    boundaries = bucket_boundaries(train_lengths, config.n_buckets) if config.length_mode == "bucket" else None
+    if boundaries is not None:
         ds = ds.bucket_by_sequence_length(
             element_length_func=lambda x, y, s: tf.shape(x["audio"])[0],
             bucket_boundaries=boundaries,
@@ -120,6 +130,12 @@ def make_dataset(
         ds = ds.map(lambda x, y, s: mixup(x, y, s, mixup_alpha))
     else:
         ds = ds.map(lambda x, y, s: (x, y))
+    # Keras reads the epoch's length from the cardinality; a generator's is unknown, and then Keras
+    # 3.15 warns "Your input ran out of data" at the end of every first epoch. Known unless an
+    # augmentation re-times clips between buckets; a wrong count would fail loudly, not truncate.
+    if boundaries is None or augment is None:
+        lengths = np.array([len(a) for a in sequences["audio"]])
+        ds = ds.apply(tf.data.experimental.assert_cardinality(batch_count(lengths, config, boundaries)))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -322,6 +322,7 @@ def train(
             initial_epoch=resume.next_epoch if resume else 0,
             class_weight=weights,
             callbacks=callbacks,
+            shuffle=False,  # the dataset orders each epoch itself (EpochOrder); Keras' default True only warns
             verbose=2,
         )
         history = saver.history if saver else fitted.history  # the saver's: the epochs before a resume too
