@@ -10,7 +10,22 @@ import mlflow
 import mlflow.tracking.fluent
 import pytest
 
-from emotion.data.dev_paths import RAVDESS16K
+
+def _share_the_cpus_between_workers() -> None:
+    """Each xdist worker's TensorFlow, and every process it starts, gets its share of the CPUs. With
+    3 workers on 2 CPUs, a pool of one thread per CPU in every process oversubscribed them: the
+    whole suite took 874 s, and 774 and 782 s with one thread each (2026-12-03). Set before
+    TensorFlow starts; a value already in the environment wins."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))  # set before a worker reads conftest
+    if workers:
+        share = str(max(1, (os.cpu_count() or 1) // workers))
+        for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+            os.environ.setdefault(name, share)
+
+
+_share_the_cpus_between_workers()
+
+from emotion.data.dev_paths import RAVDESS16K  # noqa: E402  (after the thread settings: it may start TensorFlow)
 
 ROOT = Path(__file__).resolve().parents[1]
 PRISTINE_MLFLOW_ENV = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}  # before any test ran
@@ -24,12 +39,12 @@ def pytest_addoption(parser):
     )
 
 
-EXTENDED_SKIP = pytest.mark.skip(reason="extended: `pytest --extended` runs it (the README's Tests)")
+EXTENDED_SKIP = pytest.mark.skip(reason="extended: `pytest --extended` runs it (README, Quick start)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the order and the groups
 def pytest_collection_modifyitems(config, items):
-    """Extended tests are skipped without --extended: CI's 15 minutes (the README's "Tests"). A skip,
+    """Extended tests are skipped without --extended: CI's 15 minutes (README, Quick start). A skip,
     not a deselection, so the count and the reason reach the summary under xdist too. Slow tests
     first: xdist hands tests out in this order, so the multi-minute ones start at once and the short
     ones even out the workers' ends (seen before: the last minutes of CI on one worker alone)."""
