@@ -132,7 +132,8 @@ def make_dataset(
         ds = ds.map(lambda x, y, s: (x, y))
     # Keras reads the epoch's length from the cardinality; a generator's is unknown, and then Keras
     # 3.15 warns "Your input ran out of data" at the end of every first epoch. Known unless an
-    # augmentation re-times clips between buckets; a wrong count would fail loudly, not truncate.
+    # augmentation re-times clips between buckets. A count too high fails loudly; one too low would
+    # cut fit's epochs short unseen, so tests/test_pipeline.py checks it against full passes.
     if boundaries is None or augment is None:
         lengths = np.array([len(a) for a in sequences["audio"]])
         ds = ds.apply(tf.data.experimental.assert_cardinality(batch_count(lengths, config, boundaries)))
