@@ -14,9 +14,9 @@ import pytest
 def _share_the_cpus_between_workers() -> None:
     """TensorFlow's and OpenMP's thread pools in each xdist worker, and in the processes it starts, get
     the worker's share of the CPUs. With 3 workers on 2 CPUs, a pool of one thread per CPU in every
-    process oversubscribed them: the whole suite took 874 s, and 774 and 782 s with one thread each
-    (2026-12-03). CTranslate2's replicas still follow os.cpu_count() (emotion/features/whisper.py).
-    Set before TensorFlow starts; a value already in the environment wins."""
+    process oversubscribed them: the whole suite took 874 s, and 774, 782 and 961 s with one thread
+    each (2026-12-03, a noisy shared machine). CTranslate2's replicas still follow os.cpu_count()
+    (emotion/features/whisper.py). Set before TensorFlow starts; a value already in the environment wins."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))  # set before a worker reads conftest
     if workers:
         share = str(max(1, (os.cpu_count() or 1) // workers))

@@ -58,7 +58,7 @@ def test_forward_backward_updates_every_weight(variant, options):
     model, dims = _model(variant, options)
     batch = _batch(dims, [12, 7, 4, 9], np.random.default_rng(1))
     y = keras.utils.to_categorical([0, 3, 7, 5], N_CLASSES)
-    # Eagerly: gradient wiring is the same, and tracing the graph was 12-17 s of each case's 1-2 s on 2
+    # Eagerly: gradient wiring is the same, and tracing the graph was up to 17 s of each case's 1-2 s on 2
     # CPUs; graph-mode training runs in the pipeline tests and every end-to-end run. Except pooling=mean_std:
     # no variant's default, so no other test trains it in a graph (~5 s for these small models).
     eager = "pooling" not in options
