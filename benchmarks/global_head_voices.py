@@ -3,11 +3,10 @@
     python benchmarks/global_head_voices.py [--folds ../shared/data/emobox/ravdess] [--voices-dir DIR]
 
 A single clip comes without speaker statistics, so the global head must answer for a voice it never
-heard, after training on 12-15 actors. Here every clip is re-voiced twice with Praat's Change gender
-(PSOLA: formants x1.1 and pitch x1.25; formants x0.9 and pitch x0.8; the pitch contour's shape and the
-timing kept, so the emotion's cues stay), and the global head (whisper_lstm's features, the frame
-mean / std + the extras' mean, as `global_extras_std=false`) learns from a fold's training actors in
-their own and both synthetic voices. The voices are written once under --voices-dir (default: the
+heard, after training on 12-15 actors. Here every clip is re-voiced twice as `global_voices` does
+(emotion/data/voices.py: Praat's Change gender, one voice up and one down), and the global head
+(whisper_lstm's features, the frame mean / std + the extras' mean, as `global_extras_std=false`)
+learns from a fold's training actors in their own and both synthetic voices. The voices are written once under --voices-dir (default: the
 feature cache's folder) and their features cached like any corpus's.
 
 Per setting (the head as built; + the two voices), printed:
@@ -31,43 +30,20 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from emotion.data.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
 
-VOICES = {"up": (1.1, 1.25), "down": (0.9, 0.8)}  # name: (formant shift ratio, pitch median ratio)
-PITCH_RANGE = (75.0, 600.0)  # Hz: Praat's Change gender analysis range (its defaults)
-
-
-def revoice(job: tuple[str, str, str]) -> None:
-    """One clip in one synthetic voice, written atomically (a killed run leaves no half file)."""
-    import numpy as np
-    import parselmouth
-    import soundfile as sf
-    from parselmouth.praat import call
-
-    source, target, voice = job
-    if os.path.exists(target):
-        return
-    formants, pitch = VOICES[voice]
-    sound = parselmouth.Sound(source)
-    median = call(
-        sound.to_pitch(pitch_floor=PITCH_RANGE[0], pitch_ceiling=PITCH_RANGE[1]), "Get quantile", 0, 0, 0.5, "Hertz"
-    )
-    new_median = median * pitch if np.isfinite(median) else 0.0  # 0: Praat keeps the pitch (no voiced frame)
-    changed = call(sound, "Change gender", *PITCH_RANGE, formants, new_median, 1.0, 1.0)
-    signal = changed.values[0]  # (N,)
-    peak = np.abs(signal).max()
-    signal = signal * (0.99 / peak) if peak > 0.99 else signal  # PSOLA can overshoot full scale
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    partial = f"{target}.{os.getpid()}.tmp.wav"
-    sf.write(partial, signal.astype(np.float32), int(changed.sampling_frequency), subtype="PCM_16")
-    os.replace(partial, target)
-
 
 def make_voices(data_dir: Path, voices_dir: Path) -> None:
+    """Every clip of data_dir in every voice, under voices_dir/<voice>/ with the corpus's own layout (so
+    the copies are a corpus with the same names and actors)."""
     from multiprocessing import Pool
+
+    from emotion.data.voices import VOICES, revoice
 
     sources = sorted(data_dir.glob("Actor_*/*.wav"))
     jobs = [(str(s), str(voices_dir / v / s.relative_to(data_dir)), v) for v in VOICES for s in sources]
     with Pool(os.cpu_count()) as pool:  # Praat holds Python's lock: processes, not threads
-        pool.map(revoice, jobs, chunksize=8)
+        failed = [r for r in pool.starmap(revoice, [j for j in jobs if not os.path.exists(j[1])], chunksize=8) if r]
+    if failed:
+        raise SystemExit(f"{len(failed)} clips could not be re-voiced, e.g. {failed[0]}")
 
 
 def main() -> int:
@@ -87,6 +63,7 @@ def main() -> int:
     from emotion.data.splits import published_kfold
     from emotion.experiment.metrics import classification_metrics
     from emotion.features.cache import default_cache_dir
+    from emotion.data.voices import VOICES
     from emotion.features.cnn import extra_width
     from emotion.models.clip_svm import INNER_FOLDS, _fit_head, pooled_functionals
 

@@ -186,3 +186,16 @@ def test_a_trained_cnn_lstm_logs_both_parts_and_its_model_blends_them(cache_dir,
     answer = served.predict(request)
     proba = answer[[f"p_{e}" for e in EMOTIONS]].to_numpy()
     np.testing.assert_allclose(proba, result.test_proba, atol=1e-4)  # the run's test probabilities: the same blend
+
+
+def test_extra_clips_train_the_global_head_alone():
+    clips, labels, owners = corpus(["a", "b", "c", "d"])
+    extra, extra_labels, extra_owners = corpus(["a", "b"], seed=5)  # e.g. two actors in another voice
+    fit = dict(per_speaker=True, n_classes=3, seed=0, kind="logistic", global_head=True)
+    plain = ClipSVM.fit(clips, labels, owners, **fit)
+    voiced = ClipSVM.fit(clips, labels, owners, **fit, global_extra=(extra, extra_labels, extra_owners))
+    assert voiced.global_pipeline[0].n_samples_seen_ == len(clips) + len(extra)
+    assert not np.allclose(voiced.global_pipeline[-1].coef_, plain.global_pipeline[-1].coef_)
+    np.testing.assert_array_equal(voiced.pipeline[-1].coef_, plain.pipeline[-1].coef_)  # per-speaker head unchanged
+    with pytest.raises(ConfigError, match="global_voices=true: it trains the global head"):
+        build_config("cnn_lstm", {"global_voices": "true"})

@@ -73,6 +73,8 @@ def test_the_run_logs_each_part_the_global_head_and_the_blend_weights_on_validat
     metrics = run.data.metrics
     assert run.data.params["feature_kind"] == "whisper_segments" and run.data.params["clip_head"] == "logistic"
     assert {"test_ua", "test_ua_network", "test_ua_svm", "test_ua_global"} <= set(metrics)
+    non_test = len(champion["corpus"].labels) - len(champion["rows"])
+    assert metrics["global_voice_clips"] == 2 * non_test, "every training and validation clip in both voices"
     assert {f"val_ua_blend_{w:g}" for w in (0.0, 0.3, 0.5, 0.7, 1.0)} <= set(metrics)
     weight = float(run.data.params["svm_weight"])
     assert metrics[f"val_ua_blend_{weight:g}"] == pytest.approx(metrics["val_ua"])  # the run's own blend

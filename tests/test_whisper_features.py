@@ -109,7 +109,7 @@ def test_whisper_segments_encode_their_frames_in_a_parallel_pass_then_read_them_
         dataset, "extract_many", lambda *a, **k: passes.append((k["desc"], k.get("workers", 1))) or real(*a, **k)
     )
     cache = FeatureCache(tmp_path / "cache")
-    arrays, failures = dataset._audio_features(sorted(folder.glob("*.wav")), config.features, cache)
+    arrays, failures = dataset.audio_features(sorted(folder.glob("*.wav")), config.features, cache)
     assert passes == [("whisper frames", os.cpu_count()), ("audio features", 1)] and failures == []
     assert len(list((tmp_path / "cache").rglob("*.npy"))) == 4  # 2 clips x (frames, segments)
     assert all(a.shape[0] == config.features.n_segments for a in arrays)

@@ -143,6 +143,13 @@ def _validate(config: RunConfig) -> None:
             "parameter global_extras_std=false: only with clip_functionals=frames (the extras' std is a block of that "
             f"layout), got clip_functionals={flat.get('clip_functionals')}"
         )
+    if flat.get("global_voices") and not (flat.get("global_head") and flat["normalisation"] == "speaker"):
+        raise ConfigError(
+            "parameter global_voices=true: it trains the global head, which needs global_head=true and "
+            f"normalisation=speaker (got global_head={flat.get('global_head')}, normalisation={flat['normalisation']})"
+        )
+    if flat.get("global_voices") and flat["feature_dir"]:
+        raise ConfigError("parameter global_voices=true: re-voices audio files, not feature_dir's precomputed features")
     if flat["fmax"] > flat["sample_rate"] / 2:
         raise ConfigError(f"parameter fmax={flat['fmax']!r}: above Nyquist for sample_rate={flat['sample_rate']}")
 

@@ -10,6 +10,7 @@ splits.py           speaker-independent train / val / test splits and k folds by
 published_folds.py  EmoBox's published folds over a manifest
 dev_paths.py        where ../shared/data sits beside a checkout (tests and benchmarks)
 dataset.py          manifest + cached features per modality: the prepared corpus a run trains on
+voices.py           synthetic voices of training clips (Praat PSOLA) for the global head
 pipeline.py         tf.data: variable-length sequences -> padded or bucketed batches (zero frames = mask)
 augment.py          feature-space augmentation inside tf.data (audio only, or audio and video in sync)
 """

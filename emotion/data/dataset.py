@@ -79,7 +79,7 @@ def prepare_corpus(
         skipped.extend(folder_report.unmatched_files)  # feature files without a clip: listed, not fatal
         extracted = {"audio": (arrays, list(folder_report.failures))}
     else:
-        extracted = {"audio": _audio_features(manifest["audio_path"], features, cache)}
+        extracted = {"audio": audio_features(manifest["audio_path"], features, cache)}
     if "video" in modalities:
         from emotion.features.face import face_feature_params
 
@@ -106,7 +106,7 @@ def prepare_corpus(
     return PreparedCorpus(root, corpus_label(data.data_dir), manifest, labels, features_by_modality, sorted(skipped))
 
 
-def _audio_features(paths, features: FeatureConfig, cache: FeatureCache) -> tuple[list, list]:
+def audio_features(paths, features: FeatureConfig, cache: FeatureCache) -> tuple[list, list]:
     """extract_many over the clips; the Whisper encoder runs on all its replicas at once. For
     whisper_segments the frames are encoded (and cached) in that parallel pass first, then the serial
     pass adds the prosody columns (Praat is not thread-safe) and reads the frames back."""
@@ -118,6 +118,29 @@ def _audio_features(paths, features: FeatureConfig, cache: FeatureCache) -> tupl
             return whisper
     compute, params = audio_extractor(features, cache)
     return extract_many(paths, compute, params, cache, desc="audio features")
+
+
+def voiced_features(
+    corpus: PreparedCorpus, positions: np.ndarray, features: FeatureConfig, cache_root: Path
+) -> tuple[list[np.ndarray], np.ndarray, list[tuple[str, str]]]:
+    """The clips at `positions` in every synthetic voice (emotion/data/voices.py): their feature arrays
+    (T, F), the corpus position each came from (its label and actor), and the copies left out with their
+    reason (a clip Praat cannot re-voice, or whose copy fails feature extraction)."""
+    from emotion.data.voices import voiced_copies
+
+    sources = [str(corpus.manifest["audio_path"][i]) for i in positions]
+    copies, skipped = voiced_copies(sources, Path(cache_root) / "voices")
+    arrays, origins = [], []
+    cache = FeatureCache(Path(cache_root) / "features")
+    for paths in copies.values():
+        made = [(i, path) for i, path in zip(positions, paths) if path is not None]
+        extracted, failures = audio_features([path for _, path in made], features, cache)
+        skipped.extend(failures)
+        for (i, _), array in zip(made, extracted):
+            if array is not None:
+                arrays.append(array)
+                origins.append(i)
+    return arrays, np.array(origins, dtype=np.int64), skipped
 
 
 def _drop_odd_widths(arrays: list, paths, modality: str) -> list[tuple[str, str]]:

@@ -1,6 +1,7 @@
 """Running experiments: one training, k folds, several variants, a sweep.
 
 train.py        one variant inside one MLflow run: split, normalise, fit, evaluate, log
+clip_head.py    the clip head beside the network: fit, blend, each part's score logged
 cv.py           k-fold cross-validation by speaker (own folds or EmoBox's published ones)
 compare.py      `main` / `cnn_compare`: several variants on one split, a leaderboard
 tune.py         the Optuna sweep: study, objective, pruning, nested trial runs

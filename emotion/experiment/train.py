@@ -23,17 +23,14 @@ from emotion.data.labels import EMOTIONS
 from emotion.data.splits import describe_split, make_split
 from emotion.data.dataset import PreparedCorpus, prepare_corpus
 from emotion.features.cache import default_cache_dir
-from emotion.features.cnn import extra_width
 from emotion.features.normalise import Normaliser, per_speaker
 from emotion.experiment.metrics import classification_metrics
-from emotion.models.clip_svm import ClipSVM, blend
+from emotion.experiment.clip_head import blend_clip_head
+from emotion.models.clip_svm import ClipSVM
 from emotion.models.lstm_kernel import lstm_path
 from emotion.models.registry import build_model
 from emotion.data.pipeline import make_dataset, one_length
 from emotion.experiment.schedules import schedule_callbacks
-
-
-BLEND_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)  # svm_weight values scored on validation speakers in every blended run
 
 
 @dataclass
@@ -74,58 +71,6 @@ def predict_probabilities(model: keras.Model, dataset) -> tuple[np.ndarray, np.n
         true.append(np.argmax(onehot.numpy(), axis=1))
         proba.append(np.asarray(model.predict_on_batch(inputs)))  # compiled step, not eager
     return np.concatenate(true), np.concatenate(proba)
-
-
-def _blend_clip_svm(
-    config: RunConfig, corpus: PreparedCorpus, raw_audio: list[np.ndarray], split: dict, val_proba, test_proba
-):
-    """Fit the clip-functional head on the training clips and blend it into the validation and test
-    probabilities (split order); logs each part's UA beside the blend's, the validation UA of other
-    blend weights (to choose the weight on validation speakers) and the global head's test UA.
-    clip_head_refit: the test rows and the returned head come from a refit on training + validation."""
-    actors = corpus.manifest["actor"].to_numpy(dtype=str)
-    clips = {name: [raw_audio[i] for i in split[name]] for name in ("train", "val", "test")}
-    m = config.model
-
-    pooled_width = 0  # clip_functionals=frames: the width of the segments' mean block (n_mels or d_model)
-    if m.clip_functionals == "frames":
-        pooled_width = (raw_audio[0].shape[1] - extra_width(config.features)) // 2
-
-    def fit_head(positions: np.ndarray, like: ClipSVM | None = None) -> ClipSVM:
-        return ClipSVM.fit(
-            [raw_audio[i] for i in positions],
-            corpus.labels[positions],
-            actors[positions],
-            per_speaker=config.features.normalisation == "speaker",
-            n_classes=len(EMOTIONS),
-            seed=config.train.seed,
-            kind=m.clip_head,
-            global_head=m.global_head,
-            like=like,
-            pooled_width=pooled_width,
-            global_extras_std=m.global_extras_std,
-        )
-
-    head = fit_head(split["train"])
-    svm = {"val": head.predict_proba(clips["val"], actors[split["val"]])}  # (n_val, classes): validation never seen
-    if m.clip_head_refit:  # the test metrics and the logged model: the same C, fit on every non-test speaker
-        head = fit_head(np.concatenate([split["train"], split["val"]]), like=head)
-    svm["test"] = head.predict_proba(clips["test"], actors[split["test"]])  # (n_test, classes)
-    mlflow.log_param("svm_c", head.c)
-
-    def ua(truth, proba):
-        return classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS)["ua"]
-
-    truth = {name: corpus.labels[split[name]] for name in ("val", "test")}
-    scores = {"test_ua_network": ua(truth["test"], test_proba)}
-    if np.isfinite(svm["test"]).all():  # else some test speaker has too few clips for the SVM to answer
-        scores["test_ua_svm"] = ua(truth["test"], svm["test"])
-    if head.global_pipeline is not None:  # every test clip alone: what a single-clip request gets
-        scores["test_ua_global"] = ua(truth["test"], head.predict_global(clips["test"]))
-    for weight in BLEND_WEIGHTS:
-        scores[f"val_ua_blend_{weight:g}"] = ua(truth["val"], blend(val_proba, svm["val"], weight))
-    mlflow.log_metrics(scores)
-    return head, blend(val_proba, svm["val"], m.svm_weight), blend(test_proba, svm["test"], m.svm_weight)
 
 
 def use_xla(config: RunConfig, modalities) -> bool:
@@ -180,6 +125,7 @@ class RunData:
     raw_audio: list[np.ndarray]
     normaliser: Normaliser  # fitted on the training clips
     train_lengths: np.ndarray  # (n_train,) audio frames per training clip: buckets and percentile lengths
+    cache_root: Path  # features and synthetic voices
 
 
 def prepare_run_data(config: RunConfig, cache_root: Path, corpus: PreparedCorpus | None, split: dict | None) -> RunData:
@@ -196,7 +142,7 @@ def prepare_run_data(config: RunConfig, cache_root: Path, corpus: PreparedCorpus
     train_idx = split["train"]
     normaliser = Normaliser.fit({m: [corpus.features[m][i] for i in train_idx] for m in corpus.modalities})
     train_lengths = np.array([len(corpus.features["audio"][i]) for i in train_idx])
-    return RunData(corpus, split, raw_audio, normaliser, train_lengths)
+    return RunData(corpus, split, raw_audio, normaliser, train_lengths, Path(cache_root))
 
 
 def dataset_maker(config: RunConfig, data: RunData, order: EpochOrder):
@@ -252,8 +198,8 @@ def evaluate_model(
     test_true, test_proba = predict_probabilities(model, dataset(data.split["test"], False, in_order))
     clip_svm = None
     if getattr(config.model, "svm_weight", 0.0) > 0:
-        clip_svm, val_proba, test_proba = _blend_clip_svm(
-            config, data.corpus, data.raw_audio, data.split, val_proba, test_proba
+        clip_svm, val_proba, test_proba = blend_clip_head(
+            config, data.corpus, data.raw_audio, data.split, data.cache_root, val_proba, test_proba
         )
     val = classification_metrics(val_true, np.argmax(val_proba, axis=1), EMOTIONS)
     test = classification_metrics(test_true, np.argmax(test_proba, axis=1), EMOTIONS)

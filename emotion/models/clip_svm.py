@@ -132,10 +132,13 @@ class ClipSVM:
         like: "ClipSVM | None" = None,
         pooled_width: int = 0,
         global_extras_std: bool = True,
+        global_extra: tuple[list[np.ndarray], np.ndarray, np.ndarray] | None = None,
     ) -> "ClipSVM":
         """Raw (un-normalised) training clips -> fitted head; C by grouped CV over `speakers`, or
         `like`'s C (a refit on more speakers keeps the C chosen before). global_extras_std=False (pooled
-        layout only): the global head leaves out the extras' std, the last block of pooled_functionals."""
+        layout only): the global head leaves out the extras' std, the last block of pooled_functionals.
+        global_extra: more (clips, labels, speakers) for the global head alone (synthetic voices of the
+        training clips, under their actor's name so grouped CV keeps them on their actor's side)."""
         speakers = np.asarray(speakers)
         head = cls(None, per_speaker, n_classes, kind, pooled_width=pooled_width)
         if pooled_width and not global_extras_std:
@@ -146,7 +149,11 @@ class ClipSVM:
         )
         if global_head and per_speaker:
             global_c = float(like.global_pipeline[-1].C) if like and like.global_pipeline is not None else None
-            head.global_pipeline = _fit_head(head.global_functionals(sequences), labels, speakers, kind, seed, global_c)
+            x, y, who = head.global_functionals(sequences), labels, speakers  # (n, features)
+            if global_extra is not None and len(global_extra[0]):
+                x = np.concatenate([x, head.global_functionals(global_extra[0])])
+                y, who = np.concatenate([y, global_extra[1]]), np.concatenate([who, global_extra[2]])
+            head.global_pipeline = _fit_head(x, y, who, kind, seed, global_c)
         return head
 
     def global_rows(self, speakers) -> np.ndarray:

@@ -1,0 +1,99 @@
+"""The clip head (emotion/models/clip_svm.py) fit beside a trained network and blended into its
+validation and test probabilities, with each part's score logged (`svm_weight` > 0)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import numpy as np
+
+from emotion.config import RunConfig
+from emotion.data.dataset import PreparedCorpus, voiced_features
+from emotion.data.labels import EMOTIONS
+from emotion.experiment.metrics import classification_metrics
+from emotion.features.cnn import extra_width
+from emotion.models.clip_svm import ClipSVM, blend
+
+BLEND_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)  # svm_weight values scored on validation speakers in every blended run
+
+
+def blend_clip_head(
+    config: RunConfig,
+    corpus: PreparedCorpus,
+    raw_audio: list[np.ndarray],
+    split: dict,
+    cache_root: Path,
+    val_proba,
+    test_proba,
+):
+    """Fit the clip-functional head on the training clips and blend it into the validation and test
+    probabilities (split order); logs each part's UA beside the blend's, the validation UA of other
+    blend weights (to choose the weight on validation speakers) and the global head's test UA.
+    clip_head_refit: the test rows and the returned head come from a refit on training + validation.
+    global_voices: the global head also learns from the synthetic voices of the clips it is fit on."""
+    actors = corpus.manifest["actor"].to_numpy(dtype=str)
+    clips = {name: [raw_audio[i] for i in split[name]] for name in ("train", "val", "test")}
+    m = config.model
+
+    pooled_width = 0  # clip_functionals=frames: the width of the segments' mean block (n_mels or d_model)
+    if m.clip_functionals == "frames":
+        pooled_width = (raw_audio[0].shape[1] - extra_width(config.features)) // 2
+
+    voices = _voiced_clips(config, corpus, split, cache_root) if m.global_voices else None
+
+    def fit_head(positions: np.ndarray, like: ClipSVM | None = None) -> ClipSVM:
+        extra = None
+        if voices is not None:  # the voices of these clips only: validation stays unheard in any voice
+            arrays, origins = voices
+            keep = np.flatnonzero(np.isin(origins, positions))
+            extra = ([arrays[k] for k in keep], corpus.labels[origins[keep]], actors[origins[keep]])
+        return ClipSVM.fit(
+            [raw_audio[i] for i in positions],
+            corpus.labels[positions],
+            actors[positions],
+            per_speaker=config.features.normalisation == "speaker",
+            n_classes=len(EMOTIONS),
+            seed=config.train.seed,
+            kind=m.clip_head,
+            global_head=m.global_head,
+            like=like,
+            pooled_width=pooled_width,
+            global_extras_std=m.global_extras_std,
+            global_extra=extra,
+        )
+
+    head = fit_head(split["train"])
+    svm = {"val": head.predict_proba(clips["val"], actors[split["val"]])}  # (n_val, classes): validation never seen
+    if m.clip_head_refit:  # the test metrics and the logged model: the same C, fit on every non-test speaker
+        head = fit_head(np.concatenate([split["train"], split["val"]]), like=head)
+    svm["test"] = head.predict_proba(clips["test"], actors[split["test"]])  # (n_test, classes)
+    mlflow.log_param("svm_c", head.c)
+
+    def ua(truth, proba):
+        return classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS)["ua"]
+
+    truth = {name: corpus.labels[split[name]] for name in ("val", "test")}
+    scores = {"test_ua_network": ua(truth["test"], test_proba)}
+    if np.isfinite(svm["test"]).all():  # else some test speaker has too few clips for the SVM to answer
+        scores["test_ua_svm"] = ua(truth["test"], svm["test"])
+    if head.global_pipeline is not None:  # every test clip alone: what a single-clip request gets
+        scores["test_ua_global"] = ua(truth["test"], head.predict_global(clips["test"]))
+    for weight in BLEND_WEIGHTS:
+        scores[f"val_ua_blend_{weight:g}"] = ua(truth["val"], blend(val_proba, svm["val"], weight))
+    mlflow.log_metrics(scores)
+    return head, blend(val_proba, svm["val"], m.svm_weight), blend(test_proba, svm["test"], m.svm_weight)
+
+
+def _voiced_clips(
+    config: RunConfig, corpus: PreparedCorpus, split: dict, cache_root: Path
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The synthetic voices of every non-test clip (raw features, and the corpus position of each);
+    logs how many, and the copies left out with their reason (voices_skipped.txt)."""
+    non_test = np.concatenate([split["train"], split["val"]])
+    arrays, origins, skipped = voiced_features(corpus, non_test, config.features, cache_root)
+    mlflow.log_metric("global_voice_clips", len(arrays))
+    if skipped:
+        print(f"global_voices: {len(skipped)} synthetic voice copies left out (voices_skipped.txt)")
+        mlflow.log_text("".join(f"{path}\t{reason}\n" for path, reason in skipped), "voices_skipped.txt")
+    return arrays, origins
