@@ -146,6 +146,7 @@ def test_mlflow_models_serve_answers_with_the_runs_test_probabilities(champion, 
         np.testing.assert_allclose(served[PROBABILITIES].to_numpy(), champion["result"].test_proba, atol=1e-4)
         one = _invoke(port, _request(champion["rows"].iloc[:1], with_speaker=False))
         local = mlflow.pyfunc.load_model("models:/emotion@champion").predict(_request(champion["rows"].iloc[:1], False))
-        np.testing.assert_allclose(one[PROBABILITIES].to_numpy(), local[PROBABILITIES].to_numpy(), atol=1e-6)
+        # float32 encoder frames from two processes: 1.3e-6 apart seen on an AMD EPYC (oneDNN), so 1e-5
+        np.testing.assert_allclose(one[PROBABILITIES].to_numpy(), local[PROBABILITIES].to_numpy(), atol=1e-5)
     finally:
         stop(server)
