@@ -1,6 +1,7 @@
 """The global head trained with synthetic voices of its training actors, under EmoBox's folds.
 
     python benchmarks/global_head_voices.py [--folds ../shared/data/emobox/ravdess] [--voices-dir DIR]
+        [--settings as_built,voices,voices_no_hnr]
 
 A single clip comes without speaker statistics, so the global head must answer for a voice it never
 heard, after training on 12-15 actors. Here every clip is re-voiced twice as `global_voices` does
@@ -9,7 +10,13 @@ heard, after training on 12-15 actors. Here every clip is re-voiced twice as `gl
 learns from a fold's training actors in their own and both synthetic voices. The voices are written once under --voices-dir (default: the
 feature cache's folder) and their features cached like any corpus's.
 
-Per setting (the head as built; + the two voices), printed:
+Settings (SETTINGS): the head without voices; + the two voices (whisper_lstm's default since
+2026-12-03); + the two voices without the clip's HNR mean (`global_hnr=false`): the HNR, Praat's
+cross-correlation, is the slowest feature of a served single clip after the encoder, and a global head
+that does not read it lets a single clip skip it. Decision rule for that one, written before its run:
+it is adopted if its nested mean is within 0.005 of the default's or above (the simpler head, as below).
+
+Per setting, printed:
 - nested grouped-CV UA, the selection rule for head-level choices since 2026-12-03 (README,
   "Evaluation protocol"): a fold's non-test actors (training + validation, 12-15) in 5 actor groups;
   each group is predicted by a head fit on the other four, C chosen inside them by grouped CV as
@@ -29,6 +36,14 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from emotion.data.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
+
+
+# name: (row label, learn from the two voices too, read the HNR mean)
+SETTINGS = {
+    "as_built": ("without voices", False, True),
+    "voices": ("+ 2 synthetic voices (the default)", True, True),
+    "voices_no_hnr": ("+ 2 synthetic voices, without the HNR mean", True, False),
+}
 
 
 def make_voices(data_dir: Path, voices_dir: Path) -> None:
@@ -51,7 +66,11 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=RAVDESS16K)
     parser.add_argument("--folds", type=Path, default=EMOBOX)
     parser.add_argument("--voices-dir", type=Path, default=None)
+    parser.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated names from SETTINGS")
     args = parser.parse_args()
+    unknown = [name for name in args.settings.split(",") if name not in SETTINGS]
+    if unknown:
+        parser.error(f"--settings: unknown {', '.join(unknown)} (known: {', '.join(SETTINGS)})")
 
     import numpy as np
     from joblib import Parallel, delayed
@@ -73,6 +92,8 @@ def main() -> int:
     def global_inputs(data_dir: Path):
         """(n, frame mean | frame std | extras' mean), labels, actors, file names."""
         config = build_config("whisper_lstm", {"data_dir": str(data_dir)})
+        if not config.features.voice_quality:
+            raise SystemExit("whisper_lstm has no HNR column (voice_quality=false): nothing for voices_no_hnr to drop")
         corpus = prepare_corpus(config.data, config.features, default_cache_dir(), allow_video=False)
         segments, n_extras = corpus.features["audio"], extra_width(config.features)
         width = (segments[0].shape[1] - n_extras) // 2
@@ -84,41 +105,47 @@ def main() -> int:
     voiced = [global_inputs(voices_dir / v)[:4] for v in VOICES]
     folds, _, _ = published_kfold(manifest, args.folds)
 
-    def training_rows(rows: np.ndarray, with_voices: bool):
+    # voice_quality is the last extra (EXTRA_OPTIONS order): the HNR mean is the last global column
+    all_columns, without_hnr = slice(None), slice(0, x0.shape[1] - 1)
+
+    def training_rows(rows: np.ndarray, with_voices: bool, columns: slice):
         """The clips `rows` (of the real corpus), and their synthetic voices when asked; actors unchanged,
         so grouped CV keeps every voice of an actor on one side."""
-        parts = [(x0[rows], y0[rows], actors0[rows])]
+        parts = [(x0[rows][:, columns], y0[rows], actors0[rows])]
         if with_voices:
             keep = {names0[i] for i in rows}
             for x, y, actors, names in voiced:
                 chosen = np.array([i for i, name in enumerate(names) if name in keep])
-                parts.append((x[chosen], y[chosen], actors[chosen]))
+                parts.append((x[chosen][:, columns], y[chosen], actors[chosen]))
         return tuple(np.concatenate(column) for column in zip(*parts))
 
     def ua(truth, predicted) -> float:
         return classification_metrics(truth, predicted, EMOTIONS)["ua"]
 
-    def nested_grouped_ua(non_test: np.ndarray, with_voices: bool) -> float:
+    def nested_grouped_ua(non_test: np.ndarray, with_voices: bool, columns: slice) -> float:
         """Each of 5 actor groups of the non-test clips predicted by a head fit (C by its own grouped
         CV) on the other groups' clips and their voices: real clips scored only."""
         predicted = np.empty(len(non_test), dtype=y0.dtype)
         for fit, held in GroupKFold(INNER_FOLDS).split(non_test, groups=actors0[non_test]):
-            head = _fit_head(*training_rows(non_test[fit], with_voices), "logistic", seed=0)
-            predicted[held] = head.predict(x0[non_test[held]])
+            head = _fit_head(*training_rows(non_test[fit], with_voices, columns), "logistic", seed=0)
+            predicted[held] = head.predict(x0[non_test[held]][:, columns])
         return ua(y0[non_test], predicted)
 
     print("| global head | nested grouped-CV UA (per fold) | validation UA | test UA mean ± sd | per-fold test UA |")
     print("|---|---|---|---|---|")
-    for name, with_voices in (("as built", False), ("+ 2 synthetic voices", True)):
+    for key in args.settings.split(","):
+        name, with_voices, with_hnr = SETTINGS[key]
+        columns = all_columns if with_hnr else without_hnr
         val, test = [], []
         for split in folds:
-            head = _fit_head(*training_rows(split["train"], with_voices), "logistic", seed=0)
-            val.append(ua(y0[split["val"]], head.predict(x0[split["val"]])))
+            head = _fit_head(*training_rows(split["train"], with_voices, columns), "logistic", seed=0)
+            val.append(ua(y0[split["val"]], head.predict(x0[split["val"]][:, columns])))
             non_test = np.concatenate([split["train"], split["val"]])
-            refit = _fit_head(*training_rows(non_test, with_voices), "logistic", seed=0, c=float(head[-1].C))
-            test.append(ua(y0[split["test"]], refit.predict(x0[split["test"]])))
+            c = float(head[-1].C)
+            refit = _fit_head(*training_rows(non_test, with_voices, columns), "logistic", seed=0, c=c)
+            test.append(ua(y0[split["test"]], refit.predict(x0[split["test"]][:, columns])))
         grouped = Parallel(n_jobs=-1)(  # one fold's nested CV per process
-            delayed(nested_grouped_ua)(np.concatenate([s["train"], s["val"]]), with_voices) for s in folds
+            delayed(nested_grouped_ua)(np.concatenate([s["train"], s["val"]]), with_voices, columns) for s in folds
         )
         print(
             f"| {name} | {np.mean(grouped):.3f} ({' '.join(f'{g:.3f}' for g in grouped)}) | {np.mean(val):.3f} "
