@@ -104,6 +104,35 @@ def test_without_the_extras_std_the_global_head_reads_frame_mean_std_and_the_ext
         build_config("cnn_lstm", {"global_extras_std": "false"})
 
 
+def test_without_the_hnr_the_global_head_ignores_the_last_extra_and_the_per_speaker_head_keeps_it():
+    rng = np.random.default_rng(6)
+    width, n_extras = 3, 2  # the last extra stands for the HNR (voice_quality, last in EXTRA_OPTIONS order)
+    clips, labels, owners = [], [], []
+    for speaker in "abcd":
+        for label in range(3):
+            for _ in range(10):
+                frames = rng.normal(size=(40, width)) + label  # (T, d)
+                extras = rng.normal(size=(4, n_extras)) + label  # (S, e): the HNR carries the class too
+                clips.append(np.concatenate([logmel_stats(frames, 4), extras], axis=1))  # (S, 2d + e)
+                labels.append(label)
+                owners.append(speaker)
+    labels, owners = np.array(labels), np.array(owners)
+    fit = dict(per_speaker=True, n_classes=3, seed=0, kind="logistic", global_head=True, pooled_width=width)
+    with_hnr = ClipSVM.fit(clips, labels, owners, **fit, global_extras_std=False)
+    without = ClipSVM.fit(clips, labels, owners, **fit, global_extras_std=False, global_hnr=False)
+    assert without.global_pipeline[0].n_features_in_ == 2 * width + n_extras - 1
+    assert without.pipeline[0].n_features_in_ == with_hnr.pipeline[0].n_features_in_
+    zeroed = [
+        np.concatenate([c[:, :-1], np.zeros((len(c), 1))], axis=1) for c in clips[:6]
+    ]  # as served: HNR not measured
+    np.testing.assert_array_equal(without.predict_global(zeroed), without.predict_global(clips[:6]))
+    assert not np.allclose(with_hnr.predict_global(zeroed), with_hnr.predict_global(clips[:6]))
+    with pytest.raises(ConfigError, match="global_hnr=false: leaves the HNR mean out"):
+        build_config("cnn_lstm", {"global_hnr": "false"})
+    with pytest.raises(ValueError, match="global_hnr=False"):
+        ClipSVM.fit(clips, labels, owners, **fit, global_hnr=False)  # extras' std kept: HNR not the last column
+
+
 def test_frame_functionals_need_mean_std_segments():
     with pytest.raises(ConfigError, match="clip_functionals=frames"):
         build_config("cnn_lstm", {"feature_kind": "cnn", "clip_functionals": "frames"})
@@ -156,13 +185,24 @@ def test_blend_weights_and_bad_weight():
         build_config("cnn_lstm", {"svm_weight": "1.5"})
 
 
-def test_a_trained_cnn_lstm_logs_both_parts_and_its_model_blends_them(cache_dir, tmp_path):
-    """Test metrics, logged metrics and the served (pyfunc) model all use the same blend."""
+def test_a_trained_cnn_lstm_logs_both_parts_and_its_model_blends_them(cache_dir, tmp_path, monkeypatch):
+    """Test metrics, logged metrics and the served (pyfunc) model all use the same blend; a single clip
+    gets the global head, which (global_hnr=false) does not read the HNR, so the clip skips measuring it."""
+    import emotion.features.prosody as prosody
     from emotion.data.labels import EMOTIONS
     from emotion.experiment.train import train
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    config = build_config("cnn_lstm", {"max_actors": "6", "epochs": "2", "svm_weight": "0.5", "lstm_units": "16"})
+    global_head = {
+        "global_head": "true",
+        "clip_functionals": "frames",
+        "global_extras_std": "false",
+        "global_hnr": "false",
+    }
+    config = build_config(
+        "cnn_lstm", {"max_actors": "6", "epochs": "2", "svm_weight": "0.5", "lstm_units": "16", **global_head}
+    )
+    assert config.features.voice_quality  # cnn_lstm's default: the HNR column is there to leave out
     result = train(config, cache_dir)
     run = mlflow.get_run(result.run_id)
     assert float(run.data.params["svm_c"]) in C_GRID
@@ -183,9 +223,20 @@ def test_a_trained_cnn_lstm_logs_both_parts_and_its_model_blends_them(cache_dir,
     request = pd.DataFrame(
         {"audio": [open(p, "rb").read() for p in rows["audio_path"]], "speaker": rows["actor"].tolist()}
     )
+    hnr_calls = []
+    measure_hnr = prosody.harmonicity_track
+    monkeypatch.setattr(prosody, "harmonicity_track", lambda *a, **k: hnr_calls.append(1) or measure_hnr(*a, **k))
     answer = served.predict(request)
     proba = answer[[f"p_{e}" for e in EMOTIONS]].to_numpy()
     np.testing.assert_allclose(proba, result.test_proba, atol=1e-4)  # the run's test probabilities: the same blend
+    assert len(hnr_calls) == len(rows), "the per-speaker path measures every clip's HNR"
+
+    hnr_calls.clear()
+    alone = served.predict(request.iloc[:2].drop(columns="speaker"))  # 2 clips, no speaker: the global head
+    assert (alone["error"] == "").all() and not hnr_calls, "a clip the global head answers alone skips the HNR"
+    head = ClipSVM.load(tmp_path / "model" / "data" / "clip_svm.joblib")
+    raw = [prepared.features["audio"][i] for i in rows.index[:2]]  # the run's features, HNR measured
+    np.testing.assert_allclose(alone[[f"p_{e}" for e in EMOTIONS]].to_numpy(), head.predict_global(raw), atol=1e-5)
 
 
 def test_extra_clips_train_the_global_head_alone():

@@ -148,6 +148,12 @@ def _validate(config: RunConfig) -> None:
             "parameter global_voices=true: it trains the global head, which needs global_head=true and "
             f"normalisation=speaker (got global_head={flat.get('global_head')}, normalisation={flat['normalisation']})"
         )
+    if flat.get("global_hnr") is False and not (flat.get("global_head") and flat.get("global_extras_std") is False):
+        raise ConfigError(
+            "parameter global_hnr=false: leaves the HNR mean out of the global head's [frame mean | frame std | "
+            "extras' mean], which needs global_head=true and global_extras_std=false "
+            f"(got global_head={flat.get('global_head')}, global_extras_std={flat.get('global_extras_std')})"
+        )
     if flat.get("global_voices") and flat["feature_dir"]:
         raise ConfigError("parameter global_voices=true: re-voices audio files, not feature_dir's precomputed features")
     if flat["fmax"] > flat["sample_rate"] / 2:

@@ -60,6 +60,7 @@ def blend_clip_head(
             like=like,
             pooled_width=pooled_width,
             global_extras_std=m.global_extras_std,
+            global_hnr=m.global_hnr or not config.features.voice_quality,  # no HNR column: nothing left out
             global_extra=extra,
         )
 

@@ -234,8 +234,10 @@ class CnnFeatureExtractor:
         # One batch per clip: predict_on_batch reuses the compiled graph, without predict()'s per-call dataset setup.
         return np.asarray(self.model.predict_on_batch(images), dtype=np.float32)  # (n_segments, dim)
 
-    def __call__(self, path) -> np.ndarray:
-        """One audio file -> (n_segments, dim); problems with the file are BadInputError naming it."""
+    def __call__(self, path, hnr: bool = True) -> np.ndarray:
+        """One audio file -> (n_segments, dim); problems with the file are BadInputError naming it.
+        hnr=False: the HNR column (voice_quality) is 0, not measured: for a clip only a head that does
+        not read it will see (a served single clip with global_hnr=false)."""
         signal = load_audio(path, self.config.sample_rate, self.config.max_clip_seconds)  # (N,)
         # The encoder (CTranslate2, GIL released) starts first and runs beside the log-mel and the Praat
         # extras (GIL held): one clip's features take the longer of the two, not their sum (served latency)
@@ -247,10 +249,10 @@ class CnnFeatureExtractor:
         if not np.isfinite(log_mel).all():
             raise BadInputError(path, "features contain NaN or infinite values")
         if frames is not None:
-            extras = self._extra_parts(signal, log_mel)
+            extras = self._extra_parts(signal, log_mel, hnr)
             parts = [segment_pool(frames.result(), self.n_segments), *extras]  # (n_segments, 2 d_model), ...
         else:
-            parts = [self.from_logmel(log_mel), *self._extra_parts(signal, log_mel)]  # (n_segments, base), ...
+            parts = [self.from_logmel(log_mel), *self._extra_parts(signal, log_mel, hnr)]  # (n_segments, base), ...
         features = np.concatenate(parts, axis=1)  # (n_segments, width)
         if self.config.clip_std:
             # How much each column varies over the clip, on every segment: after per-speaker normalisation
@@ -288,7 +290,7 @@ class CnnFeatureExtractor:
 
         return self._frames_pool().submit(encode)
 
-    def _extra_parts(self, signal: np.ndarray, log_mel: np.ndarray) -> list[np.ndarray]:
+    def _extra_parts(self, signal: np.ndarray, log_mel: np.ndarray, hnr: bool = True) -> list[np.ndarray]:
         """The optional per-segment additions, each (n_segments, k), in EXTRA_OPTIONS order."""
         from emotion.features.audio import deltas, frame_sizes
         from emotion.features.prosody import harmonicity_track, prosody_tracks, segment_harmonicity, segment_prosody
@@ -301,8 +303,10 @@ class CnnFeatureExtractor:
         if self.config.segment_deltas:
             change = np.abs(deltas(log_mel))  # (T, n_mels)
             parts.append(np.stack([change[a:b].mean(axis=0) for a, b in segment_bounds(len(change), self.n_segments)]))
-        if self.config.voice_quality:
+        if self.config.voice_quality and not hnr:
+            parts.append(np.zeros((self.n_segments, 1), np.float32))  # (n_segments, 1): a placeholder, never read
+        elif self.config.voice_quality:
             hnr_hop = hop * self.config.hnr_step
-            hnr = harmonicity_track(signal, self.config.sample_rate, hnr_hop, len(log_mel))  # (T,), held between steps
-            parts.append(segment_harmonicity(hnr, self.n_segments))  # (n_segments, 1)
+            track = harmonicity_track(signal, self.config.sample_rate, hnr_hop, len(log_mel))  # (T,), held in steps
+            parts.append(segment_harmonicity(track, self.n_segments))  # (n_segments, 1)
         return parts

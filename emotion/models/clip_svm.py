@@ -97,6 +97,7 @@ class ClipSVM:
     global_pipeline: object = None  # the same head on raw functionals, for speakers with few clips (global_head)
     pooled_width: int = 0  # > 0 (clip_functionals=frames): pooled_functionals with this width; 0: clip_functionals
     global_columns: int = 0  # > 0: the global head reads the first this-many functionals; 0: all
+    global_hnr: bool = True  # False: the global head does not read the HNR, so its clips need none (served)
 
     def functionals(self, sequences: list[np.ndarray]) -> np.ndarray:
         """Raw clips -> (n, features) before any normalisation."""
@@ -132,18 +133,24 @@ class ClipSVM:
         like: "ClipSVM | None" = None,
         pooled_width: int = 0,
         global_extras_std: bool = True,
+        global_hnr: bool = True,
         global_extra: tuple[list[np.ndarray], np.ndarray, np.ndarray] | None = None,
     ) -> "ClipSVM":
         """Raw (un-normalised) training clips -> fitted head; C by grouped CV over `speakers`, or
         `like`'s C (a refit on more speakers keeps the C chosen before). global_extras_std=False (pooled
         layout only): the global head leaves out the extras' std, the last block of pooled_functionals.
+        global_hnr=False (with global_extras_std=False): it also leaves out the HNR's mean, the last extra
+        column (voice_quality, last in EXTRA_OPTIONS order).
         global_extra: more (clips, labels, speakers) for the global head alone (synthetic voices of the
         training clips, under their actor's name so grouped CV keeps them on their actor's side)."""
         speakers = np.asarray(speakers)
-        head = cls(None, per_speaker, n_classes, kind, pooled_width=pooled_width)
+        head = cls(None, per_speaker, n_classes, kind, pooled_width=pooled_width, global_hnr=global_hnr)
         if pooled_width and not global_extras_std:
             n_extras = sequences[0].shape[1] - 2 * pooled_width
-            head.global_columns = 2 * pooled_width + n_extras  # [frame mean | frame std | extras' mean]
+            # [frame mean | frame std | extras' mean], the HNR's mean (the last extra) left out when asked
+            head.global_columns = 2 * pooled_width + n_extras - (0 if global_hnr else 1)
+        elif not global_hnr:
+            raise ValueError("global_hnr=False: only with pooled_width and global_extras_std=False")
         head.pipeline = _fit_head(
             head._inputs(sequences, speakers), labels, speakers, kind, seed, like.c if like else None
         )

@@ -197,7 +197,8 @@ class EmotionModel:
         self.feature_config = FeatureConfig(**model_metadata["features"])
         self._audio_extractor = None  # built on first use: a CNN / wav2vec loads once
 
-    def audio_features(self, blob: bytes) -> np.ndarray:
+    def audio_features(self, blob: bytes, hnr: bool = True) -> np.ndarray:
+        """hnr=False: the HNR column is left at 0 (a clip only a global head without it will see)."""
         if self._audio_extractor is None:
             from emotion.features.extractors import audio_extractor
 
@@ -205,7 +206,7 @@ class EmotionModel:
         suffix = next((s for magic, s in AUDIO_SUFFIXES if blob.startswith(magic)), ".wav")
         with _TempMedia(blob, suffix) as path:
             try:
-                return self._audio_extractor(path)
+                return self._audio_extractor(path) if hnr else self._audio_extractor(path, hnr=False)
             except BadInputError as error:
                 raise BadInputError("audio", error.reason) from None
 
@@ -220,14 +221,14 @@ class EmotionModel:
         with _TempMedia(blob, ".mp4") as path:
             return video_features(path)
 
-    def _row_features(self, row: dict) -> dict[str, np.ndarray]:
+    def _row_features(self, row: dict, hnr: bool = True) -> dict[str, np.ndarray]:
         out = {}
         for modality in self.modalities:
             value = row.get(modality)
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 raise BadInputError(modality, f"missing: this model takes {' + '.join(self.modalities)}")
             blob = _as_bytes(value, modality)
-            out[modality] = self.audio_features(blob) if modality == "audio" else self.video_features(blob)
+            out[modality] = self.audio_features(blob, hnr) if modality == "audio" else self.video_features(blob)
             self.normaliser.check(modality, out[modality])  # a wrong dimension fails this row only
         return out
 
@@ -265,15 +266,18 @@ class EmotionModel:
     def predict(self, data, params=None) -> pd.DataFrame:
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         records = frame.to_dict("records")
+        speakers = [r["speaker"] if isinstance(r.get("speaker"), str) else "" for r in records]
+        # rows the global head will answer alone (fewer clips can only fail below, never more), and
+        # it does not read the HNR: those clips skip measuring it
+        skip_hnr = self._global_head_rows(speakers) & (not getattr(self.clip_svm, "global_hnr", True))  # (n,)
         clips, errors = [], []
-        for row in records:
+        for row, alone in zip(records, skip_hnr):
             try:
-                clips.append(self._row_features(row))
+                clips.append(self._row_features(row, hnr=not alone))
                 errors.append("")
             except (BadInputError, ValueError) as error:  # this row gets its reason; the others go on
                 clips.append(None)
                 errors.append(str(error))
-        speakers = [r["speaker"] if isinstance(r.get("speaker"), str) else "" for r in records]
         kept = [i for i, c in enumerate(clips) if c is not None]
         raw_audio = [clips[i]["audio"] for i in kept]  # the SVM's input: _standardise replaces it
         kept_speakers = [speakers[i] for i in kept]
