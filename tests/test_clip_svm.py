@@ -122,9 +122,8 @@ def test_without_the_hnr_the_global_head_ignores_the_last_extra_and_the_per_spea
     without = ClipSVM.fit(clips, labels, owners, **fit, global_extras_std=False, global_hnr=False)
     assert without.global_pipeline[0].n_features_in_ == 2 * width + n_extras - 1
     assert without.pipeline[0].n_features_in_ == with_hnr.pipeline[0].n_features_in_
-    zeroed = [
-        np.concatenate([c[:, :-1], np.zeros((len(c), 1))], axis=1) for c in clips[:6]
-    ]  # as served: HNR not measured
+    # as served to a single clip: the HNR not measured, its column 0
+    zeroed = [np.concatenate([c[:, :-1], np.zeros((len(c), 1))], axis=1) for c in clips[:6]]
     np.testing.assert_array_equal(without.predict_global(zeroed), without.predict_global(clips[:6]))
     assert not np.allclose(with_hnr.predict_global(zeroed), with_hnr.predict_global(clips[:6]))
     with pytest.raises(ConfigError, match="global_hnr=false: leaves the HNR mean out"):

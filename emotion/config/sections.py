@@ -193,8 +193,8 @@ class CNNLSTMConfig:
     # global_head: it also learns from every training clip re-voiced twice (emotion/data/voices.py), so a
     # single clip of an unheard voice is less far from what it learnt from
     global_voices: bool = False
-    # global_extras_std=false: the global head also reads the clip's mean HNR (voice_quality's column). Off, a
-    # clip it answers alone (a single clip) skips Praat's HNR, the slowest feature after the encoder;
+    # With global_extras_std=false, the global head also reads the clip's mean HNR (voice_quality's column).
+    # Off, a clip it answers alone (a single clip) skips Praat's HNR, the slowest feature after the encoder;
     # without voice_quality there is no HNR column and this does nothing
     global_hnr: bool = True
 

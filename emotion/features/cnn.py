@@ -303,10 +303,10 @@ class CnnFeatureExtractor:
         if self.config.segment_deltas:
             change = np.abs(deltas(log_mel))  # (T, n_mels)
             parts.append(np.stack([change[a:b].mean(axis=0) for a, b in segment_bounds(len(change), self.n_segments)]))
-        if self.config.voice_quality and not hnr:
-            parts.append(np.zeros((self.n_segments, 1), np.float32))  # (n_segments, 1): a placeholder, never read
-        elif self.config.voice_quality:
+        if self.config.voice_quality and hnr:
             hnr_hop = hop * self.config.hnr_step
             track = harmonicity_track(signal, self.config.sample_rate, hnr_hop, len(log_mel))  # (T,), held in steps
             parts.append(segment_harmonicity(track, self.n_segments))  # (n_segments, 1)
+        elif self.config.voice_quality:
+            parts.append(np.zeros((self.n_segments, 1), np.float32))  # (n_segments, 1): a placeholder, never read
         return parts

@@ -206,6 +206,7 @@ class EmotionModel:
         suffix = next((s for magic, s in AUDIO_SUFFIXES if blob.startswith(magic)), ".wav")
         with _TempMedia(blob, suffix) as path:
             try:
+                # only the segment extractor (voice_quality) takes hnr, and only then is it False
                 return self._audio_extractor(path) if hnr else self._audio_extractor(path, hnr=False)
             except BadInputError as error:
                 raise BadInputError("audio", error.reason) from None
