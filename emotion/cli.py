@@ -19,15 +19,22 @@ from emotion.errors import EmotionError
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter hides the real output
 
 
-def _train(args) -> int:
-    from emotion.config import build_config
-
-    config = build_config(args.variant, parse_assignments(args.assignments))  # fail fast, before TensorFlow loads
+def _require_tracking_server() -> None:
+    """A tracking server that is down, or a malformed URI: one line within seconds, before any work
+    (MLflow's own client retries for about four minutes, then prints a traceback)."""
     import mlflow
 
     from emotion.tracking.server import check_tracking_server
 
-    check_tracking_server(mlflow.get_tracking_uri())  # a down server: one line, before any work
+    check_tracking_server(mlflow.get_tracking_uri())
+
+
+def _train(args) -> int:
+    from emotion.config import build_config
+
+    config = build_config(args.variant, parse_assignments(args.assignments))  # fail fast, before TensorFlow loads
+    _require_tracking_server()
+    import mlflow
 
     from emotion.experiment.train import train
 
@@ -50,12 +57,7 @@ def _train(args) -> int:
 
 
 def _compare(args) -> int:
-    import mlflow
-
-    from emotion.tracking.server import check_tracking_server
-
-    check_tracking_server(mlflow.get_tracking_uri())  # a down server: one line, before any work
-
+    _require_tracking_server()
     from emotion.experiment.compare import compare, parse_variants
 
     variants = parse_variants(args.variants)
@@ -73,6 +75,7 @@ def _register(args) -> int:
     unknown = sorted(set(options) - known)
     if unknown:
         raise EmotionError(f"unknown parameter(s) {', '.join(unknown)} for register; known: {', '.join(sorted(known))}")
+    _require_tracking_server()
     force = options.pop("force", "false").strip("'\"").lower() in ("1", "true", "yes")
     options = {k: v.strip("'\"") or None for k, v in options.items()}  # MLproject quotes empty strings
     result = register_best(force=force, **options)
@@ -80,11 +83,18 @@ def _register(args) -> int:
     return 0
 
 
+REGISTRY_SCHEMES = ("models:", "runs:", "mlflow-artifacts:")  # model URIs resolved by the tracking server
+
+
 def _predict(args) -> int:
+    """Exit 0: every input got a prediction; 1: some rows are errors (each with its reason); 2: nothing ran."""
     import time
 
-    from emotion.tracking.predict import audio_files, load_model, predict_files, write_predictions
+    from emotion.tracking.predict import audio_files, check_output, load_model, predict_files, write_predictions
 
+    check_output(args.output)  # before the first clip: a bad --output loses no work
+    if args.model_uri.startswith(REGISTRY_SCHEMES):
+        _require_tracking_server()
     files = audio_files(args.paths)
     model = load_model(args.model_uri)
     started = time.perf_counter()
@@ -92,8 +102,8 @@ def _predict(args) -> int:
     seconds = time.perf_counter() - started
     write_predictions(predictions, args.output)
     errors = int((predictions["error"] != "").sum())
-    print(f"{len(files)} files, {errors} errors, {1000 * seconds / len(files):.1f} ms per clip", file=sys.stderr)
-    return 0
+    print(f"{len(files)} rows, {errors} errors, {1000 * seconds / len(files):.1f} ms per clip", file=sys.stderr)
+    return 1 if errors else 0
 
 
 def _evaluate(args) -> int:
@@ -101,6 +111,7 @@ def _evaluate(args) -> int:
 
     if not args.data_dir.strip("'\""):
         raise EmotionError("parameter data_dir: give the labelled corpus folder to evaluate on")
+    _require_tracking_server()  # the evaluation is logged as a run
     evaluate(args.model_uri, args.data_dir, args.corpus)
     return 0
 
@@ -109,6 +120,7 @@ def _cv(args) -> int:
     from emotion.config import build_config
 
     config = build_config(args.variant, parse_assignments(args.assignments))
+    _require_tracking_server()
     from emotion.experiment.cv import cross_validate
 
     cross_validate(config)
@@ -121,11 +133,7 @@ def _tune(args) -> int:
 
     settings, overrides = parse_settings(parse_assignments(args.assignments), args.variant)  # before TensorFlow loads
     open_storage(settings)  # an unreachable storage: one line, before any work
-    import mlflow
-
-    from emotion.tracking.server import check_tracking_server
-
-    check_tracking_server(mlflow.get_tracking_uri())
+    _require_tracking_server()
     from emotion.experiment.tune import tune
 
     tune(settings, overrides)
@@ -139,9 +147,10 @@ def _features(args) -> int:
     from emotion.data.synthetic import ensure_builtin_corpus
     from emotion.features.cache import default_cache_dir
     from emotion.features.extractors import audio_extractor
-    from emotion.features.folders import write_feature_folder
+    from emotion.features.folders import require_output_folder, write_feature_folder
 
     config = build_config("cnn_lstm", parse_assignments(args.assignments))  # any variant: data + features sections
+    require_output_folder(args.output)  # before the corpus and the encoder load
     root = config.data.data_dir or ensure_builtin_corpus(default_cache_dir())
     manifest, names = build_manifest(root, config.data.corpus)
     compute, params = audio_extractor(config.features)
@@ -192,7 +201,7 @@ def _sync(args) -> int:
 
 def _tracking_server(args) -> int:
     """Run the team tracking server in place of this process (README 'Team tracking server')."""
-    from emotion.tracking.server import check_backend_driver, server_command
+    from emotion.tracking.server import BACKEND_STORE_ENV, check_backend_driver, printable_command, server_command
 
     check_backend_driver(args.backend_store_uri)
     command = server_command(
@@ -202,9 +211,10 @@ def _tracking_server(args) -> int:
         port=args.port,
         workers=args.workers,
         allowed_hosts=args.allowed_hosts,
+        backend_in_env=True,  # the store URI (its password) travels in the environment, not in `ps`
     )
-    print(" ".join(command), flush=True)  # flushed: execvp replaces the process and its buffers
-    os.execvp(command[0], command)
+    print(printable_command(command, args.backend_store_uri), flush=True)  # flushed: exec replaces the buffers
+    os.execvpe(command[0], command, {**os.environ, BACKEND_STORE_ENV: args.backend_store_uri})
     return 0  # not reached
 
 
@@ -228,7 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     register.set_defaults(handler=_register)
     predict = commands.add_parser(
-        "predict", help="predict emotions of audio files or folders (CSV, or JSON by extension)"
+        "predict",
+        help="predict emotions of audio files or folders (CSV, or JSON by extension)",
+        epilog="Every input gets a row (a bad or missing one with its reason). Exit code: 0 every row has a "
+        "prediction, 1 some rows are errors, 2 nothing was predicted.",
     )
     predict.add_argument("model_uri", help="e.g. models:/emotion@champion")
     predict.add_argument("paths", nargs="+")

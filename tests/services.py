@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"  # the machine's service, trust auth
+PG_PASSWORD = "not-shown-4f2a"  # in the tracking server's store URI: trust auth ignores it; it must never be shown
 # Dummy credentials for moto, given to the server process and the test's own boto3 client only.
 AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -157,6 +158,8 @@ class TrackingServer:
     prefix: str  # where in the bucket the server puts artifacts
     seconds_to_health: float
     log: Path
+    store_uri: str  # with PG_PASSWORD in it
+    pid: int
 
 
 @pytest.fixture(scope="session")
@@ -170,13 +173,14 @@ def tracking_server(postgres_db, moto_s3, tmp_path_factory):
     uri = f"http://127.0.0.1:{port}"
     workdir = tmp_path_factory.mktemp("tracking-server")  # cwd: a stray ./mlartifacts would land here, not in the repo
     log = workdir / "server.log"
+    store_uri = f"postgresql://{PG_USER}:{PG_PASSWORD}@{PG_HOST}:{PG_PORT}/{postgres_db}"
     command = [
         sys.executable,
         "-m",
         "emotion.cli",
         "tracking-server",
         "--backend-store-uri",
-        f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{postgres_db}",
+        store_uri,
         "--artifacts-destination",
         f"s3://{moto_s3.bucket}/{prefix}",
         "--host",
@@ -197,6 +201,6 @@ def tracking_server(postgres_db, moto_s3, tmp_path_factory):
             seconds = wait_until_healthy(uri, timeout=180, process=process)
         except EmotionError as error:
             pytest.fail(f"{error}\n{log_tail(log)}")
-        yield TrackingServer(uri, moto_s3, prefix, seconds, log)
+        yield TrackingServer(uri, moto_s3, prefix, seconds, log, store_uri, process.pid)
     finally:
         stop(process)

@@ -19,9 +19,18 @@ from conftest import subprocess_env
             "error: /definitely/not/here: corpus folder does not exist",
         ),
         (["manifest", "/definitely/not/here"], "error: /definitely/not/here: corpus folder does not exist"),
+        (["train", "no_aug", "min_clip_seconds=-1"], "error: parameter min_clip_seconds=-1.0: must be >= 0"),
+        # an output that cannot be written: refused before the corpus, the encoder or the model loads
+        (["features", "{tmp}/a-file"], "error: {tmp}/a-file: is a file; the features output must be a folder"),
+        (
+            ["predict", "models:/emotion@champion", "{tmp}", "--output", "{tmp}/no/such/x.csv"],
+            "error: {tmp}/no/such/x.csv: the folder {tmp}/no/such does not exist",
+        ),
     ],
 )
 def test_user_errors_are_one_line(args, expected, tmp_path):
+    (tmp_path / "a-file").write_text("in the way")
+    args, expected = [a.format(tmp=tmp_path) for a in args], expected.format(tmp=tmp_path)
     proc = subprocess.run(
         [sys.executable, "-m", "emotion.cli", *args],
         capture_output=True,

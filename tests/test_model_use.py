@@ -73,9 +73,18 @@ def test_register_best_sets_champion_and_never_lets_a_worse_run_take_it(store):
     assert restored.moved and restored.run_id == best.info.run_id
 
 
-def test_every_logged_model_carries_a_real_clip_as_its_input_example_and_it_serves(store, tmp_path):
+def test_every_logged_model_carries_a_synthetic_clip_as_its_input_example_and_it_serves(store, cache_dir, tmp_path):
+    """The example carries no training speaker's voice: it is none of the corpus's files, but a clip of
+    their typical length and rate, and the model answers it as `mlflow models serve` would."""
+    import io
+
+    import soundfile as sf
     from mlflow.models import Model, validate_serving_input
 
+    from emotion.data.synthetic import ensure_builtin_corpus
+
+    corpus_files = {p.read_bytes() for p in ensure_builtin_corpus(cache_dir).rglob("*") if p.is_file()}
+    durations = [sf.info(p).duration for p in ensure_builtin_corpus(cache_dir).glob("Actor_0[1-6]/*.wav")]
     client = store["client"]
     mlflow.set_tracking_uri(store["uri"])  # models:/<id> resolves on the global URI (MLflow ignores tracking_uri there)
     models = client.search_logged_models(experiment_ids=[client.get_experiment_by_name("strong").experiment_id])
@@ -87,7 +96,10 @@ def test_every_logged_model_carries_a_real_clip_as_its_input_example_and_it_serv
         model = Model.load(local)
         example = model.load_input_example(local)  # the DataFrame the pyfunc takes: one clip's media bytes
         assert "audio" in example.columns and set(example.columns) <= set(model.signature.inputs.input_names())
-        assert bytes(example["audio"][0])[:4] == b"RIFF", "the example is a real WAV file's bytes"
+        for column in example.columns:
+            assert bytes(example[column][0]) not in corpus_files, f"the example's {column} is a corpus file"
+        info = sf.info(io.BytesIO(bytes(example["audio"][0])))
+        assert info.samplerate == 16_000 and info.duration == pytest.approx(np.median(durations), abs=0.01)
         answer = validate_serving_input(local, model.get_serving_input(local))  # as `mlflow models serve` parses it
         assert answer["label"][0] in EMOTIONS and not answer["error"][0], answer.to_dict()
 
@@ -110,23 +122,41 @@ def _champion_uri(store):
     return "models:/emotion@champion"
 
 
-def test_predict_files_and_folders_with_an_error_row(store, cache_dir, tmp_path):
+def test_predict_gives_every_input_a_row_and_an_exit_code_that_says_whether_any_failed(store, cache_dir, tmp_path):
+    import soundfile as sf
+
     from emotion.data.synthetic import ensure_builtin_corpus
+    from test_serving_contract import strict_json
 
     uri = _champion_uri(store)
     actor = ensure_builtin_corpus(cache_dir) / "Actor_05"
     bad = tmp_path / "03-01-05-01-01-01-05.wav"
     bad.write_bytes(b"definitely not a wav file")
+    signal, rate = sf.read(next(actor.glob("*.wav")))
+    short = tmp_path / "short.wav"
+    sf.write(short, signal[: rate // 20], rate)  # 50 ms of a real clip, and its video for audio-visual models
+    (tmp_path / "short.video.npy").write_bytes(next(actor.glob("*.video.npy")).read_bytes())
+    missing, empty = tmp_path / "not-here.wav", tmp_path / "empty-folder"
+    empty.mkdir()
     out = tmp_path / "predictions.json"
-    proc = _cli(["predict", uri, str(actor), str(bad), "--output", str(out)], store, cache_dir)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = json.loads(out.read_text())
-    assert len(rows) == 31
+    inputs = [str(actor), str(bad), str(short), str(missing), str(empty)]
+    proc = _cli(["predict", uri, *inputs, "--output", str(out)], store, cache_dir)
+    assert proc.returncode == 1, proc.stderr[-3000:]  # 1: some rows are errors, each with its reason
+    rows = strict_json(out.read_text())  # error rows' probabilities are null, not NaN
+    assert len(rows) == 34
     good = [r for r in rows if not r["error"]]
     assert len(good) == 30 and all(r["label"] in EMOTIONS for r in good)
-    failed = [r for r in rows if r["error"]]
-    assert failed[0]["path"] == str(bad) and failed[0]["label"] in ("", None)
-    assert "ms per clip" in proc.stderr
+    reasons = {r["path"]: r["error"] for r in rows if r["error"]}
+    assert list(reasons) == [str(bad), str(short), str(missing), str(empty)]
+    assert "under min_clip_seconds=0.3" in reasons[str(short)] and "no such file" in reasons[str(missing)]
+    assert "no audio files in this folder" in reasons[str(empty)]
+    assert all(r["p_angry"] is None and r["label"] in ("", None) for r in rows if r["error"])
+    assert "34 rows, 4 errors" in proc.stderr
+
+    proc = _cli(["predict", uri, str(actor / "01-01-05-01-01-01-05.wav"), "--output", str(out)], store, cache_dir)
+    assert proc.returncode == 0 and len(strict_json(out.read_text())) == 1, proc.stderr[-3000:]
+    proc = _cli(["predict", uri, str(bad), str(missing)], store, cache_dir)  # every row failed: still rows, exit 1
+    assert proc.returncode == 1 and len(proc.stdout.strip().splitlines()) == 3, proc.stdout
 
 
 def test_unknown_model_and_missing_path_are_one_line_errors(store, cache_dir, tmp_path):
@@ -189,6 +219,12 @@ def _post(url: str, payload: dict, timeout: float = 60) -> tuple[int, dict]:
             return error.code, {"message": text}
 
 
+def _post_raw(url: str, payload: dict) -> str:
+    request = urllib.request.Request(url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return response.read().decode()
+
+
 def _two_hundred_at_once(url: str, record: dict, expected: str, n: int = 200) -> None:
     """n requests released together from n client threads: all answered 200 with the single request's label."""
     barrier = threading.Barrier(n)
@@ -213,6 +249,7 @@ def _two_hundred_at_once(url: str, record: dict, expected: str, n: int = 200) ->
 
 def test_served_model_answers_raw_audio_and_rejects_a_wrong_payload(store, cache_dir):
     from emotion.data.synthetic import ensure_builtin_corpus
+    from test_serving_contract import strict_json
 
     uri = _champion_uri(store)
     port = _free_port()
@@ -237,8 +274,14 @@ def test_served_model_answers_raw_audio_and_rejects_a_wrong_payload(store, cache
         assert status == 200, body
         prediction = body["predictions"][0]
         assert prediction["label"] in EMOTIONS and prediction["error"] in ("", None)
-        status, body = _post(f"http://127.0.0.1:{port}/invocations", {"dataframe_records": [{"wrong_column": "x"}]})
-        assert 400 <= status < 500 and body.get("message"), body
+        bad_row = {**record, "audio": base64.b64encode(b"notaudio").decode()}
+        raw = _post_raw(f"http://127.0.0.1:{port}/invocations", {"dataframe_records": [record, bad_row]})
+        good, failed = strict_json(raw)["predictions"]  # a browser's JSON.parse reads it too
+        assert good["label"] == prediction["label"] and failed["error"] and failed["p_angry"] is None
+        for records in ([], [{"wrong_column": "x" * 500}]):  # MLflow's own 400s: "missing inputs", the payload
+            status, body = _post(f"http://127.0.0.1:{port}/invocations", {"dataframe_records": records})
+            assert status == 400 and body["message"].startswith('the request has no record with an "audio"'), body
+            assert "xxxxx" not in body["message"] and "Failed to predict" not in body["message"]
         _two_hundred_at_once(f"http://127.0.0.1:{port}/invocations", record, prediction["label"])
     finally:
         server.terminate()

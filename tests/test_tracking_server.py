@@ -5,6 +5,7 @@ A server that is down is one line naming the URI, never a traceback."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -17,7 +18,7 @@ from mlflow import MlflowClient
 from conftest import ROOT, subprocess_env
 from emotion.errors import EmotionError
 from emotion.tracking.server import HOST_REJECTED, check_tracking_server, server_command
-from services import free_port, moto_s3, postgres_db, tracking_server  # noqa: F401 (fixtures)
+from services import PG_PASSWORD, free_port, moto_s3, postgres_db, tracking_server  # noqa: F401 (fixtures)
 
 
 def _client_env(cache_dir, uri: str) -> dict[str, str]:
@@ -39,25 +40,30 @@ def test_server_command_uses_flags_this_mlflow_has():
     assert options["--port"] == "5123" and options["--allowed-hosts"] == "mlflow.lan" and "--serve-artifacts" in command
 
 
-def test_tracking_server_command_prints_what_it_runs(monkeypatch, capsys):
+def test_tracking_server_command_masks_the_password_and_keeps_it_out_of_the_arguments(monkeypatch, capsys):
     import os
 
     from emotion import cli
 
     ran = []
-    monkeypatch.setattr(os, "execvp", lambda file, args: ran.append(args))
+    monkeypatch.setattr(os, "execvpe", lambda file, args, env: ran.append((args, env)))
+    store = "postgresql://mlflow:s3cret-pw@127.0.0.1:5432/mlflow"
     argv = [
         "tracking-server",
         "--backend-store-uri",
-        "sqlite:///x.db",
+        store,
         "--artifacts-destination",
         "s3://b/mlflow",
         "--port",
         "5123",
     ]
     cli.main(argv)
-    assert ran and ran[0][:2] == ["mlflow", "server"] and "--serve-artifacts" in ran[0]
-    assert capsys.readouterr().out.strip() == " ".join(ran[0])
+    (args, env), printed = ran[0], capsys.readouterr().out.strip()
+    assert args[:2] == ["mlflow", "server"] and "--serve-artifacts" in args
+    assert not any("s3cret" in a for a in args), "the password would show in `ps`"
+    assert env["MLFLOW_BACKEND_STORE_URI"] == store  # `mlflow server` reads --backend-store-uri from it
+    assert "s3cret" not in printed
+    assert printed == "MLFLOW_BACKEND_STORE_URI=postgresql://mlflow:***@127.0.0.1:5432/mlflow " + " ".join(args)
 
 
 def test_a_down_server_is_one_line_naming_the_uri():
@@ -74,8 +80,20 @@ def test_local_stores_are_not_checked(uri):
     check_tracking_server(uri)
 
 
-@pytest.mark.parametrize("args", [["train", "no_aug"], ["compare", "no_aug,cnn_pooling"]])
+TRACKING_COMMANDS = [
+    ["train", "no_aug"],
+    ["compare", "no_aug,cnn_pooling"],
+    ["cv", "cnn_pooling"],
+    ["tune", "cnn_pooling", "n_trials=1"],
+    ["register"],
+    ["evaluate", "models:/emotion@champion", "."],
+    ["predict", "models:/emotion@champion", "."],
+]
+
+
+@pytest.mark.parametrize("args", TRACKING_COMMANDS, ids=lambda a: a[0])
 def test_cli_with_a_down_server_exits_2_with_one_line(args, tmp_path):
+    """Every command that talks to the tracking server checks it first (MLflow's retries take ~250 s)."""
     uri = f"http://127.0.0.1:{free_port()}"
     proc = subprocess.run(
         [sys.executable, "-m", "emotion.cli", *args],
@@ -88,6 +106,42 @@ def test_cli_with_a_down_server_exits_2_with_one_line(args, tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.startswith(f"error: tracking server {uri} is not reachable"), proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", TRACKING_COMMANDS, ids=lambda a: a[0])
+def test_a_malformed_tracking_uri_is_one_line(args, tmp_path):
+    uri = "http://not a uri"
+    proc = subprocess.run(
+        [sys.executable, "-m", "emotion.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_client_env(tmp_path, uri),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.startswith(f"error: tracking URI {uri!r} is malformed"), proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_running_server_never_shows_the_store_password(tracking_server):
+    """The fixture's store URI carries a password (trust auth ignores it): not in what `emotion
+    tracking-server` printed, nor in the arguments of any process of the server (what `ps` shows)."""
+    assert PG_PASSWORD in tracking_server.store_uri
+    log = tracking_server.log.read_text()
+    assert log.splitlines()[0].startswith("MLFLOW_BACKEND_STORE_URI=postgresql://") and PG_PASSWORD not in log
+    group = os.getpgid(tracking_server.pid)  # start_new_session: the server and its workers share one group
+    members = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _group(p) == group]
+    assert len(members) >= 2, "mlflow server and its uvicorn worker"
+    for member in members:
+        assert PG_PASSWORD.encode() not in (member / "cmdline").read_bytes(), member
+
+
+def _group(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2])  # field 5: the process group
+    except (OSError, IndexError, ValueError):
+        return None  # exited meanwhile
 
 
 def test_a_live_server_passes_the_check(tracking_server):

@@ -117,6 +117,10 @@ def _validate(config: RunConfig) -> None:
             raise ConfigError(f"parameter {name}={flat[name]!r}: must be in [0, 1)")
     if "svm_weight" in flat and not 0.0 <= flat["svm_weight"] <= 1.0:
         raise ConfigError(f"parameter svm_weight={flat['svm_weight']!r}: must be in [0, 1] (0 = the network alone)")
+    if not 0 <= flat["min_clip_seconds"] < flat["max_clip_seconds"]:
+        raise ConfigError(
+            f"parameter min_clip_seconds={flat['min_clip_seconds']!r}: must be >= 0 and under max_clip_seconds"
+        )
     if flat["mixup_alpha"] < 0:
         raise ConfigError(f"parameter mixup_alpha={flat['mixup_alpha']!r}: must be >= 0 (0 = off)")
     if "l2" in flat and flat["l2"] < 0:

@@ -63,6 +63,10 @@ class FeatureConfig:
     # Longer files are skipped before decoding: emotion corpora's clips last 1-10 s, and a whole session
     # recording (a two-hour file is 460 MB of float32 at 16 kHz) is a wrong file, not a clip.
     max_clip_seconds: float = 60.0
+    # Shorter clips get an error row (training's build report, predict, serving): 50 ms of voice still got
+    # a confident-looking label. A stated floor, well under the corpora's shortest clips (RAVDESS ~2.9 s,
+    # EmoDB ~1.2 s, the built-in corpus 0.8 s); read from the file's header, so it never touches the cache.
+    min_clip_seconds: float = 0.3
 
 
 @dataclass(frozen=True)

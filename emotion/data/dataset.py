@@ -13,6 +13,7 @@ from emotion.data.labels import EMOTIONS
 from emotion.data.manifest import VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.errors import BadInputError, ConfigError
+from emotion.features.audio import require_min_duration
 from emotion.features.cache import FeatureCache, extract_many
 from emotion.features.extractors import audio_extractor, whisper_frame_extractor
 from emotion.features.video import VIDEO_FPS, load_video_features
@@ -69,6 +70,12 @@ def prepare_corpus(
         for path in manifest.loc[no_video, "audio_path"]:
             skipped.append((str(path), "no video partner for this clip"))
         usable &= ~no_video
+    for i in np.flatnonzero(usable):  # a header read each, outside the cache: a changed floor applies at once
+        try:
+            require_min_duration(manifest["audio_path"].iloc[i], features.min_clip_seconds)
+        except BadInputError as error:
+            skipped.append((error.path, error.reason))
+            usable[i] = False
     manifest = manifest[usable].reset_index(drop=True)
 
     cache = FeatureCache(Path(cache_root) / "features")

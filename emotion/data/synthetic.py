@@ -111,8 +111,11 @@ def _speaker(rng: np.random.Generator, actor: int) -> dict:
     }
 
 
-def _voice(rng, speaker: dict, emotion: str, intensity: int) -> tuple[np.ndarray, np.ndarray]:
-    """One clip: (samples,) float32 audio and (samples,) syllable envelope in [0, 1]."""
+def _voice(
+    rng, speaker: dict, emotion: str, intensity: int, seconds: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One clip: (samples,) float32 audio and (samples,) syllable envelope in [0, 1]; `seconds`: its
+    length instead of the corpus's 0.8-1.4 s (the input example's)."""
     pitch, movement, rate, loud, bright, breath = CUES[emotion]
     strength = 1.0 if intensity == 1 else 1.35  # strong intensity exaggerates the cues
     jitter = lambda v: v * rng.uniform(0.85, 1.15)  # noqa: E731 -- per-clip variation of every cue
@@ -120,7 +123,8 @@ def _voice(rng, speaker: dict, emotion: str, intensity: int) -> tuple[np.ndarray
     movement, rate, loud = jitter(movement * strength), jitter(rate), jitter(min(1.0, loud * strength))
     bright, breath = jitter(bright), jitter(breath)
 
-    n = int(rng.uniform(0.8, 1.4) * SAMPLE_RATE)
+    drawn = rng.uniform(0.8, 1.4)  # drawn even when `seconds` is given: the corpus's random stream is unchanged
+    n = int((seconds or drawn) * SAMPLE_RATE)
     t = np.arange(n) / SAMPLE_RATE
     f0 = speaker["f0"] * pitch * (1 + movement * np.sin(2 * np.pi * rng.uniform(1.5, 3.0) * t + rng.uniform(0, 6.3)))
     phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE

@@ -56,6 +56,19 @@ def _not_decodable(path, err) -> BadInputError:
     return BadInputError(path, f"not decodable as audio ({_one_line(message)})")
 
 
+def require_min_duration(path, min_seconds: float) -> None:
+    """BadInputError when the header says the clip lasts under `min_seconds`: too little speech to carry
+    an emotion. A header that cannot be read is left to the decoder, which names the real problem."""
+    try:
+        seconds = sf.info(str(path)).duration
+    except (sf.SoundFileError, RuntimeError, OSError):
+        return
+    if seconds < min_seconds:
+        raise BadInputError(
+            path, f"{seconds:.2f} s long, under min_clip_seconds={min_seconds:g} (too short to carry an emotion)"
+        )
+
+
 def load_audio(path, sample_rate: int, max_seconds: float = FeatureConfig.max_clip_seconds) -> np.ndarray:
     """Decode any soundfile-readable file to float32 mono at `sample_rate`.  # (N,)
 
@@ -171,4 +184,6 @@ def feature_dim(config: FeatureConfig) -> int:
 
 def feature_params(config: FeatureConfig) -> dict:
     """Everything that decides the numbers `extract_audio_features` returns: the cache key's parameters."""
-    return {**dataclasses.asdict(config), "feature_version": FEATURE_VERSION}
+    params = dataclasses.asdict(config)
+    params.pop("min_clip_seconds")  # checked on the header before extraction: never changes the numbers
+    return {**params, "feature_version": FEATURE_VERSION}

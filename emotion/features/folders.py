@@ -88,6 +88,16 @@ def _write_info(out_dir: Path, kind: str, params: dict) -> dict:
     return info
 
 
+def require_output_folder(out_dir) -> Path:
+    """`out_dir` as a Path if it is a folder or can become one; BadInputError naming what is in the way."""
+    out_dir = Path(out_dir)
+    blocker = next((p for p in (out_dir, *out_dir.parents) if p.exists()), None)  # the nearest existing path
+    if blocker is not None and not blocker.is_dir():
+        what = "is a file" if blocker == out_dir else f"cannot be made: {blocker} is a file"
+        raise BadInputError(out_dir, f"{what}; the features output must be a folder")
+    return out_dir
+
+
 def write_feature_folder(
     manifest: pd.DataFrame,
     out_dir,
@@ -104,7 +114,7 @@ def write_feature_folder(
     without audio, or whose stem another clip already uses, are failures with the reason. Any other
     exception from `compute` propagates: it is a bug, not a bad file. `kind` and `params` go to features.json.
     """
-    out_dir = Path(out_dir)
+    out_dir = require_output_folder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = FolderReport(n_clips=len(manifest))
     owner: dict[str, str] = {}  # stem -> audio path: two clips must not write the same file

@@ -7,7 +7,9 @@
   normaliser, so it takes raw media and returns labels and probabilities. Input: a DataFrame
   with a binary column "audio" (an audio file's bytes: WAV, FLAC, OGG, MP3, any rate) and, for
   audio-visual models, "video" (a .video.npy file's bytes or a video file's). Output: columns
-  "label", "p_<emotion>" for every emotion, and "error" (empty, or why that row has no prediction).
+  "label", "p_<emotion>" for every emotion, and "error" (empty, or why that row has no prediction;
+  such a row's probabilities are None, so served JSON says null, which every JSON parser reads).
+  A request with no records, or without an "audio" field, is refused whole with a RequestError (HTTP 400).
   With `svm_weight` > 0 the probabilities blend the network's with the clip-functional SVM's
   (emotion/models/clip_svm.py, saved beside the network), exactly as the run's test metrics did.
 
@@ -29,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from mlflow import pyfunc
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import BAD_REQUEST
 from mlflow.models import Model, ModelSignature
 from mlflow.models.utils import _save_example  # what every built-in flavour's save_model calls; no public twin
 from mlflow.types.schema import ColSpec, DataType, Schema, TensorSpec
@@ -36,6 +40,7 @@ from mlflow.types.schema import ColSpec, DataType, Schema, TensorSpec
 from emotion.config import FeatureConfig
 from emotion.data.labels import EMOTIONS
 from emotion.errors import BadInputError
+from emotion.features.audio import require_min_duration
 from emotion.features.normalise import Normaliser, per_speaker
 from emotion.models.clip_svm import ClipSVM, blend
 
@@ -72,9 +77,11 @@ def keras_signature(input_dims: dict[str, int], n_classes: int) -> ModelSignatur
 
 
 def media_signature(modalities: list[str]) -> ModelSignature:
-    """The pyfunc's (what serving enforces): raw media bytes in, label and probabilities out."""
+    """The pyfunc's (what serving enforces): raw media bytes in, label and probabilities out. Every input
+    is optional to MLflow's enforcement, "audio" too: EmotionModel.predict checks it, with a message a
+    client developer can act on (MLflow's own is "Model is missing inputs ['audio']" after the payload)."""
     inputs = Schema(
-        [ColSpec(DataType.binary, m, required=(m == "audio")) for m in modalities]
+        [ColSpec(DataType.binary, m, required=False) for m in modalities]
         # normalisation=speaker models standardise the clips of one speaker together (absent: one speaker)
         + [ColSpec(DataType.string, "speaker", required=False)]
     )
@@ -162,6 +169,20 @@ def log_model(
 AUDIO_SUFFIXES = ((b"RIFF", ".wav"), (b"fLaC", ".flac"), (b"OggS", ".ogg"), (b"ID3", ".mp3"), (b"\xff\xfb", ".mp3"))
 NPY_MAGIC = b"\x93NUMPY"
 BATCH = 32  # clips per forward pass: bounded memory for long request lists
+EXAMPLE_REQUEST = '{"dataframe_records": [{"audio": "<base64 of a WAV, FLAC, OGG or MP3 file>"}]}'
+
+
+class RequestError(MlflowException):
+    """A request no row of which can be answered (HTTP 400), in words a client developer can act on.
+    MLflow's scoring server puts the whole payload in front of an MlflowException's message; the JSON it
+    answers (serialize_as_json) keeps this message alone."""
+
+    def __init__(self, message: str):
+        super().__init__(message, error_code=BAD_REQUEST)
+        self.client_message = message
+
+    def serialize_as_json(self) -> str:
+        return json.dumps({"error_code": self.error_code, "message": self.client_message})
 
 
 def _as_bytes(value, column: str) -> bytes:
@@ -206,6 +227,7 @@ class EmotionModel:
         suffix = next((s for magic, s in AUDIO_SUFFIXES if blob.startswith(magic)), ".wav")
         with _TempMedia(blob, suffix) as path:
             try:
+                require_min_duration(path, self.feature_config.min_clip_seconds)
                 # only the segment extractor (voice_quality) takes hnr, and only then is it False
                 return self._audio_extractor(path) if hnr else self._audio_extractor(path, hnr=False)
             except BadInputError as error:
@@ -266,6 +288,13 @@ class EmotionModel:
 
     def predict(self, data, params=None) -> pd.DataFrame:
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        # An empty list and records without "audio" look alike here: MLflow drops the fields its schema lacks
+        if len(frame) == 0 or "audio" not in frame.columns:
+            given = f" (fields given: {', '.join(map(str, frame.columns))})" if len(frame.columns) else ""
+            raise RequestError(
+                f'the request has no record with an "audio" field{given}: send one record per clip, the base64 '
+                f'of an audio file\'s bytes in "audio", e.g. {EXAMPLE_REQUEST}'
+            )
         records = frame.to_dict("records")
         speakers = [r["speaker"] if isinstance(r.get("speaker"), str) else "" for r in records]
         # rows the global head will answer alone (fewer clips can only fail below, never more), and
@@ -295,10 +324,24 @@ class EmotionModel:
         probabilities = iter(probabilities)
         rows = []
         for clip, error in zip(clips, errors):
-            p = next(probabilities) if clip is not None else np.full(len(EMOTIONS), np.nan)
-            label = EMOTIONS[int(np.argmax(p))] if clip is not None else ""
-            rows.append({"label": label, **{f"p_{e}": float(v) for e, v in zip(EMOTIONS, p)}, "error": error})
-        return pd.DataFrame(rows, columns=["label", *[f"p_{e}" for e in EMOTIONS], "error"])
+            if clip is None:
+                rows.append({"label": "", "error": error})  # probabilities left out: None in the frame
+                continue
+            p = next(probabilities)  # (classes,)
+            rows.append({"label": EMOTIONS[int(np.argmax(p))], **{f"p_{e}": float(v) for e, v in zip(EMOTIONS, p)}})
+            rows[-1]["error"] = error
+        return prediction_frame(rows)
+
+
+def prediction_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows -> the output frame. An error row's probabilities stay None (object columns; pandas would turn
+    them into NaN in a float column, which MLflow's JSON writes as a bare NaN that strict parsers reject)."""
+    columns = ["label", *[f"p_{e}" for e in EMOTIONS], "error"]
+    frame = pd.DataFrame(rows, columns=columns)
+    probability = columns[1:-1]
+    if frame[probability].isna().any().any():
+        frame[probability] = frame[probability].astype(object).where(frame[probability].notna(), None)
+    return frame
 
 
 def _load_pyfunc(data_path: str) -> EmotionModel:

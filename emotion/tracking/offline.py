@@ -27,6 +27,7 @@ from mlflow.models import Model
 from mlflow.models.model import MLMODEL_FILE_NAME
 
 from emotion.errors import EmotionError
+from emotion.tracking.server import check_tracking_server
 
 OUTAGE_RETRIES = "1"  # MLFLOW_HTTP_REQUEST_MAX_RETRIES for buffered calls: the buffer is the retry
 RETRY_SECONDS = 5.0  # between attempts while waiting for the server at the end of training
@@ -161,6 +162,7 @@ def sync(folder: Path) -> str:
     if not record_file.is_file():
         raise EmotionError(f"{folder}: not an unsynced run folder (no {RECORD_FILE})")
     record = json.loads(record_file.read_text())
+    check_tracking_server(record["server_uri"])  # still down: one line now, not MLflow's minutes of retries
     local_uri = f"sqlite:///{folder / 'mlflow.db'}"
     local = MlflowClient(local_uri)
     experiment = local.get_experiment_by_name(LOCAL_EXPERIMENT)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from emotion.data.labels import EMOTIONS
 from emotion.data.manifest import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.errors import BadInputError, EmotionError
 from emotion.experiment.metrics import classification_metrics
+from emotion.tracking.mlflow_model import prediction_frame
 
 
 def load_model(uri: str):
@@ -50,18 +53,27 @@ def model_inputs(model) -> list[str]:
 
 
 def audio_files(paths: list[str]) -> list[Path]:
-    """Files as given, folders expanded to their audio files (sorted); a missing path is an error."""
+    """Files as given, folders expanded to their audio files (sorted). A missing path, or a folder with
+    no audio file, stays in the list as itself: it gets an error row with its reason, like a bad file."""
     found = []
     for item in map(Path, paths):
-        if item.is_dir():
-            found += sorted(p for p in item.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
-        elif item.exists():
-            found.append(item)
-        else:
-            raise BadInputError(item, "no such file or folder")
-    if not found:
-        raise EmotionError(f"no audio files in {', '.join(paths)} (looked for {' '.join(AUDIO_EXTENSIONS)})")
+        inside = item.rglob("*") if item.is_dir() else ()
+        found += sorted(p for p in inside if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()) or [item]
     return found
+
+
+def check_output(output: str | None) -> None:
+    """Before the first clip: the output's folder exists and takes a file, so no prediction is lost at the end."""
+    if output is None:
+        return
+    target = Path(output)
+    folder = target.parent
+    if not folder.is_dir():
+        raise BadInputError(target, f"the folder {folder} does not exist")
+    if target.is_dir():
+        raise BadInputError(target, "is a folder; give a file name ending .csv or .json")
+    if not os.access(folder, os.W_OK):
+        raise BadInputError(target, f"the folder {folder} is not writable")
 
 
 def video_partner(audio: Path) -> Path | None:
@@ -81,6 +93,10 @@ def _read(path: Path | None, what: str) -> bytes:
     """A file's bytes, or BadInputError with the real reason (missing partner, permission, ...)."""
     if path is None:
         raise BadInputError(what, "no .video.npy or video file beside this audio file")
+    if path.is_dir():
+        raise BadInputError(path, f"no audio files in this folder (looked for {' '.join(AUDIO_EXTENSIONS)})")
+    if not path.exists():
+        raise BadInputError(path, "no such file or folder")
     try:
         return path.read_bytes()
     except OSError as error:
@@ -105,24 +121,30 @@ def predict_files(model, files: list[Path], speakers: list[str] | None = None) -
             rows.append(row)
         except BadInputError as error:
             errors[i] = str(error)
-    columns = ["label", *[f"p_{e}" for e in EMOTIONS], "error"]
     predicted = iter(model.predict(pd.DataFrame(rows)).to_dict("records")) if rows else iter(())
-    out = [
-        {"label": "", **{c: np.nan for c in columns[1:-1]}, "error": errors[i]} if i in errors else next(predicted)
-        for i in range(len(files))
-    ]
-    predictions = pd.DataFrame(out, columns=columns)
+    out = [{"label": "", "error": errors[i]} if i in errors else next(predicted) for i in range(len(files))]
+    predictions = prediction_frame(out)  # an error row's probabilities: None, null in JSON
     predictions.insert(0, "path", [str(p) for p in files])
     return predictions
 
 
 def write_predictions(predictions: pd.DataFrame, output: str | None) -> None:
+    """CSV on stdout, or the file (.json: records, error rows' probabilities null), written whole or not at all."""
     if output is None:
         print(predictions.to_csv(index=False), end="")
-    elif output.endswith(".json"):
-        predictions.to_json(output, orient="records", indent=2)
-    else:
-        predictions.to_csv(output, index=False)
+        return
+    target = Path(output)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            if output.endswith(".json"):
+                predictions.to_json(stream, orient="records", indent=2)
+            else:
+                predictions.to_csv(stream, index=False)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def evaluate(model_uri: str, data_dir: str, corpus: str = "auto") -> dict:

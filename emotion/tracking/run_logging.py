@@ -19,6 +19,8 @@ from emotion.tracking import mlflow_model, plots
 from emotion.config import RunConfig
 from emotion.data.labels import EMOTIONS
 from emotion.data.dataset import PreparedCorpus
+from emotion.data.example_clip import example_media, typical_clip
+from emotion.data.manifest import VIDEO_FEATURE_SUFFIX
 from emotion.features.normalise import Normaliser
 from emotion.features.video import VIDEO_FPS
 from emotion.tracking.offline import MetricBuffer
@@ -180,11 +182,16 @@ def log_trained_model(
 
 
 def input_example(corpus: PreparedCorpus) -> pd.DataFrame | None:
-    """The shortest clip of the corpus as the pyfunc takes it: its media files' bytes (None when none is on disk)."""
+    """A synthetic clip (no one's voice or face) of the corpus's typical length and rate, as the pyfunc
+    takes it; its video in the corpus's video format. None when the corpus has no audio files on disk."""
     frame = corpus.manifest
     if "audio" not in corpus.modalities or frame["audio_path"].isna().all():
         return None
-    lengths = [len(f) for f in corpus.features["audio"]]  # frames: the same order as the manifest
-    row = frame.iloc[int(np.argmin(lengths))]
-    example = {m: [Path(row[f"{m}_path"]).read_bytes()] for m in corpus.modalities}
-    return pd.DataFrame(example)
+    seconds, rate = typical_clip(frame["audio_path"].dropna().iloc[:200])  # headers only; 200 give the median
+    video = None
+    if "video" in corpus.modalities:
+        first = str(frame["video_path"].dropna().iloc[0])
+        video = VIDEO_FEATURE_SUFFIX if first.endswith(VIDEO_FEATURE_SUFFIX) else Path(first).suffix.lower()
+    video_dim = corpus.features["video"][0].shape[1] if video == VIDEO_FEATURE_SUFFIX else 16
+    media = example_media(seconds, rate, video, video_dim)
+    return pd.DataFrame({m: [media[m]] for m in corpus.modalities})

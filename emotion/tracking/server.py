@@ -10,6 +10,7 @@ tables through SQLAlchemy and must not share one schema (DESIGN.md).
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import socket
 import time
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 from emotion.errors import EmotionError
 
+BACKEND_STORE_ENV = "MLFLOW_BACKEND_STORE_URI"  # `mlflow server` reads --backend-store-uri from it: kept out of `ps`
 DEFAULT_HOST = "127.0.0.1"  # loopback: MLflow's default --allowed-hosts accepts it; other hosts need --allowed-hosts
 DEFAULT_PORT = 5000  # MLflow's own default
 DEFAULT_WORKERS = 1  # MLflow defaults to 4 uvicorn workers: ~4x the start-up time and memory for a small team
@@ -32,16 +34,19 @@ def server_command(
     port: int = DEFAULT_PORT,
     workers: int = DEFAULT_WORKERS,
     allowed_hosts: str | None = None,
+    backend_in_env: bool = False,
 ) -> list[str]:
     """The `mlflow server` command line. Artifacts are proxied (`--serve-artifacts`): runs get
     `mlflow-artifacts:/` locations, and only the server talks to S3 (its credentials come from the
     standard AWS chain; MLFLOW_S3_ENDPOINT_URL for an S3-compatible endpoint). `allowed_hosts`: the
-    Host names clients use when the server is reached by name, not loopback (MLflow 3 answers others 403)."""
+    Host names clients use when the server is reached by name, not loopback (MLflow 3 answers others 403).
+    backend_in_env: leave the store URI (and any password in it) out of the arguments, which every user of
+    the machine can read with `ps`; the caller sets BACKEND_STORE_ENV instead."""
+    store = [] if backend_in_env else ["--backend-store-uri", backend_store_uri]
     command = [
         "mlflow",
         "server",
-        "--backend-store-uri",
-        backend_store_uri,
+        *store,
         "--artifacts-destination",
         artifacts_destination,
         "--serve-artifacts",
@@ -55,6 +60,13 @@ def server_command(
     if allowed_hosts:
         command += ["--allowed-hosts", allowed_hosts]
     return command
+
+
+def printable_command(command: list[str], backend_store_uri: str) -> str:
+    """What `emotion tracking-server` runs, as a shell line with the store's password masked."""
+    from emotion.experiment.tune_storage import redact
+
+    return f"{BACKEND_STORE_ENV}={redact(backend_store_uri)} {' '.join(command)}"
 
 
 def check_backend_driver(backend_store_uri: str) -> None:
@@ -93,12 +105,27 @@ def _get(url: str, timeout: float) -> tuple[int, str]:
         return error.code, error.read(200).decode(errors="replace")
 
 
+def check_uri_shape(uri: str) -> None:
+    """An http(s) tracking URI names a host (and a numeric port, if any), with no spaces: one line otherwise."""
+    parts = urlsplit(uri)
+    try:
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError as error:
+        raise EmotionError(f"tracking URI {uri!r} is malformed: {error}; e.g. http://mlflow.team.lan:5000") from None
+    if not parts.hostname or any(c.isspace() for c in uri):
+        raise EmotionError(
+            f"tracking URI {uri!r} is malformed: expected http(s)://host[:port][/path] without spaces, "
+            "e.g. http://mlflow.team.lan:5000"
+        )
+
+
 def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
     """For an http(s) tracking URI: the server answers /health, and accepts our Host header (MLflow 3
     exempts /health from that check, so an API path is tried too). Anything else (sqlite:, file:,
     databricks) is left alone. Raises EmotionError with one line naming the URI."""
     if not _is_http(uri):
         return
+    check_uri_shape(uri)
     base = uri.rstrip("/")
     advice = "start it (README 'Team tracking server') or unset MLFLOW_TRACKING_URI"
     try:
@@ -106,7 +133,8 @@ def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
         if status != 200:
             raise urllib.error.HTTPError(f"{base}/health", status, "", None, None)
         status, body = _get(f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default", timeout)
-    except (OSError, ValueError) as error:  # URLError, HTTPError, timeouts are OSErrors
+    # URLError, HTTPError, timeouts are OSErrors; a URL http.client refuses (InvalidURL) is neither
+    except (OSError, ValueError, http.client.HTTPException) as error:
         raise EmotionError(f"tracking server {uri} is not reachable: {_reason(error, timeout)}; {advice}") from None
     if status == 403 and body.startswith(HOST_REJECTED):
         host = urlsplit(uri).netloc
