@@ -128,7 +128,7 @@ def write_catalogue(good: Path, root: Path) -> list[Kind]:
         "not decodable as audio",
     )
     audio_kind(
-        "0.01 s clip", lambda p, s, _: sf.write(p, s[: RATE // 100], RATE), "skipped", "shorter than one analysis frame"
+        "0.01 s clip", lambda p, s, _: sf.write(p, s[: RATE // 100], RATE), "skipped", "under min_clip_seconds=0.3"
     )
     audio_kind("all-silent clip", lambda p, s, _: sf.write(p, np.zeros_like(s), RATE), "skipped", "all-silent")
     audio_kind(

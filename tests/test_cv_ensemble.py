@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import io
+
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 
@@ -75,3 +78,12 @@ def test_test_probabilities_come_in_split_order_for_bucketed_variable_length_cli
     result = train(config, cache_dir, corpus=corpus, split=split)
     assert np.array_equal(result.test_true, corpus.labels[split["test"]])
     assert result.test_proba.shape == (len(split["test"]), 8)
+    # every run logs those rows, named, for reading errors per speaker and per clip without re-running
+    logged = pd.read_csv(io.StringIO(mlflow.artifacts.load_text(f"runs:/{result.run_id}/test_predictions.csv")))
+    assert list(logged["clip_id"]) == list(corpus.manifest["clip_id"].iloc[split["test"]])
+    assert set(logged["speaker"]) == {fourth} and list(logged["path"]) == list(
+        corpus.manifest["audio_path"].iloc[split["test"]]
+    )
+    assert list(logged["true"]) == [EMOTIONS[c] for c in result.test_true]
+    np.testing.assert_allclose(logged[[f"p_{e}" for e in EMOTIONS]].to_numpy(), result.test_proba, rtol=1e-6)
+    assert list(logged["predicted"]) == [EMOTIONS[c] for c in result.test_proba.argmax(axis=1)]

@@ -27,7 +27,7 @@ def mixed_corpus(cache_dir, tmp_path):
     np.save(bad / "01-01-05-01-02-01-04.video.npy", video)
     import soundfile as sf
 
-    sf.write(bad / "01-01-05-02-01-01-04.wav", np.full(100, 0.1, np.float32), 16000)  # shorter than one frame
+    sf.write(bad / "01-01-05-02-01-01-04.wav", np.full(100, 0.1, np.float32), 16000)  # 6 ms: under the floor
     np.save(bad / "01-01-05-02-01-01-04.video.npy", video)
     sf.write(
         bad / "01-01-05-02-02-01-04.wav", np.random.default_rng(0).normal(size=16000).astype(np.float32) * 0.1, 16000
@@ -52,7 +52,7 @@ def test_bad_files_are_reported_and_good_ones_kept(mixed_corpus, cache_dir):
         "not-a-ravdess-name.wav",
     }
     assert "empty" in reasons["01-01-05-01-01-01-04.wav"]
-    assert "shorter than one analysis frame" in reasons["01-01-05-02-01-01-04.wav"]
+    assert "under min_clip_seconds=0.3" in reasons["01-01-05-02-01-01-04.wav"]
     assert "NaN" in reasons["01-01-05-02-02-01-04.video.npy"]
     assert all("\n" not in r for r in reasons.values())
     report = corpus.report_text()

@@ -17,7 +17,7 @@ from emotion.data.example_clip import example_media, typical_clip
 from emotion.data.labels import EMOTIONS
 from emotion.errors import BadInputError
 from emotion.features.audio import require_min_duration
-from emotion.tracking.mlflow_model import RequestError, prediction_frame
+from emotion.tracking.model_output import RequestError, prediction_frame
 from emotion.tracking.predict import write_predictions
 
 

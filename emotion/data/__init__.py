@@ -6,6 +6,7 @@ walk.py             a corpus folder's files, symlinks followed, loops detected
 manifest.py         corpus folder -> one row per recording (labels, actor, files), with a skip report
 synthetic.py        the built-in synthetic audio-visual corpus (RAVDESS layout)
 synthetic_video.py  its talking-face video files
+example_clip.py     a voiceless synthetic clip: every logged model's input example
 splits.py           speaker-independent train / val / test splits and k folds by actor
 published_folds.py  EmoBox's published folds over a manifest
 dev_paths.py        where ../shared/data sits beside a checkout (tests and benchmarks)

@@ -46,17 +46,11 @@ def fold_figure(folds: pd.DataFrame):
 
 def _fold_predictions(corpus, test: np.ndarray, fold: int, proba: np.ndarray) -> pd.DataFrame:
     """One row per test clip: clip_id, actor, fold, true and predicted emotion, p_<emotion>."""
-    part = corpus.manifest.iloc[test]
-    frame = pd.DataFrame(
-        {
-            "clip_id": part["clip_id"].to_numpy(),
-            "actor": part["actor"].to_numpy(),
-            "fold": fold,
-            "true": [EMOTIONS[c] for c in corpus.labels[test]],
-            "predicted": [EMOTIONS[c] for c in np.argmax(proba, axis=1)],
-        }
-    )
-    return frame.join(pd.DataFrame(proba, columns=[f"p_{e}" for e in EMOTIONS]))
+    from emotion.tracking.run_logging import test_predictions
+
+    frame = test_predictions(corpus, test, proba).drop(columns="path").rename(columns={"speaker": "actor"})
+    frame.insert(2, "fold", fold)
+    return frame
 
 
 @dataclass

@@ -277,6 +277,8 @@ def train(
             unsynced = offline.go_local(buffer, cache_root)  # the rest of the run is logged there
         val, test, test_true, test_proba, clip_svm = evaluate_model(config, model, data, dataset)
         run_logging.log_results(history, val, test, workdir)
+        predictions = run_logging.test_predictions(corpus, split["test"], test_proba)  # split order, as evaluated
+        mlflow.log_text(predictions.to_csv(index=False), "test_predictions.csv")
         mlflow.set_tag(run_notes.NOTE_TAG, run_notes.training_note(config.variant, corpus, split_summary, test))
         run_logging.log_attention(model, dataset(split["test"], False), config)
         run_logging.log_trained_model(model, data.normaliser, config, corpus, len(EMOTIONS), clip_svm)

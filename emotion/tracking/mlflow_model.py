@@ -31,8 +31,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from mlflow import pyfunc
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import BAD_REQUEST
 from mlflow.models import Model, ModelSignature
 from mlflow.models.utils import _save_example  # what every built-in flavour's save_model calls; no public twin
 from mlflow.types.schema import ColSpec, DataType, Schema, TensorSpec
@@ -43,6 +41,7 @@ from emotion.errors import BadInputError
 from emotion.features.audio import require_min_duration
 from emotion.features.normalise import Normaliser, per_speaker
 from emotion.models.clip_svm import ClipSVM, blend
+from emotion.tracking.model_output import EXAMPLE_REQUEST, RequestError, prediction_frame
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 NORMALISER_FILE = "normaliser.json"
@@ -169,20 +168,6 @@ def log_model(
 AUDIO_SUFFIXES = ((b"RIFF", ".wav"), (b"fLaC", ".flac"), (b"OggS", ".ogg"), (b"ID3", ".mp3"), (b"\xff\xfb", ".mp3"))
 NPY_MAGIC = b"\x93NUMPY"
 BATCH = 32  # clips per forward pass: bounded memory for long request lists
-EXAMPLE_REQUEST = '{"dataframe_records": [{"audio": "<base64 of a WAV, FLAC, OGG or MP3 file>"}]}'
-
-
-class RequestError(MlflowException):
-    """A request no row of which can be answered (HTTP 400), in words a client developer can act on.
-    MLflow's scoring server puts the whole payload in front of an MlflowException's message; the JSON it
-    answers (serialize_as_json) keeps this message alone."""
-
-    def __init__(self, message: str):
-        super().__init__(message, error_code=BAD_REQUEST)
-        self.client_message = message
-
-    def serialize_as_json(self) -> str:
-        return json.dumps({"error_code": self.error_code, "message": self.client_message})
 
 
 def _as_bytes(value, column: str) -> bytes:
@@ -331,17 +316,6 @@ class EmotionModel:
             rows.append({"label": EMOTIONS[int(np.argmax(p))], **{f"p_{e}": float(v) for e, v in zip(EMOTIONS, p)}})
             rows[-1]["error"] = error
         return prediction_frame(rows)
-
-
-def prediction_frame(rows: list[dict]) -> pd.DataFrame:
-    """Rows -> the output frame. An error row's probabilities stay None (object columns; pandas would turn
-    them into NaN in a float column, which MLflow's JSON writes as a bare NaN that strict parsers reject)."""
-    columns = ["label", *[f"p_{e}" for e in EMOTIONS], "error"]
-    frame = pd.DataFrame(rows, columns=columns)
-    probability = columns[1:-1]
-    if frame[probability].isna().any().any():
-        frame[probability] = frame[probability].astype(object).where(frame[probability].notna(), None)
-    return frame
 
 
 def _load_pyfunc(data_path: str) -> EmotionModel:

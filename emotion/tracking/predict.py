@@ -18,7 +18,7 @@ from emotion.data.labels import EMOTIONS
 from emotion.data.manifest import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.errors import BadInputError, EmotionError
 from emotion.experiment.metrics import classification_metrics
-from emotion.tracking.mlflow_model import prediction_frame
+from emotion.tracking.model_output import prediction_frame
 
 
 def load_model(uri: str):

@@ -134,6 +134,22 @@ def log_results(history: dict, val: dict, test: dict, workdir: Path) -> None:
         mlflow.log_artifacts(str(workdir / "tensorboard"), "tensorboard")
 
 
+def test_predictions(corpus: PreparedCorpus, positions: np.ndarray, proba: np.ndarray) -> pd.DataFrame:
+    """One row per test clip (positions' order): clip, path, speaker, true and predicted label, p_<emotion>,
+    so per-speaker and per-clip errors can be read from a run without re-running it.  # proba: (n, classes)"""
+    part = corpus.manifest.iloc[positions]
+    frame = pd.DataFrame(
+        {
+            "clip_id": part["clip_id"].to_numpy(),
+            "path": part["audio_path"].to_numpy(),
+            "speaker": part["actor"].to_numpy(),
+            "true": [EMOTIONS[c] for c in corpus.labels[positions]],
+            "predicted": [EMOTIONS[c] for c in np.argmax(proba, axis=1)],
+        }
+    )
+    return frame.join(pd.DataFrame(proba, columns=[f"p_{e}" for e in EMOTIONS]))
+
+
 def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
     """Attention weights over time for the first test clips (variants with attention layers only)."""
     from emotion.tracking.interpret import attention_figure, attention_weights
