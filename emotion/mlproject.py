@@ -79,7 +79,13 @@ def render() -> str:
         params = {"variants": variants, **{n: shared[n] for n in COMPARE_SHARED}}
         assignments = " ".join(f"{n}={{{n}}}" for n in COMPARE_SHARED)
         entries.append(_entry(name, params, f"python entrypoints/compare.py {name} {{variants}} {assignments}"))
-    names = ["variant", "cv_folds", "folds", *COMPARE_SHARED]  # shared only: each variant keeps its own defaults
+    names = [
+        "variant",
+        "cv_folds",
+        "folds",
+        "refit",
+        *COMPARE_SHARED,
+    ]  # shared only: each variant keeps its own defaults
     params = {"variant": "no_aug", **{n: shared[n] for n in names[1:]}}
     assignments = " ".join(f"{n}={{{n}}}" for n in names[1:])
     entries.append(_entry("cv", params, f"python entrypoints/cv.py {{variant}} {assignments}"))

@@ -76,7 +76,7 @@ def test_bad_fold_folders_are_one_line_errors(manifest, tmp_path):
         published_kfold(manifest, broken)
 
 
-def test_cv_runs_the_published_folds_and_logs_what_was_absent(cache_dir, manifest, tmp_path):
+def test_cv_runs_the_published_folds_logs_what_was_absent_and_refits_on_every_actor(cache_dir, manifest, tmp_path):
     from emotion.config import build_config
     from emotion.experiment.cv import cross_validate
 
@@ -84,7 +84,8 @@ def test_cv_runs_the_published_folds_and_logs_what_was_absent(cache_dir, manifes
         tmp_path / "folds", manifest, {2: [1, 2, 3, 4], 5: [5, 6, 7, 8], 6: [9, 10, 11, 12], 7: [ABSENT_ACTOR]}
     )
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    result = cross_validate(build_config("cnn_pooling", {"epochs": "1", "folds": str(folder)}), cache_dir)
+    config = build_config("cnn_pooling", {"epochs": "3", "folds": str(folder), "refit": "true"})
+    result = cross_validate(config, cache_dir)
     assert result.folds["fold"].tolist() == [2, 5, 6]
     client = mlflow.MlflowClient()
     run = client.get_run(result.run_id)
@@ -104,3 +105,43 @@ def test_cv_runs_the_published_folds_and_logs_what_was_absent(cache_dir, manifes
         and f"UA {result.summary['cv_ua_mean']:.3f} ± {result.summary['cv_ua_std']:.3f}" in note
     )
     assert np.isfinite(result.summary["cv_ua_mean"])
+    _the_refit_saw_every_actor_and_register_picks_it(config, result, cache_dir, run, children, tmp_path)
+
+
+def _the_refit_saw_every_actor_and_register_picks_it(config, result, cache_dir, run, children, tmp_path):
+    from emotion.data.dataset import prepare_corpus
+    from emotion.experiment.train import prepare_run_data
+    from emotion.features.normalise import Normaliser
+    from emotion.tracking.model_registry import register_best
+
+    corpus = prepare_corpus(config.data, config.features, cache_dir, allow_video=False)
+    params = run.data.params
+    assert params["refit_actors"] == ",".join(sorted(corpus.manifest["actor"].unique()))  # all 12, none held out
+    assert int(params["refit_clips"]) == len(corpus.labels) == 360
+    assert int(params["refit_epochs"]) == round(float(np.median(result.folds["best_epoch"])))
+    assert run.data.metrics["refit_clips_absent"] == 4  # listed in the fold files, not in this corpus
+    assert run.data.tags["emotion.refit"] == "true" and "**Refit**" in run.data.tags["mlflow.note.content"]
+    client = mlflow.MlflowClient()
+    (logged,) = [m for m in client.search_logged_models([run.info.experiment_id]) if m.source_run_id == run.info.run_id]
+    local = mlflow.artifacts.download_artifacts(f"models:/{logged.model_id}", dst_path=str(tmp_path / "refit"))
+    saved = Normaliser.load(Path(local) / "data" / "normaliser.json").mean["audio"]
+    positions = np.arange(len(corpus.labels))
+    everyone = prepare_run_data(
+        config, cache_dir, corpus, {"train": positions, "val": positions[:0], "test": positions[:0]}
+    )
+    np.testing.assert_allclose(saved, everyone.normaliser.mean["audio"], rtol=1e-5, atol=1e-6)
+    some = prepare_run_data(config, cache_dir, corpus, result_split_without_one_actor(corpus))
+    assert not np.allclose(saved, some.normaliser.mean["audio"], rtol=1e-5, atol=1e-6), "the check tells them apart"
+
+    fold_best = max(c.data.metrics["test_ua"] for c in children)
+    assert fold_best > result.summary["cv_ua_mean"], "precondition: a lucky fold run would win on its own figure"
+    promotion = register_best(experiment=client.get_experiment(run.info.experiment_id).name, model_name="refit")
+    assert promotion.run_id == run.info.run_id and promotion.value == pytest.approx(result.summary["cv_ua_mean"])
+    version = client.get_model_version_by_alias("refit", "champion")
+    assert version.run_id == run.info.run_id and "refit on every actor" in version.description
+
+
+def result_split_without_one_actor(corpus) -> dict[str, np.ndarray]:
+    actors = corpus.manifest["actor"].to_numpy()
+    kept = np.flatnonzero(actors != sorted(set(actors))[0])
+    return {"train": kept, "val": kept[:0], "test": kept[:0]}

@@ -83,6 +83,10 @@ class SplitConfig:
     # `cv` with cv_seeds > 1: member j validates on the j-th inner fold of the fold's non-test actors, so
     # the ensemble trains on all of them (with 6 folds of 3 RAVDESS actors: 15 instead of 12)
     cv_rotate_val: bool = False
+    # `cv`: after the folds, one model on every actor (no test or validation actor left out) with the folds'
+    # recipe (their median best epoch), logged on the cv parent, whose figure is the folds' mean (the
+    # scikit-learn refit=True way): the model a user registers learns from every speaker it is given
+    refit: bool = False
 
 
 @dataclass(frozen=True)

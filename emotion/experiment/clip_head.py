@@ -34,39 +34,14 @@ def blend_clip_head(
     global_voices: the global head also learns from the synthetic voices of the clips it is fit on."""
     actors = corpus.manifest["actor"].to_numpy(dtype=str)
     clips = {name: [raw_audio[i] for i in split[name]] for name in ("train", "val", "test")}
-    m = config.model
-
-    pooled_width = 0  # clip_functionals=frames: the width of the segments' mean block (n_mels or d_model)
-    if m.clip_functionals == "frames":
-        pooled_width = (raw_audio[0].shape[1] - extra_width(config.features)) // 2
-
-    voices = _voiced_clips(config, corpus, split, cache_root) if m.global_voices else None
+    voices = _voiced_clips(config, corpus, split, cache_root) if config.model.global_voices else None
 
     def fit_head(positions: np.ndarray, like: ClipSVM | None = None) -> ClipSVM:
-        extra = None
-        if voices is not None:  # the voices of these clips only: validation stays unheard in any voice
-            arrays, origins = voices
-            keep = np.flatnonzero(np.isin(origins, positions))
-            extra = ([arrays[k] for k in keep], corpus.labels[origins[keep]], actors[origins[keep]])
-        return ClipSVM.fit(
-            [raw_audio[i] for i in positions],
-            corpus.labels[positions],
-            actors[positions],
-            per_speaker=config.features.normalisation == "speaker",
-            n_classes=len(EMOTIONS),
-            seed=config.train.seed,
-            kind=m.clip_head,
-            global_head=m.global_head,
-            like=like,
-            pooled_width=pooled_width,
-            global_extras_std=m.global_extras_std,
-            global_hnr=m.global_hnr or not config.features.voice_quality,  # no HNR column: nothing left out
-            global_extra=extra,
-        )
+        return fit_clip_head(config, corpus, raw_audio, positions, voices, like)
 
     head = fit_head(split["train"])
     svm = {"val": head.predict_proba(clips["val"], actors[split["val"]])}  # (n_val, classes): validation never seen
-    if m.clip_head_refit:  # the test metrics and the logged model: the same C, fit on every non-test speaker
+    if config.model.clip_head_refit:  # the test metrics and the logged model: the same C, fit on every non-test speaker
         head = fit_head(np.concatenate([split["train"], split["val"]]), like=head)
     svm["test"] = head.predict_proba(clips["test"], actors[split["test"]])  # (n_test, classes)
     mlflow.log_param("svm_c", head.c)
@@ -83,7 +58,57 @@ def blend_clip_head(
     for weight in BLEND_WEIGHTS:
         scores[f"val_ua_blend_{weight:g}"] = ua(truth["val"], blend(val_proba, svm["val"], weight))
     mlflow.log_metrics(scores)
-    return head, blend(val_proba, svm["val"], m.svm_weight), blend(test_proba, svm["test"], m.svm_weight)
+    weight = config.model.svm_weight
+    return head, blend(val_proba, svm["val"], weight), blend(test_proba, svm["test"], weight)
+
+
+def fit_clip_head(
+    config: RunConfig,
+    corpus: PreparedCorpus,
+    raw_audio: list[np.ndarray],
+    positions: np.ndarray,
+    voices: tuple[list[np.ndarray], np.ndarray] | None,
+    like: ClipSVM | None = None,
+) -> ClipSVM:
+    """The clip head on the clips at `positions` (C by grouped CV over their actors, or `like`'s C);
+    `voices` (_voiced_clips): the global head also learns from the synthetic voices of those clips only."""
+    actors = corpus.manifest["actor"].to_numpy(dtype=str)
+    m = config.model
+    pooled_width = 0  # clip_functionals=frames: the width of the segments' mean block (n_mels or d_model)
+    if m.clip_functionals == "frames":
+        pooled_width = (raw_audio[0].shape[1] - extra_width(config.features)) // 2
+    extra = None
+    if voices is not None:  # the voices of these clips only: validation stays unheard in any voice
+        arrays, origins = voices
+        keep = np.flatnonzero(np.isin(origins, positions))
+        extra = ([arrays[k] for k in keep], corpus.labels[origins[keep]], actors[origins[keep]])
+    return ClipSVM.fit(
+        [raw_audio[i] for i in positions],
+        corpus.labels[positions],
+        actors[positions],
+        per_speaker=config.features.normalisation == "speaker",
+        n_classes=len(EMOTIONS),
+        seed=config.train.seed,
+        kind=m.clip_head,
+        global_head=m.global_head,
+        like=like,
+        pooled_width=pooled_width,
+        global_extras_std=m.global_extras_std,
+        global_hnr=m.global_hnr or not config.features.voice_quality,  # no HNR column: nothing left out
+        global_extra=extra,
+    )
+
+
+def refit_clip_head(
+    config: RunConfig, corpus: PreparedCorpus, raw_audio: list[np.ndarray], cache_root: Path
+) -> ClipSVM:
+    """The clip head on every clip of the corpus (a cv refit), C chosen by grouped CV over every actor."""
+    everyone = np.arange(len(corpus.labels))
+    split = {"train": everyone, "val": everyone[:0], "test": everyone[:0]}
+    voices = _voiced_clips(config, corpus, split, cache_root) if config.model.global_voices else None
+    head = fit_clip_head(config, corpus, raw_audio, everyone, voices)
+    mlflow.log_param("refit_svm_c", head.c)
+    return head
 
 
 def _voiced_clips(

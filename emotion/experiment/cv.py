@@ -63,15 +63,21 @@ class CvResult:
 
 def _fold(
     config: RunConfig, cache_root: Path, corpus, split, index: int, train, n_folds: int
-) -> tuple[dict, float, np.ndarray]:
-    """One fold's test metrics, epochs and test probabilities (split["test"] order, (n_test, classes)):
+) -> tuple[dict, float, np.ndarray, float]:
+    """One fold's test metrics, epochs, test probabilities (split["test"] order, (n_test, classes)) and
+    best epoch (early stopping's, 1-based; members' mean):
     one model, or with cv_seeds > 1 the mean probabilities of that many models trained with consecutive
     seeds (each its own child run), each on its own validation actors with cv_rotate_val."""
     seeds = config.split.cv_seeds
     if seeds == 1:
         result = train(config, cache_root, corpus=corpus, split=split, run_part=f"fold-{index}")
         parts = {k: v for k, v in mlflow.get_run(result.run_id).data.metrics.items() if k in PART_METRICS}
-        return {**result.test, **parts, VAL_METRIC: result.val["ua"]}, result.epochs_run, result.test_proba
+        return (
+            {**result.test, **parts, VAL_METRIC: result.val["ua"]},
+            result.epochs_run,
+            result.test_proba,
+            result.best_epoch,
+        )
     splits = [split]
     if config.split.cv_rotate_val:
         splits = rotated_validation(corpus.manifest, split, n_folds, config.split.split_seed)
@@ -87,7 +93,7 @@ def _fold(
         **classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS),
         VAL_METRIC: float(np.mean([r.val["ua"] for r in results])),
     }
-    return test, float(np.mean([r.epochs_run for r in results])), proba
+    return test, float(np.mean([r.epochs_run for r in results])), proba, float(np.mean([r.best_epoch for r in results]))
 
 
 def make_folds(manifest: pd.DataFrame, config: RunConfig):
@@ -122,7 +128,7 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
                 {"folds_skipped": len(published.skipped), "test_clips_absent": sum(published.absent.values())}
             )
         for i, split in zip(numbers, folds):
-            test, epochs, proba = _fold(config, cache_root, corpus, split, i, train, len(folds))
+            test, epochs, proba, best_epoch = _fold(config, cache_root, corpus, split, i, train, len(folds))
             confusion += test["confusion"]
             predictions.append(_fold_predictions(corpus, split["test"], i, proba))
             test_actors = sorted(corpus.manifest.iloc[split["test"]]["actor"].unique())
@@ -131,6 +137,7 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
                     "fold": i,
                     "test_actors": ",".join(test_actors),
                     "epochs": epochs,
+                    "best_epoch": best_epoch,
                     **{f"test_{m}": test[m] for m in METRICS},
                     **{k: test[k] for k in PART_METRICS if k in test},
                     VAL_METRIC: test[VAL_METRIC],
@@ -149,7 +156,14 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
                 summary[f"cv_{short}_mean"] = float(table[name].mean())
                 summary[f"cv_{short}_std"] = float(table[name].std(ddof=1)) if len(table) > 1 else 0.0
         mlflow.log_metrics(summary)
-        mlflow.set_tag(NOTE_TAG, cv_note(config.variant, corpus, len(folds), summary))
+        refit = None
+        if config.split.refit:
+            from emotion.experiment.refit import refit_on_every_actor
+
+            refit = refit_on_every_actor(config, cache_root, corpus, list(table["best_epoch"]))
+            if published is not None:  # the refit uses the clips that are here; say how many the files list in vain
+                mlflow.log_metric("refit_clips_absent", sum(published.absent.values()))
+        mlflow.set_tag(NOTE_TAG, cv_note(config.variant, corpus, len(folds), summary, refit))
         mlflow.log_table(table, "folds.json")
         # to compare or ensemble cv runs later
         mlflow.log_table(pd.concat(predictions, ignore_index=True), "test_predictions.json")
@@ -168,4 +182,9 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
         print(f"\ncv {config.variant}: parent run {parent.info.run_id}")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print("  ".join(f"{m}: {summary[f'cv_{m}_mean']:.3f} +- {summary[f'cv_{m}_std']:.3f}" for m in METRICS))
+        if refit is not None:
+            print(
+                f"refit on all {len(refit.actors)} actors ({refit.n_clips} clips, {refit.epochs} epochs): "
+                f"the model of run {parent.info.run_id}, register ranks it by cv UA {summary['cv_ua_mean']:.3f}"
+            )
     return CvResult(table, summary, confusion, parent.info.run_id)

@@ -44,6 +44,7 @@ class TrainResult:
     unsynced: Path | None = None  # the tracking server never came back: the local run folder for `emotion sync`
     test_true: np.ndarray | None = None  # (n_test,) labels in split["test"] order
     test_proba: np.ndarray | None = None  # (n_test, classes) softmax in that order (cv ensembles)
+    best_epoch: int = 0  # 1-based: the epoch early stopping restored (a cv refit trains the folds' median)
 
 
 def class_weights(train_labels: np.ndarray) -> dict[int, float]:
@@ -292,4 +293,6 @@ def train(
         mlflow.end_run()  # the local run (the server run left the stack in go_local, so `with` did not end it)
         mlflow.set_tracking_uri(server_uri)
         print(offline.sync_message(unsynced))
-    return TrainResult(run.info.run_id, test, val, len(history["loss"]), seconds, gap, unsynced, test_true, test_proba)
+    return TrainResult(
+        run.info.run_id, test, val, len(history["loss"]), seconds, gap, unsynced, test_true, test_proba, best + 1
+    )

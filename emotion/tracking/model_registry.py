@@ -1,8 +1,10 @@
 """`register`: promote the best run's model to the registry under the alias `champion`.
 
 Best = highest `metric` (default test UA) among finished runs with a logged model, ties broken by
-lower validation loss. The alias moves only to a strictly better run, unless forced; a run that
-does not beat the champion is not registered at all (no clutter of losing versions).
+lower validation loss. A cv parent with a refit model (`cv refit=true`) competes with its folds' mean
+(`test_ua` -> `cv_ua_mean`), and its fold runs stand aside: the refit learned from every actor, a fold
+run from some. The alias moves only to a strictly better run, unless forced; a run that does not beat
+the champion is not registered at all (no clutter of losing versions).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from emotion.errors import EmotionError
+from emotion.tracking.run_notes import REFIT_TAG
 
 ALIAS = "champion"
 
@@ -42,12 +45,25 @@ class Promotion:
     message: str
 
 
+def run_figure(run, metric: str) -> float | None:
+    """The run's value of `metric`; for a refit cv parent, the folds' mean of it (test_ua -> cv_ua_mean)."""
+    if metric in run.data.metrics:
+        return run.data.metrics[metric]
+    if run.data.tags.get(REFIT_TAG) == "true" and metric.startswith("test_"):
+        return run.data.metrics.get(f"cv_{metric.removeprefix('test_')}_mean")
+    return None
+
+
 def best_run(client: MlflowClient, experiment_id: str, metric: str, parent_run_id: str | None = None):
     """The winning finished run with a logged model, or an EmotionError saying why there is none."""
     query = "attributes.status = 'FINISHED'"
     if parent_run_id:
         query += f" and tags.mlflow.parentRunId = '{parent_run_id}'"
-    runs = [r for r in client.search_runs([experiment_id], query, max_results=5000) if metric in r.data.metrics]
+    runs = client.search_runs([experiment_id], query, max_results=5000)
+    refits = {r.info.run_id for r in runs if r.data.tags.get(REFIT_TAG) == "true"}
+    # a refit's fold runs stand aside (unless asked for by parent_run_id): each learned from some actors only
+    runs = [r for r in runs if parent_run_id or r.data.tags.get("mlflow.parentRunId") not in refits]
+    runs = [r for r in runs if run_figure(r, metric) is not None]
     if not runs:
         scope = f"children of run {parent_run_id}" if parent_run_id else f"experiment {experiment_id}"
         raise EmotionError(f"no finished run with metric {metric!r} among {scope}")
@@ -55,7 +71,7 @@ def best_run(client: MlflowClient, experiment_id: str, metric: str, parent_run_i
     runs = [r for r in runs if r.info.run_id in with_models]
     if not runs:
         raise EmotionError(f"no run with metric {metric!r} has a logged model")
-    runs.sort(key=lambda r: (-r.data.metrics[metric], r.data.metrics.get("val_loss", float("inf"))))
+    runs.sort(key=lambda r: (-run_figure(r, metric), r.data.metrics.get("val_loss", float("inf"))))
     return runs[0], with_models[runs[0].info.run_id]
 
 
@@ -82,7 +98,7 @@ def register_best(
             raise EmotionError(f"experiment {experiment!r} not found at {mlflow.get_tracking_uri()}")
         experiment_id = found.experiment_id
     run, logged = best_run(client, experiment_id, metric, parent_run_id)
-    value = run.data.metrics[metric]
+    value = run_figure(run, metric)
     current = _champion(client, model_name)
     if current is not None:
         if current.run_id == run.info.run_id:
@@ -94,7 +110,8 @@ def register_best(
                 False,
                 f"run {run.info.run_id} is already {ALIAS}",
             )
-        held = client.get_run(current.run_id).data.metrics.get(metric, float("-inf"))
+        held = run_figure(client.get_run(current.run_id), metric)
+        held = float("-inf") if held is None else held
         if value <= held and not force:
             return Promotion(
                 model_name,
@@ -113,16 +130,21 @@ def register_best(
         "run_id": run.info.run_id,
         "data_digest": train_digests[0] if train_digests else "",
         **{
-            k: f"{v:.4f}" for k, v in run.data.metrics.items() if k in ("test_ua", "test_wa", "test_macro_f1", "val_ua")
+            k: f"{v:.4f}"
+            for k, v in run.data.metrics.items()
+            if k in ("test_ua", "test_wa", "test_macro_f1", "val_ua", "cv_ua_mean", "cv_ua_std")
         },
     }
+    refit = run.data.tags.get(REFIT_TAG) == "true"
+    if refit:
+        tags["refit"] = f"all {params.get('refit_clips', '?')} clips of actors {params.get('refit_actors', '?')}"
+    held_out = "refit on every actor; the folds' mean" if refit else f"test actors {params.get('test_actors', '?')}"
     for key, val in tags.items():
         client.set_model_version_tag(model_name, number, key, val)
     client.update_model_version(
         model_name,
         number,
-        description=f"{params.get('variant', '?')} on {params.get('corpus', '?')}: {metric} {value:.4f} "
-        f"(test actors {params.get('test_actors', '?')})",
+        description=f"{params.get('variant', '?')} on {params.get('corpus', '?')}: {metric} {value:.4f} ({held_out})",
     )
     client.set_registered_model_alias(model_name, ALIAS, number)
     return Promotion(model_name, number, run.info.run_id, value, True, f"{model_name} v{number} is now @{ALIAS}")

@@ -15,7 +15,8 @@ def learning_curves(history: dict[str, list[float]]):
     for ax, key in zip(axes, ("loss", "accuracy")):
         epochs = np.arange(1, len(history.get(key, [])) + 1)
         ax.plot(epochs, history.get(key, []), label="train")
-        ax.plot(epochs, history.get(f"val_{key}", []), label="validation")
+        if f"val_{key}" in history:  # a refit on every actor has no validation actors
+            ax.plot(epochs, history[f"val_{key}"], label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.legend()

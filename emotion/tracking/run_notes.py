@@ -5,6 +5,7 @@ actors and the headline metrics, instead of MLflow's random names (`traveling-ca
 from __future__ import annotations
 
 NOTE_TAG = "mlflow.note.content"  # MLflow's run description
+REFIT_TAG = "emotion.refit"  # "true" on a cv parent that carries a refit model (experiment/refit.py)
 
 
 def run_name(variant: str, corpus: str, part: str | None = None) -> str:
@@ -29,17 +30,25 @@ def training_note(variant: str, corpus, split_summary: dict, test: dict[str, flo
     return "\n".join(lines)
 
 
-def cv_note(variant: str, corpus, n_folds: int, summary: dict[str, float]) -> str:
-    """Markdown for a cv parent: data, folds, mean ± sd of the folds' test metrics."""
+def cv_note(variant: str, corpus, n_folds: int, summary: dict[str, float], refit=None) -> str:
+    """Markdown for a cv parent: data, folds, mean ± sd of the folds' test metrics, and the refit model
+    (experiment/refit.py RefitResult) when there is one."""
     parts = [
         f"{label} {summary[f'cv_{key}_mean']:.3f} ± {summary[f'cv_{key}_std']:.3f}"
         for key, label in (("ua", "UA"), ("wa", "WA"), ("macro_f1", "macro-F1"))
         if f"cv_{key}_mean" in summary
     ]
-    return (
+    note = (
         f"**{variant}**, {n_folds}-fold cross-validation by actor on `{corpus.name}` ({corpus.root}): "
         f"{len(corpus.labels)} clips.\n\nTest, mean ± sd over folds: {' · '.join(parts)} (folds.md)."
     )
+    if refit is not None:
+        note += (
+            f"\n\n**Refit**: this run's model learned from all {len(refit.actors)} actors ({refit.n_clips} clips, "
+            f"{refit.epochs} epochs, the folds' median best epoch). No actor was held out, so it has no test "
+            f"figure of its own: its figure is the folds' UA {summary['cv_ua_mean']:.3f} above."
+        )
+    return note
 
 
 def leaderboard_note(entry: str, leaderboard) -> str:
