@@ -17,8 +17,8 @@ that does not read it lets a single clip skip it. Decision rule for that one, wr
 it is adopted if its nested mean is within 0.005 of the default's or above (the simpler head, as below).
 
 Per setting, printed:
-- nested grouped-CV UA, the selection rule for head-level choices since 2026-12-03 (README,
-  "Evaluation protocol"): a fold's non-test actors (training + validation, 12-15) in 5 actor groups;
+- nested grouped-CV UA, the selection rule for head-level choices since 2026-12-03 (docs/evaluation.md,
+  "How settings are chosen"): a fold's non-test actors (training + validation, 12-15) in 5 actor groups;
   each group is predicted by a head fit on the other four, C chosen inside them by grouped CV as
   `ClipSVM` does, so nothing scored chooses anything; UA over all of the fold's non-test clips (real
   clips only), then the mean over folds. The setting with the higher mean wins; within 0.005 the

@@ -200,7 +200,7 @@ def _sync(args) -> int:
 
 
 def _tracking_server(args) -> int:
-    """Run the team tracking server in place of this process (README 'Team tracking server')."""
+    """Run the team tracking server in place of this process (docs/operations.md#team-tracking-server)."""
     from emotion.tracking.server import BACKEND_STORE_ENV, check_backend_driver, printable_command, server_command
 
     check_backend_driver(args.backend_store_uri)

@@ -3,8 +3,8 @@
 Floor: 3 evaluation actors = 180 clips (12 neutral, 24 per other emotion). A random classifier's UA
 has mean 0.125 and sd ~0.025 there (per-class recall sd sqrt(.125 * .875 / 22.5), averaged over 8
 classes), so 0.23 is 4 sd above chance: it fails on a broken resampler, label mapping, split or
-feature mismatch between training and scoring, not on a merely weak model. Measured: see the README's
-k-fold table for what the variants reach with all 18 actors.
+feature mismatch between training and scoring, not on a merely weak model. What the variants reach
+with all 18 actors: docs/results.md.
 """
 
 import mlflow

@@ -28,7 +28,7 @@ def uses_video(variant: str) -> bool:
     return variant in MULTIMODAL_VARIANTS
 
 
-# The segment models' best RAVDESS recipe, shared by cnn_lstm and whisper_lstm (README, "Real-data accuracy").
+# The segment models' best RAVDESS recipe, shared by cnn_lstm and whisper_lstm (docs/decisions.md#cnn_lstm-recipe).
 SEGMENT_RECIPE: dict[str, object] = {
     "loss": "crossentropy",
     "lr_schedule": "exponential",
@@ -42,11 +42,9 @@ SEGMENT_RECIPE: dict[str, object] = {
     "svm_weight": 0.5,
 }
 
-# The sequence variants' input on real speech (README, "Sequence variants on real speech"): frozen
-# Whisper tiny.en frames (bundled, offline), a 10-s window (matches 30 s on validation actors at a
-# third of the encoder time), per-speaker standardisation (7 points in the linear probes), 8 frames
-# pooled to 160 ms (8x fewer LSTM steps than Whisper's 20 ms): validation UA against 4 frames, EmoBox's
-# folds, no_aug 0.752 vs 0.727, aug 0.748 vs 0.737, sync_aug 0.754 vs 0.739. frame_pool=4 restores 80 ms.
+# The sequence variants' input on real speech: frozen Whisper tiny.en frames (bundled, offline), a 10-s
+# window (as good as 30 s at a third of the encoder time), per-speaker standardisation, 8 frames pooled
+# to 160 ms (docs/decisions.md#sequence-variants-frame_pool8). frame_pool=4 restores 80 ms.
 WHISPER_SEQUENCE: dict[str, object] = {
     "feature_kind": "whisper",
     "whisper_window": "10s",
@@ -72,41 +70,40 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
         "loss": "crossentropy",
     },
     # cross-entropy, Adam with an exponential schedule, early stopping; plus the best configuration of
-    # the RAVDESS k-fold benchmark (README, "Real-data accuracy"): 64 bands, per-speaker normalisation,
+    # the RAVDESS k-fold benchmark (docs/decisions.md#cnn_lstm-recipe): 64 bands, per-speaker normalisation,
     # pitch / energy / spectral-change / HNR per segment, 60 epochs with patience 15, an equal blend with
     # the clip-functional SVM, 5 models per cv fold each validated on another fifth of the non-test actors.
     "cnn_lstm": {"feature_kind": "logmel_stats", **SEGMENT_RECIPE, "cv_seeds": 5, "cv_rotate_val": True},
-    # The champion (README, "Pretrained encoder"): cnn_lstm's best recipe over frozen Whisper tiny.en
-    # segment features beside the prosody columns, blended with a logistic head on the clip's frame
-    # mean / std + the extras' functionals (validation UA 0.780 vs 0.751 on segment functionals), refit
-    # on every non-test speaker; a global head for single clips.
+    # The champion (docs/decisions.md#the-champion-whisper_lstm): cnn_lstm's best recipe over frozen
+    # Whisper tiny.en segment features beside the prosody columns, blended with a logistic head on the
+    # clip's frame mean / std + the extras' functionals, refit on every non-test speaker; a global head
+    # for single clips.
     "whisper_lstm": {
         "feature_kind": "whisper_segments",
-        # each clip padded to 10 s: validation UA 0.778 vs 0.771 at Whisper's 30-s window (per speaker)
-        # and 0.688 vs 0.671 (global head), same day, EmoBox's folds; 4.8x the encoder's clips/s and
-        # 2.3x faster served (README, "Pretrained encoder"). "30s" restores the 2026-12-02 champion.
+        # each clip padded to 10 s: as accurate as 30 s, 4.8x the encoder's clips/s
+        # (docs/decisions.md#whisper_window10s); "30s" restores the earlier champion
         "whisper_window": "10s",
         **SEGMENT_RECIPE,
         "clip_head": "logistic",
         "global_head": True,
         "clip_head_refit": True,
         "clip_functionals": "frames",
-        "global_extras_std": False,  # validation UA of the global head 0.672 vs 0.651 with (0.665 frames alone)
-        # the global head also learns from 2 synthetic voices of every training clip: nested grouped-CV UA
-        # 0.719 vs 0.707 over the folds' non-test actors (README, "Pretrained encoder")
+        "global_extras_std": False,  # docs/decisions.md#the-global-head-single-clips
+        # the global head also learns from 2 synthetic voices of every training clip (nested grouped CV;
+        # docs/decisions.md#the-global-head-single-clips)
         "global_voices": True,
-        # the global head leaves out the HNR's mean, so a single clip skips Praat's HNR: nested grouped-CV UA
-        # 0.720 with and without it (within 0.005 the simpler head, by the rule written before the run; README)
+        # the global head leaves out the HNR's mean, so a single clip skips Praat's HNR: no measurable loss,
+        # so the simpler head (docs/decisions.md#the-global-head-single-clips)
         "global_hnr": False,
-        "svm_weight": 0.7,  # val_ua_blend over EmoBox's 6 folds: .762 / .764 / .768 / .774 / .771 for 0 / .3 / .5 / .7 / 1
+        "svm_weight": 0.7,  # the best validation blend of 5 tried (docs/decisions.md#blend-weight-svm_weight07)
     },
     "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
     # length at the 98th percentile; warm-up 5e-6 -> 3e-4 over 8 epochs, plateau x0.3 patience 5,
     # cosine after epoch 20, early stopping patience 12; input WHISPER_SEQUENCE (wav2vec 2.0 frames,
     # feature_kind=wav2vec, need the hub once)
     "wav2vec_attention": {
-        # WHISPER_SEQUENCE's 8 frames pooled to 160 ms: validation UA 0.754 vs 0.753 at 4 over EmoBox's
-        # folds, a 6-fold run in 12.7 instead of 42 min on 2 CPUs (README, "Sequence variants on real speech")
+        # WHISPER_SEQUENCE's 8 frames pooled to 160 ms: as accurate as 4 at a third of the time
+        # (docs/decisions.md#sequence-variants-frame_pool8)
         **WHISPER_SEQUENCE,
         "length_mode": "percentile",
         "learning_rate": 3e-4,

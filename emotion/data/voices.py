@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 # name: (formant shift ratio, pitch median ratio). Two voices, one up and one down: nested grouped-CV UA
-# of the global head 0.719 against 0.707 without (README, "Pretrained encoder"; 2 settings tried).
+# of the global head (docs/decisions.md#the-global-head-single-clips; 2 settings tried).
 VOICES = {"up": (1.1, 1.25), "down": (0.9, 0.8)}
 PITCH_RANGE = (75.0, 600.0)  # Hz: Praat's Change gender analysis range (its defaults)
 CHUNK_BYTES = 1 << 20

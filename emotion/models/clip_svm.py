@@ -8,7 +8,7 @@ then a standardised RBF SVM with Platt-scaled probabilities (`clip_head=svm`) or
 logistic regression (`clip_head=logistic`: the linear probe of frozen-encoder studies). C is chosen
 by cross-validation grouped by actor on the training clips only (balanced accuracy), never on
 validation or test speakers' scores. It errs on other clips than the network does: on RAVDESS
-k-fold the equal blend beat both (README).
+k-fold the equal blend beat both (docs/decisions.md#cnn_lstm-recipe).
 
 Global path (`global_head=true`): a second head of the same kind on the raw functionals (one
 standardisation for everyone) answers the clips of speakers with too few clips in a request for

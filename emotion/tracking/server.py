@@ -127,7 +127,7 @@ def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
         return
     check_uri_shape(uri)
     base = uri.rstrip("/")
-    advice = "start it (README 'Team tracking server') or unset MLFLOW_TRACKING_URI"
+    advice = "start it (docs/operations.md) or unset MLFLOW_TRACKING_URI"
     try:
         status, _ = _get(f"{base}/health", timeout)
         if status != 200:
