@@ -221,6 +221,17 @@ def _tracking_server(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emotion", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_training(commands)
+    _add_model_use(commands)
+    _add_folds_sweeps_features(commands)
+    _add_data_tools(commands)
+    _add_tracking_server(commands)
+    add_commands(commands)  # emotion cloud ...
+    return parser
+
+
+def _add_training(commands) -> None:
+    """train, compare: one variant, or several on one split."""
     train = commands.add_parser("train", help="train and evaluate one variant, logged to MLflow")
     train.add_argument("variant")
     train.add_argument("assignments", nargs="*", help="parameter overrides, name=value")
@@ -232,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comparison.add_argument("--name", default="main", help="the parent run's name")
     comparison.set_defaults(handler=_compare)
+
+
+def _add_model_use(commands) -> None:
+    """register, predict, evaluate: from runs to a model in use."""
     register = commands.add_parser("register", help="register the best run's model and point @champion at it")
     register.add_argument(
         "assignments", nargs="*", help="experiment=, parent_run_id=, metric=test_ua, model_name=emotion, force=false"
@@ -252,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("data_dir")
     evaluate.add_argument("--corpus", default="auto", choices=CORPORA)
     evaluate.set_defaults(handler=_evaluate)
+
+
+def _add_folds_sweeps_features(commands) -> None:
+    """cv, tune, features."""
     cv = commands.add_parser("cv", help="k-fold cross-validation by speaker (cv_folds=5), one child run per fold")
     cv.add_argument("variant")
     cv.add_argument("assignments", nargs="*", help="parameter overrides, name=value")
@@ -273,6 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     features.add_argument("--overwrite", action="store_true", help="recompute files that exist")
     features.set_defaults(handler=_features)
+
+
+def _add_data_tools(commands) -> None:
+    """wav2vec-random, manifest: offline model folders and corpus checks."""
     tiny = commands.add_parser("wav2vec-random", help="write a tiny random wav2vec 2.0 folder (offline smoke runs)")
     tiny.add_argument("output")
     tiny.set_defaults(handler=_wav2vec_random)
@@ -281,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--corpus", default="auto", choices=CORPORA)
     manifest.add_argument("--output", help="write the manifest as CSV")
     manifest.set_defaults(handler=_manifest)
+
+
+def _add_tracking_server(commands) -> None:
+    """tracking-server, sync: the team server and runs finished during its outage."""
     server = commands.add_parser(
         "tracking-server", help="run the team MLflow server: PostgreSQL store, S3 artifacts proxied"
     )
@@ -302,9 +329,6 @@ def build_parser() -> argparse.ArgumentParser:
     syncing = commands.add_parser("sync", help="send runs that finished locally while the tracking server was down")
     syncing.add_argument("folders", nargs="+", help="the folders training printed (<cache>/unsynced/<run id>)")
     syncing.set_defaults(handler=_sync)
-
-    add_commands(commands)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

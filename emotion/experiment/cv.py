@@ -96,6 +96,26 @@ def _fold(
     return test, float(np.mean([r.epochs_run for r in results])), proba, float(np.mean([r.best_epoch for r in results]))
 
 
+def fold_summary(table: pd.DataFrame) -> dict[str, float]:
+    """cv_<metric>_mean / _std over the folds' test figures, the validation UA's mean, and each logged
+    part's (e.g. cv_ua_global_mean: the global, single-clip path's UA)."""
+
+    def spread(values) -> float:
+        return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+    summary = {}
+    for metric in METRICS:
+        summary[f"cv_{metric}_mean"] = float(table[f"test_{metric}"].mean())
+        summary[f"cv_{metric}_std"] = spread(table[f"test_{metric}"])
+    summary[f"cv_{VAL_METRIC}_mean"] = float(table[VAL_METRIC].mean())
+    for name in PART_METRICS:
+        if name in table and table[name].notna().all():
+            short = name.removeprefix("test_")
+            summary[f"cv_{short}_mean"] = float(table[name].mean())
+            summary[f"cv_{short}_std"] = spread(table[name])
+    return summary
+
+
 def make_folds(manifest: pd.DataFrame, config: RunConfig):
     """(splits, fold numbers, FoldsReport or None): published fold files when `folds` names a folder
     (their report printed: absent clips, skipped folds), else cv_folds folds of our own by actor."""
@@ -144,17 +164,7 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
                 }
             )
         table = pd.DataFrame(rows)
-        summary = {}
-        for metric in METRICS:
-            values = table[f"test_{metric}"]
-            summary[f"cv_{metric}_mean"] = float(values.mean())
-            summary[f"cv_{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-        summary[f"cv_{VAL_METRIC}_mean"] = float(table[VAL_METRIC].mean())
-        for name in PART_METRICS:  # e.g. cv_ua_global_mean: the global (single-clip) path's UA
-            if name in table and table[name].notna().all():
-                short = name.removeprefix("test_")
-                summary[f"cv_{short}_mean"] = float(table[name].mean())
-                summary[f"cv_{short}_std"] = float(table[name].std(ddof=1)) if len(table) > 1 else 0.0
+        summary = fold_summary(table)
         mlflow.log_metrics(summary)
         refit = None
         if config.split.refit:

@@ -207,6 +207,35 @@ def evaluate_model(
     return val, test, test_true, test_proba, clip_svm
 
 
+def _fit(config: RunConfig, model, dataset, split: dict, weights, callbacks: list, resume):
+    """model.fit over the split's training clips, validated on its validation clips; a resumed run goes
+    on from its next epoch (one that had stopped early trains 0 epochs and restores its best)."""
+    return model.fit(
+        dataset(split["train"], True),
+        validation_data=dataset(split["val"], False),
+        epochs=resume.next_epoch if resume and resume.stopped else config.train.epochs,
+        initial_epoch=resume.next_epoch if resume else 0,
+        class_weight=weights,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset orders each epoch itself (EpochOrder); Keras' default True only warns
+        verbose=2,
+    )
+
+
+def _evaluate_and_log(config: RunConfig, model, data: RunData, dataset, history, split_summary, workdir: Path):
+    """(val metrics, test metrics, test labels, test probabilities); logs the results, every test clip's
+    prediction (split order, as evaluated), the run's description, attention figures and the model."""
+    corpus, split = data.corpus, data.split
+    val, test, test_true, test_proba, clip_svm = evaluate_model(config, model, data, dataset)
+    run_logging.log_results(history, val, test, workdir)
+    predictions = run_logging.test_predictions(corpus, split["test"], test_proba)
+    mlflow.log_text(predictions.to_csv(index=False), "test_predictions.csv")
+    mlflow.set_tag(run_notes.NOTE_TAG, run_notes.training_note(config.variant, corpus, split_summary, test))
+    run_logging.log_attention(model, dataset(split["test"], False), config)
+    run_logging.log_trained_model(model, data.normaliser, config, corpus, len(EMOTIONS), clip_svm)
+    return val, test, test_true, test_proba
+
+
 def train(
     config: RunConfig,
     cache_root: Path | None = None,
@@ -261,28 +290,14 @@ def train(
                 checkpoint_root, run.info.run_id, checkpoint.config_digest(config), list(callbacks), resume
             )
             callbacks.append(saver)
-        # a resumed run that had stopped early trains 0 epochs and restores its best
-        fitted = model.fit(
-            dataset(split["train"], True),
-            validation_data=dataset(split["val"], False),
-            epochs=resume.next_epoch if resume and resume.stopped else config.train.epochs,
-            initial_epoch=resume.next_epoch if resume else 0,
-            class_weight=weights,
-            callbacks=callbacks,
-            shuffle=False,  # the dataset orders each epoch itself (EpochOrder); Keras' default True only warns
-            verbose=2,
-        )
+        fitted = _fit(config, model, dataset, split, weights, callbacks, resume)
         history = saver.history if saver else fitted.history  # the saver's: the epochs before a resume too
         server_uri, unsynced = mlflow.get_tracking_uri(), None
         if not buffer.wait(config.train.tracking_wait_seconds):
             unsynced = offline.go_local(buffer, cache_root)  # the rest of the run is logged there
-        val, test, test_true, test_proba, clip_svm = evaluate_model(config, model, data, dataset)
-        run_logging.log_results(history, val, test, workdir)
-        predictions = run_logging.test_predictions(corpus, split["test"], test_proba)  # split order, as evaluated
-        mlflow.log_text(predictions.to_csv(index=False), "test_predictions.csv")
-        mlflow.set_tag(run_notes.NOTE_TAG, run_notes.training_note(config.variant, corpus, split_summary, test))
-        run_logging.log_attention(model, dataset(split["test"], False), config)
-        run_logging.log_trained_model(model, data.normaliser, config, corpus, len(EMOTIONS), clip_svm)
+        val, test, test_true, test_proba = _evaluate_and_log(
+            config, model, data, dataset, history, split_summary, workdir
+        )
         seconds = time.time() - started
         best = int(np.argmax(history["val_accuracy"]))
         gap = float(history["accuracy"][best] - history["val_accuracy"][best])
