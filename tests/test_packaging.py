@@ -45,7 +45,9 @@ def test_mlproject_defaults_equal_config_defaults_and_all_parameters_are_used(na
         ):
             continue
         from_mlproject = build_config(variant, {parameter: str(spec["default"])}).flat()[parameter]
-        assert from_mlproject == defaults[parameter], f"{name}: MLproject default of {parameter} differs from emotion/config/"
+        assert from_mlproject == defaults[parameter], (
+            f"{name}: MLproject default of {parameter} differs from emotion/config/"
+        )
 
 
 def test_register_and_evaluate_defaults_are_the_registry_defaults():
