@@ -44,19 +44,16 @@ def main() -> int:
     args = parser.parse_args()
 
     import numpy as np
-    from joblib import Parallel, delayed
-    from sklearn.model_selection import GroupKFold
 
     from emotion.config import build_config
     from emotion.data.dataset import prepare_corpus
-    from emotion.data.labels import EMOTIONS
     from emotion.data.splits import published_kfold
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.experiment.selection import nested_grouped_ua_per_fold, reported_test_metrics
     from emotion.features.cache import default_cache_dir
     from emotion.features.cnn import extra_width
     from emotion.features.normalise import per_speaker
     from emotion.features.prosody import N_PROSODY
-    from emotion.models.clip_svm import INNER_FOLDS, _fit_head, clip_functionals, pooled_functionals
+    from emotion.models.clip_svm import clip_functionals, pooled_functionals
 
     config = build_config("whisper_lstm", {"data_dir": str(args.data_dir)})
     corpus = prepare_corpus(config.data, config.features, default_cache_dir(), allow_video=False)
@@ -75,21 +72,10 @@ def main() -> int:
         return np.array([*range(2 * w), *extras_mean, *(c + e for c in extras_mean)])
 
     folds, _, _ = published_kfold(corpus.manifest, args.folds)
-    non_tests = [np.concatenate([s["train"], s["val"]]) for s in folds]
-
-    def nested_grouped_ua(x: np.ndarray, rows: np.ndarray) -> float:
-        predicted = np.empty(len(rows), dtype=y.dtype)
-        for fit, held in GroupKFold(INNER_FOLDS).split(rows, groups=actors[rows]):
-            head = _fit_head(x[rows[fit]], y[rows[fit]], actors[rows[fit]], "logistic", seed=0)
-            predicted[held] = head.predict(x[rows[held]])
-        return classification_metrics(y[rows], predicted, EMOTIONS)["ua"]
 
     def row(label: str, path: str, x: np.ndarray) -> float:
-        nested = Parallel(n_jobs=-1)(delayed(nested_grouped_ua)(x, rows) for rows in non_tests)
-        tests = []
-        for split, rows in zip(folds, non_tests):
-            head = _fit_head(x[rows], y[rows], actors[rows], "logistic", seed=0)
-            tests.append(classification_metrics(y[split["test"]], head.predict(x[split["test"]]), EMOTIONS)["ua"])
+        nested = nested_grouped_ua_per_fold(x, y, actors, folds)
+        tests = [m["ua"] for m in reported_test_metrics(x, y, actors, folds)]
         print(
             f"| {label} | {path} | {x.shape[1]} | {np.mean(nested):.3f} ({' '.join(f'{v:.3f}' for v in nested)}) "
             f"| {np.mean(tests):.3f} ± {np.std(tests, ddof=1):.3f} |",

@@ -41,18 +41,15 @@ def main() -> int:
     args = parser.parse_args()
 
     import numpy as np
-    from joblib import Parallel, delayed
-    from sklearn.model_selection import GroupKFold
 
     from emotion.config import build_config
     from emotion.data.dataset import prepare_corpus
-    from emotion.data.labels import EMOTIONS
     from emotion.data.splits import published_kfold
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.experiment.selection import nested_grouped_ua_per_fold, reported_test_metrics
     from emotion.features.cache import default_cache_dir
     from emotion.features.normalise import per_speaker
     from emotion.features.whisper import WhisperEncoder
-    from emotion.models.clip_svm import INNER_FOLDS, _fit_head, clip_functionals
+    from emotion.models.clip_svm import clip_functionals
 
     frames, corpus = {}, None
     for model in sorted({m for e in args.encoders.split(",") for m in e.split("+")}):
@@ -73,16 +70,6 @@ def main() -> int:
     y, actors = corpus.labels, corpus.manifest["actor"].to_numpy(dtype=str)
     folds, _, _ = published_kfold(corpus.manifest, args.folds)
 
-    def ua(truth, predicted) -> float:
-        return classification_metrics(truth, predicted, EMOTIONS)["ua"]
-
-    def nested_grouped_ua(x: np.ndarray, non_test: np.ndarray) -> float:
-        predicted = np.empty(len(non_test), dtype=y.dtype)
-        for fit, held in GroupKFold(INNER_FOLDS).split(non_test, groups=actors[non_test]):
-            head = _fit_head(x[non_test[fit]], y[non_test[fit]], actors[non_test[fit]], "logistic", seed=0)
-            predicted[held] = head.predict(x[non_test[held]])
-        return ua(y[non_test], predicted)
-
     print(f"{len(paths)} clips of {args.data_dir.name}, {len(folds)} folds ({args.folds})")
     print(
         "| encoder | path | nested grouped-CV UA (per fold) | test UA mean ± sd | test WA | test macro-F1 | encoder ms / clip |"
@@ -96,12 +83,8 @@ def main() -> int:
             ("per speaker", np.concatenate(per_speaker([r[None] for r in raw], actors))),
             ("single clip", raw),
         ):
-            non_tests = [np.concatenate([s["train"], s["val"]]) for s in folds]
-            nested = Parallel(n_jobs=-1)(delayed(nested_grouped_ua)(x, rows) for rows in non_tests)
-            tests = []
-            for split, rows in zip(folds, non_tests):
-                head = _fit_head(x[rows], y[rows], actors[rows], "logistic", seed=0)
-                tests.append(classification_metrics(y[split["test"]], head.predict(x[split["test"]]), EMOTIONS))
+            nested = nested_grouped_ua_per_fold(x, y, actors, folds)
+            tests = reported_test_metrics(x, y, actors, folds)
             test_ua = [t["ua"] for t in tests]
             cost = 1000 * sum(seconds[m] for m in parts)
             print(

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -73,8 +74,6 @@ def main() -> int:
         parser.error(f"--settings: unknown {', '.join(unknown)} (known: {', '.join(SETTINGS)})")
 
     import numpy as np
-    from joblib import Parallel, delayed
-    from sklearn.model_selection import GroupKFold
 
     from emotion.config import build_config
     from emotion.data.dataset import prepare_corpus
@@ -84,7 +83,8 @@ def main() -> int:
     from emotion.features.cache import default_cache_dir
     from emotion.data.voices import VOICES
     from emotion.features.cnn import extra_width
-    from emotion.models.clip_svm import INNER_FOLDS, _fit_head, pooled_functionals
+    from emotion.experiment.selection import nested_grouped_ua_per_fold
+    from emotion.models.clip_svm import _fit_head, pooled_functionals
 
     voices_dir = args.voices_dir or default_cache_dir() / "voices" / args.data_dir.name
     make_voices(args.data_dir, voices_dir)
@@ -122,15 +122,6 @@ def main() -> int:
     def ua(truth, predicted) -> float:
         return classification_metrics(truth, predicted, EMOTIONS)["ua"]
 
-    def nested_grouped_ua(non_test: np.ndarray, with_voices: bool, columns: slice) -> float:
-        """Each of 5 actor groups of the non-test clips predicted by a head fit (C by its own grouped
-        CV) on the other groups' clips and their voices: real clips scored only."""
-        predicted = np.empty(len(non_test), dtype=y0.dtype)
-        for fit, held in GroupKFold(INNER_FOLDS).split(non_test, groups=actors0[non_test]):
-            head = _fit_head(*training_rows(non_test[fit], with_voices, columns), "logistic", seed=0)
-            predicted[held] = head.predict(x0[non_test[held]][:, columns])
-        return ua(y0[non_test], predicted)
-
     print("| global head | nested grouped-CV UA (per fold) | validation UA | test UA mean ± sd | per-fold test UA |")
     print("|---|---|---|---|---|")
     for key in args.settings.split(","):
@@ -144,8 +135,13 @@ def main() -> int:
             c = float(head[-1].C)
             refit = _fit_head(*training_rows(non_test, with_voices, columns), "logistic", seed=0, c=c)
             test.append(ua(y0[split["test"]], refit.predict(x0[split["test"]][:, columns])))
-        grouped = Parallel(n_jobs=-1)(  # one fold's nested CV per process
-            delayed(nested_grouped_ua)(np.concatenate([s["train"], s["val"]]), with_voices, columns) for s in folds
+        # each inner head also learns from its fit rows' voices; real clips scored only
+        grouped = nested_grouped_ua_per_fold(
+            x0[:, columns],
+            y0,
+            actors0,
+            folds,
+            training=partial(training_rows, with_voices=with_voices, columns=columns),
         )
         print(
             f"| {name} | {np.mean(grouped):.3f} ({' '.join(f'{g:.3f}' for g in grouped)}) | {np.mean(val):.3f} "

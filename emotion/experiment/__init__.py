@@ -4,6 +4,7 @@ train.py        one variant inside one MLflow run: split, normalise, fit, evalua
 clip_head.py    the clip head beside the network: fit, blend, each part's score logged
 cv.py           k-fold cross-validation by speaker (own folds or EmoBox's published ones)
 refit.py        `cv refit=true`: one model on every actor with the folds' recipe, on the cv parent
+selection.py    the figure choices are made on: nested grouped CV over a fold's non-test actors
 compare.py      `main` / `cnn_compare`: several variants on one split, a leaderboard
 tune.py         the Optuna sweep: study, objective, pruning, nested trial runs
 tune_settings.py  the sweep's defaults and search space, validated before a trial starts

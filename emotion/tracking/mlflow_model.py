@@ -323,8 +323,8 @@ class EmotionModel:
                 rows.append({"label": "", "error": error})  # probabilities left out: None in the frame
                 continue
             p = next(probabilities)  # (classes,)
-            rows.append({"label": EMOTIONS[int(np.argmax(p))], **{f"p_{e}": float(v) for e, v in zip(EMOTIONS, p)}})
-            rows[-1]["error"] = error
+            probability = {f"p_{e}": float(v) for e, v in zip(EMOTIONS, p)}
+            rows.append({"label": EMOTIONS[int(np.argmax(p))], **probability, "error": error})
         return prediction_frame(rows)
 
 
