@@ -7,6 +7,7 @@
     wav2vec_attention.py  BiLSTM -> LayerNorm -> masked self-attention -> pooled dense blocks
     lstm_kernel.py        which LSTM kernel runs (cuDNN or generic) and why
     clip_svm.py           the clip-functional head (SVM or logistic) blended with a network
+    speaker_stats.py      how a speaker's clips are standardised on the per-speaker path (speaker_stats)
     registry.py           variant name -> model builder
 """
 
