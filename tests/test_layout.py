@@ -77,3 +77,20 @@ def test_the_readme_layout_names_every_module():
 def test_no_module_is_longer_than_350_lines():
     long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 350}
     assert long == {}
+
+
+FEATURE_KIND_TEST = re.compile(r"feature_kind\s*(==|!=|in\b|not in\b)")
+
+
+def test_feature_kinds_are_read_from_their_table_not_tested_by_name():
+    """Each kind's facts live in emotion/config/feature_kinds.py; a module that compares the kind's name
+    has a second copy of a fact that drifts (the pattern below finds `feature_kind == "whisper"`)."""
+    assert FEATURE_KIND_TEST.search('if config.features.feature_kind in ("wav2vec", "whisper"):')
+    offenders = [
+        f"{path.relative_to(PACKAGE.parent)}:{n}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "feature_kinds.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if FEATURE_KIND_TEST.search(line.split("#")[0])
+    ]
+    assert not offenders, offenders

@@ -2,11 +2,13 @@
 
     sections.py  the run's sections (data, features, split, pipeline, train, augment, each model) and RunConfig
     variants.py  the variants, their model sections and their own defaults (VARIANT_DEFAULTS, the recipes)
+    feature_kinds.py  each feature_kind's facts (frame period, spectral, Whisper, segments), read everywhere
     build.py     build_config(variant, overrides): cast, validate, one-line errors; parse_assignments
 
 The names below are the package's interface: `from emotion.config import build_config, TrainConfig`.
 """
 
+from emotion.config.feature_kinds import FEATURE_KINDS, FeatureKind, feature_kind
 from emotion.config.build import WHISPER_WINDOW_SECONDS, build_config, cast_parameter, parse_assignments, window_seconds
 from emotion.config.sections import (
     CORPORA,
@@ -36,6 +38,9 @@ from emotion.config.variants import (
 
 __all__ = [
     "CORPORA",
+    "FEATURE_KINDS",
+    "FeatureKind",
+    "feature_kind",
     "MODEL_CONFIGS",
     "MULTIMODAL_RECIPE",
     "MULTIMODAL_VARIANTS",

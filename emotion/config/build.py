@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import fields
 
+from emotion.config.feature_kinds import FEATURE_KINDS
 from emotion.config.sections import CORPORA, RunConfig
 from emotion.config.variants import MODEL_CONFIGS, VARIANT_DEFAULTS, VARIANTS
 from emotion.errors import ConfigError, EmotionError
@@ -67,7 +68,7 @@ _CHOICES = {
     "corpus": CORPORA,
     "modalities": ("auto", "audio", "audio+video"),
     "video_source": ("auto", "files"),
-    "feature_kind": ("logmel", "mfcc", "logmel_stats", "cnn", "wav2vec", "whisper", "whisper_segments"),
+    "feature_kind": tuple(FEATURE_KINDS),
     "normalisation": ("train", "speaker"),
     "split": ("speaker", "random_leaky"),
     "length_mode": ("bucket", "batch_max", "fixed", "percentile"),
@@ -129,15 +130,14 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError("parameter fixed_length: must be > 0 when length_mode=fixed")
     if not 0.0 < flat["length_percentile"] <= 100.0:
         raise ConfigError(f"parameter length_percentile={flat['length_percentile']!r}: must be in (0, 100]")
-    if flat["feature_kind"] in ("whisper", "whisper_segments") and flat["sample_rate"] != 16_000:
+    kind = FEATURE_KINDS[flat["feature_kind"]]
+    if kind.whisper and flat["sample_rate"] != 16_000:
         raise ConfigError(
             f"parameter sample_rate={flat['sample_rate']!r}: feature_kind={flat['feature_kind']} takes 16000 Hz audio"
         )
-    if flat["feature_kind"] in ("whisper", "whisper_segments"):
+    if kind.whisper:
         window_seconds(flat["whisper_window"])  # a bad window fails here, before the model loads
-    if flat.get("clip_functionals") == "frames" and (
-        flat["feature_kind"] not in ("logmel_stats", "whisper_segments") or flat["clip_std"]
-    ):
+    if flat.get("clip_functionals") == "frames" and (not kind.mean_std_segments or flat["clip_std"]):
         raise ConfigError(
             "parameter clip_functionals=frames: needs mean/std segments (feature_kind logmel_stats or whisper_segments, "
             f"clip_std off), got feature_kind={flat['feature_kind']}"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emotion.config import DataConfig, FeatureConfig
+from emotion.config import DataConfig, FeatureConfig, feature_kind
 from emotion.data.labels import EMOTIONS
 from emotion.data.manifest import VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.data.synthetic import ensure_builtin_corpus
@@ -118,10 +118,11 @@ def audio_features(paths, features: FeatureConfig, cache: FeatureCache) -> tuple
     whisper_segments the frames are encoded (and cached) in that parallel pass first, then the serial
     pass adds the prosody columns (Praat is not thread-safe) and reads the frames back."""
     paths = list(paths)
-    if features.feature_kind in ("whisper", "whisper_segments"):
+    kind = feature_kind(features.feature_kind)
+    if kind.whisper:
         frames, frame_params, replicas = whisper_frame_extractor(features, many_clips=True)
         whisper = extract_many(paths, frames, frame_params, cache, desc="whisper frames", workers=replicas)
-        if features.feature_kind == "whisper":
+        if not kind.segments:  # the frames are the features
             return whisper
     compute, params = audio_extractor(features, cache)
     return extract_many(paths, compute, params, cache, desc="audio features")

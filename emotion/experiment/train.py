@@ -16,7 +16,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from emotion.experiment import checkpoint
 from emotion.tracking import offline, run_logging, run_notes
 from emotion.data.augment import make_augment
-from emotion.config import RunConfig, uses_video
+from emotion.config import RunConfig, feature_kind, uses_video
 from emotion.experiment.epoch_seeds import EpochOrder, EpochSeeds
 from emotion.errors import ConfigError
 from emotion.data.labels import EMOTIONS
@@ -149,7 +149,7 @@ def prepare_run_data(config: RunConfig, cache_root: Path, corpus: PreparedCorpus
 def dataset_maker(config: RunConfig, data: RunData, order: EpochOrder):
     """`dataset(positions, training, pipeline=config.pipeline)`: the tf.data batches of those clips;
     training ones shuffled by `order` and augmented, evaluation ones in a fixed order."""
-    augment = make_augment(config.augment, spectral=config.features.feature_kind == "logmel")
+    augment = make_augment(config.augment, spectral=feature_kind(config.features.feature_kind).spectral)
 
     def dataset(positions, training, pipeline=config.pipeline):
         return make_dataset(

@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from emotion.config import FeatureConfig
+from emotion.config import FeatureConfig, feature_kind
 from emotion.errors import BadInputError, ConfigError
 
 # Bump when a change here changes the numbers a given config produces: old cache entries stop matching.
@@ -179,7 +179,7 @@ def extract_audio_features(path, config: FeatureConfig) -> np.ndarray:
 
 def feature_dim(config: FeatureConfig) -> int:
     """Features per frame."""
-    return config.n_mels if config.feature_kind == "logmel" else 3 * config.n_mfcc
+    return config.n_mels if feature_kind(config.feature_kind).spectral else 3 * config.n_mfcc
 
 
 def feature_params(config: FeatureConfig) -> dict:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.config import FeatureConfig
+from emotion.config import FeatureConfig, feature_kind
 from emotion.errors import BadInputError, ConfigError
 from emotion.features.audio import FEATURE_VERSION, load_audio, logmel
 from emotion.features.segments import segment_bounds
@@ -168,7 +168,7 @@ class CnnFeatureExtractor:
         self.encoder = None  # whisper_segments: each segment is the mean and std of its Whisper frames
         self.frame_cache = None  # a FeatureCache holding Whisper frames by (file, encoder params), if any
         self._pool = None  # whisper_segments: encoder threads, made on first use (_frames_pool)
-        if kind == "whisper_segments":
+        if feature_kind(kind).whisper:
             from emotion.features.whisper import WHISPER_SAMPLE_RATE, load_encoder
 
             if self.config.sample_rate != WHISPER_SAMPLE_RATE:

@@ -16,7 +16,7 @@ import pandas as pd
 from mlflow.keras import MlflowCallback
 
 from emotion.tracking import mlflow_model, plots
-from emotion.config import RunConfig
+from emotion.config import RunConfig, feature_kind
 from emotion.data.labels import EMOTIONS
 from emotion.data.dataset import PreparedCorpus
 from emotion.data.example_clip import example_media, typical_clip
@@ -164,8 +164,7 @@ def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
     titles = [
         f"clip {i}: true {EMOTIONS[t]}, predicted {EMOTIONS[p]}" for i, (t, p) in enumerate(zip(truth, predicted))
     ]
-    # pretrained-encoder frames come at 50 Hz (20 ms), log-mel frames at the configured hop
-    audio_seconds = 0.02 if config.features.feature_kind in ("wav2vec", "whisper") else config.features.hop_ms / 1000
+    audio_seconds = feature_kind(config.features.feature_kind).frame_seconds or config.features.hop_ms / 1000
     seconds = {"audio": audio_seconds * getattr(config.model, "frame_pool", 1), "video": 1 / VIDEO_FPS}
     figure = attention_figure(weights, seconds, titles)
     mlflow.log_figure(figure, "figures/attention_weights.png")
