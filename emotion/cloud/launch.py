@@ -84,9 +84,25 @@ class Undo:
         return removed
 
 
-def launch(settings: LaunchSettings, repo: Path, aws: Aws | None = None, echo=print) -> Launched:
-    settings.validate()
-    aws = aws or Aws(settings.region)
+@dataclasses.dataclass
+class _Plan:
+    """What every read-only check settled, before the first resource is created."""
+
+    settings: LaunchSettings  # a relaunch's: what was launched, with this command's machine choices
+    account: str
+    ami: str
+    bucket: str
+    launch_id: str
+    previous: dict | None  # the launch.json of the launch relaunched
+
+
+@dataclasses.dataclass
+class _Step:
+    name: str = "preparing"  # what the launch was doing, for the error if it fails
+
+
+def _checked_plan(settings: LaunchSettings, aws: Aws) -> _Plan:
+    """Every check that needs no change: credentials, instance type, AMI, the launch relaunched."""
     account = aws.check()
     check_instance_type(aws, settings.instance_type)
     ami = resolve_ami(aws, settings)
@@ -103,7 +119,7 @@ def launch(settings: LaunchSettings, repo: Path, aws: Aws | None = None, echo=pr
         raise CloudError(
             f"--launch-id {launch_id}: its run already finished; start a new launch instead of relaunching it"
         )
-    if previous:  # the relaunch runs what was launched, with this command's machine choices
+    if previous:
         settings = dataclasses.replace(
             settings,
             entry=previous["entry"],
@@ -112,83 +128,95 @@ def launch(settings: LaunchSettings, repo: Path, aws: Aws | None = None, echo=pr
             tracking_uri=previous["tracking_uri"],
             experiment=previous["experiment"],
         )
+    return _Plan(settings, account, ami, bucket, launch_id, previous)
+
+
+def _upload_launch(aws: Aws, plan: _Plan, repo: Path, tmp: Path, undo: "Undo", step: _Step, echo) -> None:
+    """The code (and data, cache) archives and launch.json under the launch's prefix in the bucket."""
+    settings, bucket, launch_id = plan.settings, plan.bucket, plan.launch_id
+    step.name = "packing the code"
+    code, commit = package.code_archive(package.repository_root(repo), tmp, settings.allow_dirty)
+    uploads = {"code.tar.gz": code}
+    if settings.data_dir:
+        uploads["data.tar.gz"] = package.folder_archive(Path(settings.data_dir), tmp, "data_dir")
+    if settings.cache_dir:
+        uploads["cache.tar.gz"] = package.folder_archive(Path(settings.cache_dir), tmp, "cache_dir")
+    step.name = f"preparing bucket {bucket}"
+    if resources.ensure_bucket(aws, bucket, plan.account):
+        echo(f"created bucket {bucket} (private, encrypted; kept for later launches)")
+    step.name = "uploading the launch"
+    spec = {
+        "launch_id": launch_id,
+        "entry": settings.entry,
+        "params": settings.params,
+        "workers": settings.workers,
+        "tracking_uri": settings.tracking_uri,
+        "experiment": settings.experiment,
+        "commit": commit,
+        "resumable": settings.resumable(),
+        "has_data": "data.tar.gz" in uploads,
+        "has_cache": "cache.tar.gz" in uploads,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    for name, path in uploads.items():
+        key = f"{prefix(launch_id)}/{name}"
+        extra = {"ServerSideEncryption": "AES256"}
+        aws.write("s3", "upload_file", Filename=str(path), Bucket=bucket, Key=key, ExtraArgs=extra)
+    aws.write(
+        "s3",
+        "put_object",
+        Bucket=bucket,
+        Key=f"{prefix(launch_id)}/launch.json",
+        Body=json.dumps(spec, indent=1).encode(),
+        ServerSideEncryption="AES256",
+        ContentType="application/json",
+    )
+    undo.add(f"s3://{bucket}/{prefix(launch_id)}/", lambda: delete_prefix(aws, bucket, launch_id))
+
+
+def _instance_access(aws: Aws, plan: _Plan, undo: "Undo", step: _Step) -> list[str]:
+    """The launch's IAM role + instance profile and security group (reused on a relaunch): group ids."""
+    launch_id = plan.launch_id
+    step.name = "creating the instance profile"
+    if not _exists(aws, "iam", "get_instance_profile", InstanceProfileName=role_name(launch_id)):
+        # registered first: a failure inside leaves a role without its profile, which undo removes too
+        undo.add(
+            f"role and instance profile {role_name(launch_id)}",
+            lambda: resources.delete_instance_profile(aws, launch_id),
+        )
+        resources.create_instance_profile(aws, plan.bucket, launch_id)
+    step.name = "creating the security group"
+    groups = resources.launch_security_groups(aws, launch_id)
+    if not groups:
+        undo.add("security group", lambda: resources.delete_security_groups(aws, launch_id))
+        created = resources.create_security_group(aws, launch_id)
+        groups = [created] if created else ["sg-<new>"]
+    return groups
+
+
+def launch(settings: LaunchSettings, repo: Path, aws: Aws | None = None, echo=print) -> Launched:
+    settings.validate()
+    aws = aws or Aws(settings.region)
+    plan = _checked_plan(settings, aws)
+    settings, bucket, launch_id = plan.settings, plan.bucket, plan.launch_id
     estimate = prices.estimate(settings.instance_type, settings.workers, settings.max_hours)
     echo(f"launch {launch_id}: {settings.entry} on {estimate}")
 
-    undo = Undo()
-    step = "preparing"
+    undo, step = Undo(), _Step()
     try:
         with tempfile.TemporaryDirectory(prefix="emotion-launch-") as tmp:
-            if not previous:
-                step = "packing the code"
-                code, commit = package.code_archive(package.repository_root(repo), Path(tmp), settings.allow_dirty)
-                uploads = {"code.tar.gz": code}
-                if settings.data_dir:
-                    uploads["data.tar.gz"] = package.folder_archive(Path(settings.data_dir), Path(tmp), "data_dir")
-                if settings.cache_dir:
-                    uploads["cache.tar.gz"] = package.folder_archive(Path(settings.cache_dir), Path(tmp), "cache_dir")
-                step = f"preparing bucket {bucket}"
-                if resources.ensure_bucket(aws, bucket, account):
-                    echo(f"created bucket {bucket} (private, encrypted; kept for later launches)")
-                step = "uploading the launch"
-                spec = {
-                    "launch_id": launch_id,
-                    "entry": settings.entry,
-                    "params": settings.params,
-                    "workers": settings.workers,
-                    "tracking_uri": settings.tracking_uri,
-                    "experiment": settings.experiment,
-                    "commit": commit,
-                    "resumable": settings.resumable(),
-                    "has_data": "data.tar.gz" in uploads,
-                    "has_cache": "cache.tar.gz" in uploads,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                }
-                for name, path in uploads.items():
-                    key = f"{prefix(launch_id)}/{name}"
-                    aws.write(
-                        "s3",
-                        "upload_file",
-                        Filename=str(path),
-                        Bucket=bucket,
-                        Key=key,
-                        ExtraArgs={"ServerSideEncryption": "AES256"},
-                    )
-                aws.write(
-                    "s3",
-                    "put_object",
-                    Bucket=bucket,
-                    Key=f"{prefix(launch_id)}/launch.json",
-                    Body=json.dumps(spec, indent=1).encode(),
-                    ServerSideEncryption="AES256",
-                    ContentType="application/json",
-                )
-                undo.add(f"s3://{bucket}/{prefix(launch_id)}/", lambda: delete_prefix(aws, bucket, launch_id))
-
-            step = "creating the instance profile"
-            if not _exists(aws, "iam", "get_instance_profile", InstanceProfileName=role_name(launch_id)):
-                # registered first: a failure inside leaves a role without its profile, which undo removes too
-                undo.add(
-                    f"role and instance profile {role_name(launch_id)}",
-                    lambda: resources.delete_instance_profile(aws, launch_id),
-                )
-                resources.create_instance_profile(aws, bucket, launch_id)
-            step = "creating the security group"
-            groups = resources.launch_security_groups(aws, launch_id)
-            if not groups:
-                undo.add("security group", lambda: resources.delete_security_groups(aws, launch_id))
-                created = resources.create_security_group(aws, launch_id)
-                groups = [created] if created else ["sg-<new>"]
-
-            step = "starting instances"
+            if not plan.previous:  # a relaunch reuses its uploads
+                _upload_launch(aws, plan, repo, Path(tmp), undo, step, echo)
+            groups = _instance_access(aws, plan, undo, step)
+            step.name = "starting instances"
             script = userdata.render(bucket, launch_id, settings.region, settings.max_hours)
-            instance_ids = run_instances(aws, settings, launch_id, ami, groups[0], script)
+            instance_ids = run_instances(aws, settings, launch_id, plan.ami, groups[0], script)
             undo.add(f"instances {', '.join(instance_ids)}", lambda: terminate_instances(aws, instance_ids))
     except Exception as error:
         removed = undo.run()
         detail = f"; removed what it had created: {', '.join(removed)}" if removed else "; nothing had been created"
         message = str(error) if isinstance(error, CloudError) else f"{type(error).__name__}: {error}"
-        raise CloudError(f"launch {launch_id} failed while {step}: {message}{detail}") from None
+        raise CloudError(f"launch {launch_id} failed while {step.name}: {message}{detail}") from None
     return Launched(launch_id, bucket, instance_ids, script, estimate)
 
 
