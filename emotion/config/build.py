@@ -84,10 +84,18 @@ _CHOICES = {
 
 
 def _validate(config: RunConfig) -> None:
+    """Every parameter's one-line error, before any data is read: choices, ranges, then what features
+    and clip heads need of each other."""
     flat = config.flat()
     for name, allowed in _CHOICES.items():
         if name in flat and flat[name] not in allowed:
             raise ConfigError(f"parameter {name}={flat[name]!r}: expected one of {', '.join(allowed)}")
+    _check_ranges(flat)
+    _check_features(flat)
+    _check_clip_heads(flat)
+
+
+def _check_ranges(flat: dict) -> None:
     if flat.get("lstm_kernel") == "cudnn" and flat.get("recurrent_dropout", 0.0) > 0:
         raise ConfigError(
             f"parameter lstm_kernel=cudnn: cuDNN has no recurrent dropout; set recurrent_dropout=0 (got {flat['recurrent_dropout']})"
@@ -130,6 +138,9 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError("parameter fixed_length: must be > 0 when length_mode=fixed")
     if not 0.0 < flat["length_percentile"] <= 100.0:
         raise ConfigError(f"parameter length_percentile={flat['length_percentile']!r}: must be in (0, 100]")
+
+
+def _check_features(flat: dict) -> None:
     kind = FEATURE_KINDS[flat["feature_kind"]]
     if kind.whisper and flat["sample_rate"] != 16_000:
         raise ConfigError(
@@ -142,6 +153,11 @@ def _validate(config: RunConfig) -> None:
             "parameter clip_functionals=frames: needs mean/std segments (feature_kind logmel_stats or whisper_segments, "
             f"clip_std off), got feature_kind={flat['feature_kind']}"
         )
+    if flat["fmax"] > flat["sample_rate"] / 2:
+        raise ConfigError(f"parameter fmax={flat['fmax']!r}: above Nyquist for sample_rate={flat['sample_rate']}")
+
+
+def _check_clip_heads(flat: dict) -> None:
     if flat.get("global_extras_std") is False and flat.get("clip_functionals") != "frames":
         raise ConfigError(
             "parameter global_extras_std=false: only with clip_functionals=frames (the extras' std is a block of that "
@@ -160,8 +176,6 @@ def _validate(config: RunConfig) -> None:
         )
     if flat.get("global_voices") and flat["feature_dir"]:
         raise ConfigError("parameter global_voices=true: re-voices audio files, not feature_dir's precomputed features")
-    if flat["fmax"] > flat["sample_rate"] / 2:
-        raise ConfigError(f"parameter fmax={flat['fmax']!r}: above Nyquist for sample_rate={flat['sample_rate']}")
 
 
 def build_config(variant: str, overrides: dict | None = None) -> RunConfig:
