@@ -58,6 +58,8 @@ def test_variant_entry_point(variant, cache_dir, tmp_path):
             "-P",
             "whisper_window=clip",
             "-P",
+            "whisper_model=tiny.en",  # its default tiny.en+base: tests/test_whisper_base.py
+            "-P",
             "extra=lstm_units=16 prosody=false segment_deltas=false voice_quality=false",
         ]
     if variant == "wav2vec_attention":  # its defaults (Whisper frames, per speaker, XLA) but the clip window: CI time

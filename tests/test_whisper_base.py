@@ -98,6 +98,6 @@ def test_a_partial_or_altered_wheel_is_one_line_and_leaves_nothing(tag, sizes, e
 
 def test_a_missing_wheel_names_the_package(tmp_path):
     wheels = (("no-such-wheel-1", "no_such_wheel_module_1", {"model.bin.part1": 1}), whisper_base.WHEELS[1])
-    with pytest.raises(ConfigError, match="the wheel no-such-wheel-1 is not installed; pip install -e '.\\[base\\]'"):
+    with pytest.raises(ConfigError, match="the wheel no-such-wheel-1 is not installed; pip install -e \\.$"):
         whisper_base.base_model_dir(tmp_path, wheels=wheels)
     assert "no_such_wheel_module_1" not in sys.modules

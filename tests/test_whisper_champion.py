@@ -36,6 +36,7 @@ SMALL = {
     "epochs": "2",
     "lstm_units": "16",
     "whisper_window": "clip",
+    "whisper_model": "tiny.en",  # tiny.en+base's second model: tests/test_whisper_base.py
     "prosody": "false",
     "segment_deltas": "false",
     "voice_quality": "false",

@@ -83,6 +83,9 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
         # each clip padded to 10 s: as accurate as 30 s, 4.8x the encoder's clips/s
         # (docs/decisions.md#whisper_window10s); "30s" restores the earlier champion
         "whisper_window": "10s",
+        # both encoders' frames side by side: +1.9 / +2.5 nested-CV UA points over tiny.en alone per speaker /
+        # single clip, at 2.9x the encoder time (docs/results.md#which-encoder)
+        "whisper_model": "tiny.en+base",
         **SEGMENT_RECIPE,
         "clip_head": "logistic",
         "global_head": True,
