@@ -132,6 +132,48 @@ def test_without_the_hnr_the_global_head_ignores_the_last_extra_and_the_per_spea
         ClipSVM.fit(clips, labels, owners, **fit, global_hnr=False)  # extras' std kept: HNR not the last column
 
 
+def test_the_heads_leave_out_the_groups_asked_and_a_global_head_without_praat_ignores_those_columns():
+    """global_prosody=false / global_hnr=false: the global head reads the frames and the spectral change's
+    means; speaker_hnr=false: the per-speaker head reads everything but the HNR's mean and std."""
+    rng = np.random.default_rng(8)
+    width, groups = 3, (("prosody", 2), ("segment_deltas", 3), ("voice_quality", 1))
+    n_extras = sum(w for _, w in groups)
+    clips, labels, owners = [], [], []
+    for speaker in "abcd":
+        for label in range(3):
+            for _ in range(10):
+                frames = rng.normal(size=(40, width)) + label  # (T, d)
+                extras = rng.normal(size=(4, n_extras)) + label  # (S, e): every group carries the class
+                clips.append(np.concatenate([logmel_stats(frames, 4), extras], axis=1))  # (S, 2d + e)
+                labels.append(label)
+                owners.append(speaker)
+    labels, owners = np.array(labels), np.array(owners)
+    fit = dict(per_speaker=True, n_classes=3, seed=0, kind="logistic", global_head=True, pooled_width=width)
+    lean = ClipSVM.fit(
+        clips, labels, owners, **fit, extra_groups=groups, global_extras_std=False, global_hnr=False,
+        global_prosody=False, speaker_hnr=False,
+    )  # fmt: skip
+    full = ClipSVM.fit(clips, labels, owners, **fit, extra_groups=groups)
+    assert lean.global_pipeline[0].n_features_in_ == 2 * width + 3  # frames + the spectral change's means
+    assert lean.pipeline[0].n_features_in_ == full.pipeline[0].n_features_in_ - 2  # no HNR mean and std
+    np.testing.assert_array_equal(
+        lean.global_functionals(clips[:3])[:, 2 * width :],
+        full.functionals(clips[:3])[:, 2 * width + 2 : 2 * width + 5],
+    )
+    # as served to a single clip: neither Praat group measured, their columns 0
+    unmeasured = [c.copy() for c in clips[:6]]
+    for c in unmeasured:
+        c[:, 2 * width : 2 * width + 2] = 0  # prosody
+        c[:, -1] = 0  # HNR
+    np.testing.assert_array_equal(lean.predict_global(unmeasured), lean.predict_global(clips[:6]))
+    with pytest.raises(ConfigError, match="global_prosody=false: leaves the prosody means out"):
+        build_config("cnn_lstm", {"global_prosody": "false"})
+    with pytest.raises(ConfigError, match="speaker_hnr=false: leaves the HNR's functionals out"):
+        build_config("cnn_lstm", {"speaker_hnr": "false"})
+    with pytest.raises(ValueError, match="global_prosody=False"):
+        ClipSVM.fit(clips, labels, owners, **fit, extra_groups=groups, global_prosody=False)
+
+
 def test_frame_functionals_need_mean_std_segments():
     with pytest.raises(ConfigError, match="clip_functionals=frames"):
         build_config("cnn_lstm", {"feature_kind": "cnn", "clip_functionals": "frames"})
@@ -186,7 +228,8 @@ def test_blend_weights_and_bad_weight():
 
 def test_a_trained_cnn_lstm_logs_both_parts_and_its_model_blends_them(cache_dir, tmp_path, monkeypatch):
     """Test metrics, logged metrics and the served (pyfunc) model all use the same blend; a single clip
-    gets the global head, which (global_hnr=false) does not read the HNR, so the clip skips measuring it."""
+    gets the global head, which (global_hnr=false, global_prosody=false) reads no Praat column, so the
+    clip skips Praat."""
     import emotion.features.prosody as prosody
     from emotion.data.labels import EMOTIONS
     from emotion.experiment.train import train
@@ -197,6 +240,7 @@ def test_a_trained_cnn_lstm_logs_both_parts_and_its_model_blends_them(cache_dir,
         "clip_functionals": "frames",
         "global_extras_std": "false",
         "global_hnr": "false",
+        "global_prosody": "false",
     }
     config = build_config(
         "cnn_lstm", {"max_actors": "6", "epochs": "2", "svm_weight": "0.5", "lstm_units": "16", **global_head}
@@ -222,17 +266,18 @@ def test_a_trained_cnn_lstm_logs_both_parts_and_its_model_blends_them(cache_dir,
     request = pd.DataFrame(
         {"audio": [open(p, "rb").read() for p in rows["audio_path"]], "speaker": rows["actor"].tolist()}
     )
-    hnr_calls = []
-    measure_hnr = prosody.harmonicity_track
+    hnr_calls, pitch_calls = [], []
+    measure_hnr, measure_pitch = prosody.harmonicity_track, prosody.prosody_tracks
     monkeypatch.setattr(prosody, "harmonicity_track", lambda *a, **k: hnr_calls.append(1) or measure_hnr(*a, **k))
+    monkeypatch.setattr(prosody, "prosody_tracks", lambda *a, **k: pitch_calls.append(1) or measure_pitch(*a, **k))
     answer = served.predict(request)
     proba = answer[[f"p_{e}" for e in EMOTIONS]].to_numpy()
     np.testing.assert_allclose(proba, result.test_proba, atol=1e-4)  # the run's test probabilities: the same blend
-    assert len(hnr_calls) == len(rows), "the per-speaker path measures every clip's HNR"
+    assert len(hnr_calls) == len(pitch_calls) == len(rows), "the per-speaker path measures every clip with Praat"
 
-    hnr_calls.clear()
+    hnr_calls.clear(), pitch_calls.clear()
     alone = served.predict(request.iloc[:2].drop(columns="speaker"))  # 2 clips, no speaker: the global head
-    assert (alone["error"] == "").all() and not hnr_calls, "a clip the global head answers alone skips the HNR"
+    assert (alone["error"] == "").all() and not hnr_calls and not pitch_calls, "a clip answered alone skips Praat"
     head = ClipSVM.load(tmp_path / "model" / "data" / "clip_svm.joblib")
     raw = [prepared.features["audio"][i] for i in rows.index[:2]]  # the run's features, HNR measured
     np.testing.assert_allclose(alone[[f"p_{e}" for e in EMOTIONS]].to_numpy(), head.predict_global(raw), atol=1e-5)

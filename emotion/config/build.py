@@ -174,6 +174,17 @@ def _check_clip_heads(flat: dict) -> None:
             "extras' mean], which needs global_head=true and global_extras_std=false "
             f"(got global_head={flat.get('global_head')}, global_extras_std={flat.get('global_extras_std')})"
         )
+    if flat.get("global_prosody") is False and not (flat.get("global_head") and flat.get("global_extras_std") is False):
+        raise ConfigError(
+            "parameter global_prosody=false: leaves the prosody means out of the global head's [frame mean | frame "
+            "std | extras' mean], which needs global_head=true and global_extras_std=false "
+            f"(got global_head={flat.get('global_head')}, global_extras_std={flat.get('global_extras_std')})"
+        )
+    if flat.get("speaker_hnr") is False and flat.get("clip_functionals") != "frames":
+        raise ConfigError(
+            "parameter speaker_hnr=false: leaves the HNR's functionals out of the per-speaker head, which needs "
+            f"clip_functionals=frames (got clip_functionals={flat.get('clip_functionals')})"
+        )
     if flat.get("global_voices") and flat["feature_dir"]:
         raise ConfigError("parameter global_voices=true: re-voices audio files, not feature_dir's precomputed features")
 

@@ -205,6 +205,11 @@ class CNNLSTMConfig:
     # Off, a clip it answers alone (a single clip) skips Praat's HNR, the slowest feature after the encoder;
     # without voice_quality there is no HNR column and this does nothing
     global_hnr: bool = True
+    # With global_extras_std=false, the global head also reads the prosody columns' means. Off (with
+    # global_hnr off), a clip it answers alone skips Praat altogether
+    global_prosody: bool = True
+    # clip_functionals=frames: the per-speaker head reads the HNR's mean and std (voice_quality's column)
+    speaker_hnr: bool = True
 
 
 @dataclass(frozen=True)

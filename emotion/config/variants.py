@@ -98,6 +98,10 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
         # the global head leaves out the HNR's mean, so a single clip skips Praat's HNR: no measurable loss,
         # so the simpler head (docs/decisions.md#the-global-head-single-clips)
         "global_hnr": False,
+        # nor the prosody means, so a single clip needs no Praat at all; the per-speaker head leaves out the
+        # HNR: neither costs 0.5 nested-CV UA points (docs/results.md#which-parts-of-the-clip-heads-earn-their-place)
+        "global_prosody": False,
+        "speaker_hnr": False,
         "svm_weight": 0.7,  # the best validation blend of 5 tried (docs/decisions.md#blend-weight-svm_weight07)
     },
     "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},

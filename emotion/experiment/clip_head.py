@@ -12,7 +12,7 @@ from emotion.config import RunConfig
 from emotion.data.dataset import PreparedCorpus, voiced_features
 from emotion.data.labels import EMOTIONS
 from emotion.experiment.metrics import classification_metrics
-from emotion.features.cnn import extra_width
+from emotion.features.cnn import extra_groups, extra_width
 from emotion.models.clip_svm import ClipSVM, blend
 
 BLEND_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)  # svm_weight values scored on validation speakers in every blended run
@@ -95,6 +95,9 @@ def fit_clip_head(
         pooled_width=pooled_width,
         global_extras_std=m.global_extras_std,
         global_hnr=m.global_hnr or not config.features.voice_quality,  # no HNR column: nothing left out
+        global_prosody=m.global_prosody or not config.features.prosody,
+        speaker_hnr=m.speaker_hnr,
+        extra_groups=extra_groups(config.features),
         global_extra=extra,
     )
 

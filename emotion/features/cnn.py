@@ -53,13 +53,18 @@ def segment_pool(frames: np.ndarray, n_segments: int = N_SEGMENTS) -> np.ndarray
     return logmel_stats(frames, n_segments)
 
 
-def extra_width(config) -> int:
-    """Columns the extras append to every segment (before clip_std): + 5 with prosody, + n_mels with
-    segment_deltas, + 1 with voice_quality, in EXTRA_OPTIONS order."""
+def extra_groups(config) -> tuple[tuple[str, int], ...]:
+    """(option, columns) of the extras each segment gets (before clip_std), in EXTRA_OPTIONS order:
+    prosody 5, segment_deltas n_mels, voice_quality 1 (the HNR)."""
     from emotion.features.prosody import N_PROSODY
 
     widths = {"prosody": N_PROSODY, "segment_deltas": config.n_mels, "voice_quality": 1}
-    return sum(width for option, width in widths.items() if getattr(config, option))
+    return tuple((option, width) for option, width in widths.items() if getattr(config, option))
+
+
+def extra_width(config) -> int:
+    """Columns the extras append to every segment (before clip_std)."""
+    return sum(width for _, width in extra_groups(config))
 
 
 def segment_images(log_mel: np.ndarray, n_segments: int = N_SEGMENTS, size: int = IMAGE_SIZE) -> np.ndarray:
@@ -234,10 +239,11 @@ class CnnFeatureExtractor:
         # One batch per clip: predict_on_batch reuses the compiled graph, without predict()'s per-call dataset setup.
         return np.asarray(self.model.predict_on_batch(images), dtype=np.float32)  # (n_segments, dim)
 
-    def __call__(self, path, hnr: bool = True) -> np.ndarray:
+    def __call__(self, path, hnr: bool = True, prosody: bool = True) -> np.ndarray:
         """One audio file -> (n_segments, dim); problems with the file are BadInputError naming it.
-        hnr=False: the HNR column (voice_quality) is 0, not measured: for a clip only a head that does
-        not read it will see (a served single clip with global_hnr=false)."""
+        hnr=False: the HNR column (voice_quality) is 0, not measured; prosody=False: the prosody columns
+        too. For a clip only a head that does not read them will see (a served single clip with
+        global_hnr / global_prosody false)."""
         signal = load_audio(path, self.config.sample_rate, self.config.max_clip_seconds)  # (N,)
         # The encoder (CTranslate2, GIL released) starts first and runs beside the log-mel and the Praat
         # extras (GIL held): one clip's features take the longer of the two, not their sum (served latency)
@@ -249,10 +255,13 @@ class CnnFeatureExtractor:
         if not np.isfinite(log_mel).all():
             raise BadInputError(path, "features contain NaN or infinite values")
         if frames is not None:
-            extras = self._extra_parts(signal, log_mel, hnr)
+            extras = self._extra_parts(signal, log_mel, hnr, prosody)
             parts = [segment_pool(frames.result(), self.n_segments), *extras]  # (n_segments, 2 d_model), ...
         else:
-            parts = [self.from_logmel(log_mel), *self._extra_parts(signal, log_mel, hnr)]  # (n_segments, base), ...
+            parts = [
+                self.from_logmel(log_mel),
+                *self._extra_parts(signal, log_mel, hnr, prosody),
+            ]  # (n_segments, base), ...
         features = np.concatenate(parts, axis=1)  # (n_segments, width)
         if self.config.clip_std:
             # How much each column varies over the clip, on every segment: after per-speaker normalisation
@@ -290,14 +299,24 @@ class CnnFeatureExtractor:
 
         return self._frames_pool().submit(encode)
 
-    def _extra_parts(self, signal: np.ndarray, log_mel: np.ndarray, hnr: bool = True) -> list[np.ndarray]:
+    def _extra_parts(
+        self, signal: np.ndarray, log_mel: np.ndarray, hnr: bool = True, prosody: bool = True
+    ) -> list[np.ndarray]:
         """The optional per-segment additions, each (n_segments, k), in EXTRA_OPTIONS order."""
         from emotion.features.audio import deltas, frame_sizes
-        from emotion.features.prosody import harmonicity_track, prosody_tracks, segment_harmonicity, segment_prosody
+        from emotion.features.prosody import (
+            N_PROSODY,
+            harmonicity_track,
+            prosody_tracks,
+            segment_harmonicity,
+            segment_prosody,
+        )
 
         window, hop, _ = frame_sizes(self.config.sample_rate, self.config)
         parts = []
-        if self.config.prosody:
+        if self.config.prosody and not prosody:
+            parts.append(np.zeros((self.n_segments, N_PROSODY), np.float32))  # a placeholder, never read
+        elif self.config.prosody:
             tracks = prosody_tracks(signal, self.config.sample_rate, hop, window)  # (T, 3)
             parts.append(segment_prosody(tracks, self.n_segments, hop / self.config.sample_rate))  # (n_segments, 5)
         if self.config.segment_deltas:

@@ -58,6 +58,18 @@ def pooled_functionals(sequences: list[np.ndarray], width: int) -> np.ndarray:
     return np.stack(rows).astype(np.float64)
 
 
+def pooled_columns(width: int, extra_groups, keep, with_std: bool) -> np.ndarray:
+    """Indices into pooled_functionals' [mean w | std w | extras mean e | extras std e]: the frames' block
+    and the kept extra groups' means (and their std with_std). extra_groups: (name, width) in layout order."""
+    n_extras = sum(w for _, w in extra_groups)
+    starts = np.cumsum([0, *(w for _, w in extra_groups)])
+    kept = [i for (name, w), a in zip(extra_groups, starts) if name in keep for i in range(a, a + w)]
+    blocks = [np.arange(2 * width), 2 * width + np.array(kept, dtype=int)]
+    if with_std:
+        blocks.append(2 * width + n_extras + np.array(kept, dtype=int))
+    return np.concatenate(blocks)
+
+
 def _estimator(kind: str, c: float, seed: int, probability: bool):
     if kind == "logistic":
         return LogisticRegression(C=c, max_iter=5000)  # lbfgs, multinomial: deterministic
@@ -96,8 +108,12 @@ class ClipSVM:
     kind: str = "svm"  # "svm" | "logistic"
     global_pipeline: object = None  # the same head on raw functionals, for speakers with few clips (global_head)
     pooled_width: int = 0  # > 0 (clip_functionals=frames): pooled_functionals with this width; 0: clip_functionals
-    global_columns: int = 0  # > 0: the global head reads the first this-many functionals; 0: all
+    # the functionals the global head reads: an index array, 0 for all (an int n: the first n, models
+    # logged before the index arrays)
+    global_columns: np.ndarray | int = 0
     global_hnr: bool = True  # False: the global head does not read the HNR, so its clips need none (served)
+    global_prosody: bool = True  # False: nor the prosody columns: its clips need no Praat at all
+    speaker_columns: np.ndarray | None = None  # the functionals the per-speaker head reads; None: all
 
     def functionals(self, sequences: list[np.ndarray]) -> np.ndarray:
         """Raw clips -> (n, features) before any normalisation."""
@@ -106,7 +122,9 @@ class ClipSVM:
     def global_functionals(self, sequences: list[np.ndarray]) -> np.ndarray:
         """Raw clips -> (n, features) of the global head."""
         functionals = self.functionals(sequences)
-        return functionals[:, : self.global_columns] if self.global_columns else functionals
+        if isinstance(self.global_columns, int):
+            return functionals[:, : self.global_columns] if self.global_columns else functionals
+        return functionals[:, self.global_columns]
 
     @property
     def c(self) -> float:
@@ -114,6 +132,8 @@ class ClipSVM:
 
     def _inputs(self, sequences: list[np.ndarray], speakers) -> np.ndarray:
         functionals = self.functionals(sequences)  # (n, features)
+        if getattr(self, "speaker_columns", None) is not None:
+            functionals = functionals[:, self.speaker_columns]
         if not self.per_speaker:
             return functionals
         return np.concatenate(per_speaker([row[None] for row in functionals], speakers))  # rows as 1-frame clips
@@ -134,23 +154,37 @@ class ClipSVM:
         pooled_width: int = 0,
         global_extras_std: bool = True,
         global_hnr: bool = True,
+        global_prosody: bool = True,
+        speaker_hnr: bool = True,
+        extra_groups: tuple[tuple[str, int], ...] = (),
         global_extra: tuple[list[np.ndarray], np.ndarray, np.ndarray] | None = None,
     ) -> "ClipSVM":
         """Raw (un-normalised) training clips -> fitted head; C by grouped CV over `speakers`, or
         `like`'s C (a refit on more speakers keeps the C chosen before). global_extras_std=False (pooled
         layout only): the global head leaves out the extras' std, the last block of pooled_functionals.
-        global_hnr=False (with global_extras_std=False): it also leaves out the HNR's mean, the last extra
-        column (voice_quality, last in EXTRA_OPTIONS order).
+        global_hnr=False (with global_extras_std=False): it also leaves out the HNR's mean; global_prosody=False
+        the prosody means; speaker_hnr=False: the per-speaker head leaves out the HNR's mean and std.
+        extra_groups: the extras' (name, width) in layout order (EXTRA_OPTIONS names); by default every
+        extra is one group but the last, the HNR (voice_quality, last in EXTRA_OPTIONS order).
         global_extra: more (clips, labels, speakers) for the global head alone (synthetic voices of the
         training clips, under their actor's name so grouped CV keeps them on their actor's side)."""
         speakers = np.asarray(speakers)
         head = cls(None, per_speaker, n_classes, kind, pooled_width=pooled_width, global_hnr=global_hnr)
-        if pooled_width and not global_extras_std:
+        head.global_prosody = global_prosody
+        if pooled_width:
             n_extras = sequences[0].shape[1] - 2 * pooled_width
-            # [frame mean | frame std | extras' mean], the HNR's mean (the last extra) left out when asked
-            head.global_columns = 2 * pooled_width + n_extras - (0 if global_hnr else 1)
-        elif not global_hnr:
-            raise ValueError("global_hnr=False: only with pooled_width and global_extras_std=False")
+            groups = extra_groups or ((("extras", n_extras - 1), ("voice_quality", 1)) if n_extras else ())
+            names = {name for name, _ in groups}
+            if not speaker_hnr:
+                head.speaker_columns = pooled_columns(pooled_width, groups, names - {"voice_quality"}, True)
+            if not global_extras_std:  # [frame mean | frame std | extras' mean], some groups left out when asked
+                dropped = {"voice_quality"} if not global_hnr else set()
+                dropped |= {"prosody"} if not global_prosody else set()
+                head.global_columns = pooled_columns(pooled_width, groups, names - dropped, False)
+        if not (pooled_width and not global_extras_std) and not (global_hnr and global_prosody):
+            raise ValueError(
+                "global_hnr=False or global_prosody=False: only with pooled_width and global_extras_std=False"
+            )
         head.pipeline = _fit_head(
             head._inputs(sequences, speakers), labels, speakers, kind, seed, like.c if like else None
         )

@@ -213,8 +213,9 @@ class EmotionModel:
         self.feature_config = FeatureConfig(**model_metadata["features"])
         self._audio_extractor = None  # built on first use: a CNN / wav2vec loads once
 
-    def audio_features(self, blob: bytes, hnr: bool = True) -> np.ndarray:
-        """hnr=False: the HNR column is left at 0 (a clip only a global head without it will see)."""
+    def audio_features(self, blob: bytes, skip: tuple[str, ...] = ()) -> np.ndarray:
+        """skip ("hnr", "prosody"): those columns are left at 0, not measured (a clip only a global head
+        without them will see)."""
         if self._audio_extractor is None:
             from emotion.features.extractors import audio_extractor
 
@@ -223,8 +224,8 @@ class EmotionModel:
         with _TempMedia(blob, suffix) as path:
             try:
                 require_min_duration(path, self.feature_config.min_clip_seconds)
-                # only the segment extractor (voice_quality) takes hnr, and only then is it False
-                return self._audio_extractor(path) if hnr else self._audio_extractor(path, hnr=False)
+                # only the segment extractor (voice_quality, prosody) takes these, and only then are they False
+                return self._audio_extractor(path, **{name: False for name in skip})
             except BadInputError as error:
                 raise BadInputError("audio", error.reason) from None
 
@@ -239,14 +240,14 @@ class EmotionModel:
         with _TempMedia(blob, ".mp4") as path:
             return video_features(path)
 
-    def _row_features(self, row: dict, hnr: bool = True) -> dict[str, np.ndarray]:
+    def _row_features(self, row: dict, skip: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
         out = {}
         for modality in self.modalities:
             value = row.get(modality)
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 raise BadInputError(modality, f"missing: this model takes {' + '.join(self.modalities)}")
             blob = _as_bytes(value, modality)
-            out[modality] = self.audio_features(blob, hnr) if modality == "audio" else self.video_features(blob)
+            out[modality] = self.audio_features(blob, skip) if modality == "audio" else self.video_features(blob)
             self.normaliser.check(modality, out[modality])  # a wrong dimension fails this row only
         return out
 
@@ -281,6 +282,12 @@ class EmotionModel:
             return np.zeros(len(speakers), dtype=bool)
         return self.clip_svm.global_rows(speakers)
 
+    def _global_head_unread(self) -> tuple[str, ...]:
+        """The Praat columns the global head does not read ("hnr", "prosody"), which its clips skip."""
+        head = self.clip_svm
+        flags = {"hnr": getattr(head, "global_hnr", True), "prosody": getattr(head, "global_prosody", True)}
+        return tuple(name for name, read in flags.items() if not read)
+
     def predict(self, data, params=None) -> pd.DataFrame:
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         # An empty list and records without "audio" look alike here: MLflow drops the fields its schema lacks
@@ -292,13 +299,14 @@ class EmotionModel:
             )
         records = frame.to_dict("records")
         speakers = [r["speaker"] if isinstance(r.get("speaker"), str) else "" for r in records]
-        # rows the global head will answer alone (fewer clips can only fail below, never more), and
-        # it does not read the HNR: those clips skip measuring it
-        skip_hnr = self._global_head_rows(speakers) & (not getattr(self.clip_svm, "global_hnr", True))  # (n,)
+        # rows the global head will answer alone (fewer clips can only fail below, never more) skip
+        # measuring what it does not read
+        alone_rows = self._global_head_rows(speakers)  # (n,)
+        unread = self._global_head_unread()
         clips, errors = [], []
-        for row, alone in zip(records, skip_hnr):
+        for row, alone in zip(records, alone_rows):
             try:
-                clips.append(self._row_features(row, hnr=not alone))
+                clips.append(self._row_features(row, unread if alone else ()))
                 errors.append("")
             except (BadInputError, ValueError) as error:  # this row gets its reason; the others go on
                 clips.append(None)
