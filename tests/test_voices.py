@@ -63,3 +63,36 @@ def test_a_clip_praat_cannot_read_is_left_out_with_its_reason_and_the_rest_are_m
     for voice in VOICES:
         assert copies[voice][1] is None and copies[voice][0] is not None
         assert np.abs(sf.read(copies[voice][0])[0]).max() <= 0.99 + 1e-4  # never clipped
+
+
+def test_voices_for_a_global_head_without_praat_columns_skip_praat_under_their_own_cache_key(
+    two_clips, tmp_path, monkeypatch
+):
+    """The voices feed only the global head; with global_hnr / global_prosody off it reads no Praat
+    column, so the voices' features leave them at 0, and a later measured extraction is not served those."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    import emotion.features.prosody as prosody
+    from emotion.config import build_config
+    from emotion.data.dataset import voiced_features
+    from emotion.features.cnn import extra_groups
+
+    features = build_config("cnn_lstm", {"feature_kind": "logmel_stats"}).features  # prosody + HNR columns
+    corpus = SimpleNamespace(manifest=pd.DataFrame({"audio_path": two_clips}))
+    calls = []
+    measure_hnr, measure_pitch = prosody.harmonicity_track, prosody.prosody_tracks
+    monkeypatch.setattr(prosody, "harmonicity_track", lambda *a, **k: calls.append("hnr") or measure_hnr(*a, **k))
+    monkeypatch.setattr(prosody, "prosody_tracks", lambda *a, **k: calls.append("pitch") or measure_pitch(*a, **k))
+    positions = np.arange(2)
+    lean, origins, skipped = voiced_features(corpus, positions, features, tmp_path, ("hnr", "prosody"))
+    assert skipped == [] and len(lean) == 2 * len(VOICES) and calls == [], "no Praat column measured"
+    measured, _, _ = voiced_features(corpus, positions, features, tmp_path)
+    assert calls.count("hnr") == calls.count("pitch") == 2 * len(VOICES), "measured afresh, not the zeros"
+    n_extras = sum(w for _, w in extra_groups(features))
+    base = lean[0].shape[1] - n_extras
+    praat = [base + i for i in range(5)] + [lean[0].shape[1] - 1]  # prosody (first extras) and the HNR (last)
+    for a, b in zip(lean, measured):
+        assert (a[:, praat] == 0).all() and not (b[:, praat] == 0).all()
+        np.testing.assert_array_equal(np.delete(a, praat, axis=1), np.delete(b, praat, axis=1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -113,10 +114,13 @@ def prepare_corpus(
     return PreparedCorpus(root, corpus_label(data.data_dir), manifest, labels, features_by_modality, sorted(skipped))
 
 
-def audio_features(paths, features: FeatureConfig, cache: FeatureCache) -> tuple[list, list]:
+def audio_features(
+    paths, features: FeatureConfig, cache: FeatureCache, unmeasured: tuple[str, ...] = ()
+) -> tuple[list, list]:
     """extract_many over the clips; the Whisper encoder runs on all its replicas at once. For
     whisper_segments the frames are encoded (and cached) in that parallel pass first, then the serial
-    pass adds the prosody columns (Praat is not thread-safe) and reads the frames back."""
+    pass adds the prosody columns (Praat is not thread-safe) and reads the frames back.
+    unmeasured ("hnr", "prosody"; segment kinds): those columns are 0, for a head that never reads them."""
     paths = list(paths)
     kind = feature_kind(features.feature_kind)
     if kind.whisper:
@@ -125,15 +129,23 @@ def audio_features(paths, features: FeatureConfig, cache: FeatureCache) -> tuple
         if not kind.segments:  # the frames are the features
             return whisper
     compute, params = audio_extractor(features, cache)
+    if unmeasured:  # zeros where Praat's columns would be: cached under a key of their own
+        compute = partial(compute, **{name: False for name in unmeasured})
+        params = {**params, "unmeasured": sorted(unmeasured)}
     return extract_many(paths, compute, params, cache, desc="audio features")
 
 
 def voiced_features(
-    corpus: PreparedCorpus, positions: np.ndarray, features: FeatureConfig, cache_root: Path
+    corpus: PreparedCorpus,
+    positions: np.ndarray,
+    features: FeatureConfig,
+    cache_root: Path,
+    unmeasured: tuple[str, ...] = (),
 ) -> tuple[list[np.ndarray], np.ndarray, list[tuple[str, str]]]:
     """The clips at `positions` in every synthetic voice (emotion/data/voices.py): their feature arrays
     (T, F), the corpus position each came from (its label and actor), and the copies left out with their
-    reason (a clip Praat cannot re-voice, or whose copy fails feature extraction)."""
+    reason (a clip Praat cannot re-voice, or whose copy fails feature extraction). unmeasured: as
+    audio_features (the voices feed only the global head, which may not read Praat's columns)."""
     from emotion.data.voices import voiced_copies
 
     sources = [str(corpus.manifest["audio_path"][i]) for i in positions]
@@ -142,7 +154,7 @@ def voiced_features(
     cache = FeatureCache(Path(cache_root) / "features")
     for paths in copies.values():
         made = [(i, path) for i, path in zip(positions, paths) if path is not None]
-        extracted, failures = audio_features([path for _, path in made], features, cache)
+        extracted, failures = audio_features([path for _, path in made], features, cache, unmeasured)
         skipped.extend(failures)
         for (i, _), array in zip(made, extracted):
             if array is not None:

@@ -120,7 +120,9 @@ def _voiced_clips(
     """The synthetic voices of every non-test clip (raw features, and the corpus position of each);
     logs how many, and the copies left out with their reason (voices_skipped.txt)."""
     non_test = np.concatenate([split["train"], split["val"]])
-    arrays, origins, skipped = voiced_features(corpus, non_test, config.features, cache_root)
+    m = config.model  # the voices feed only the global head: Praat's columns it does not read stay unmeasured
+    unmeasured = tuple(name for name, read in (("hnr", m.global_hnr), ("prosody", m.global_prosody)) if not read)
+    arrays, origins, skipped = voiced_features(corpus, non_test, config.features, cache_root, unmeasured)
     mlflow.log_metric("global_voice_clips", len(arrays))
     if skipped:
         print(f"global_voices: {len(skipped)} synthetic voice copies left out (voices_skipped.txt)")
