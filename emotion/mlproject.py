@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from emotion.config import VARIANTS, DataConfig, build_config, uses_video
+from emotion.config import VARIANTS, DataConfig, build_config, has_network, uses_video
 
 # The parameters each training entry point exposes by name; any other config field goes through `extra`.
 COMMON = [
@@ -27,9 +27,12 @@ COMMON = [
     "l2",
     "seed",
 ]
+# What a variant without a network (whisper_heads) has no use for
+NETWORK_ONLY = ["batch_size", "length_mode", "epochs", "learning_rate", "loss", "dropout", "l2"]
 EXTRA_BY_VARIANT = {
     "wav2vec_attention": ["wav2vec_model", "wav2vec_layer", "whisper_model", "whisper_window"],
     "whisper_lstm": ["whisper_model", "whisper_window", "svm_weight"],
+    "whisper_heads": ["whisper_model", "whisper_window"],
 }
 COMPARE_SHARED = ["data_dir", "corpus", "max_actors", "split_seed", "seed"]
 COMPARISONS = {
@@ -70,7 +73,8 @@ def render() -> str:
     entries = []
     for variant in VARIANTS:
         defaults = build_config(variant).flat()
-        names = COMMON + (["modalities"] if uses_video(variant) else []) + EXTRA_BY_VARIANT.get(variant, [])
+        common = COMMON if has_network(variant) else [n for n in COMMON if n not in NETWORK_ONLY]
+        names = common + (["modalities"] if uses_video(variant) else []) + EXTRA_BY_VARIANT.get(variant, [])
         params = {n: defaults[n] for n in names}
         assignments = " ".join(f"{n}={{{n}}}" for n in names)
         entries.append(_entry(variant, params, f"python entrypoints/train.py {variant} {assignments}"))

@@ -13,6 +13,7 @@ from emotion.config.build import WHISPER_WINDOW_SECONDS, build_config, cast_para
 from emotion.config.sections import (
     CORPORA,
     AugmentConfig,
+    ClipHeadsConfig,
     CNNLSTMConfig,
     CNNPoolingConfig,
     DataConfig,
@@ -33,6 +34,7 @@ from emotion.config.variants import (
     VARIANT_DEFAULTS,
     VARIANTS,
     WHISPER_SEQUENCE,
+    has_network,
     uses_video,
 )
 
@@ -50,6 +52,7 @@ __all__ = [
     "WHISPER_SEQUENCE",
     "AugmentConfig",
     "cast_parameter",
+    "ClipHeadsConfig",
     "CNNLSTMConfig",
     "CNNPoolingConfig",
     "DataConfig",
@@ -63,6 +66,7 @@ __all__ = [
     "Wav2VecAttentionConfig",
     "build_config",
     "parse_assignments",
+    "has_network",
     "uses_video",
     "window_seconds",
     "WHISPER_WINDOW_SECONDS",

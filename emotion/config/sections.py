@@ -213,6 +213,25 @@ class CNNLSTMConfig:
 
 
 @dataclass(frozen=True)
+class ClipHeadsConfig:
+    """`whisper_heads`: no network, the clip heads alone (emotion/models/clip_svm.py): a per-speaker head on
+    clip functionals standardised by the speaker's clips, and a global head for clips sent alone. Each
+    field means what it means in CNNLSTMConfig."""
+
+    clip_head: str = "logistic"
+    global_head: bool = True
+    clip_functionals: str = "frames"
+    global_extras_std: bool = False
+    global_voices: bool = True
+    global_hnr: bool = False
+    global_prosody: bool = False
+    speaker_hnr: bool = False
+    # not parameters: what the code shared with blended variants reads
+    svm_weight = 1.0  # the head's probabilities are the model's
+    clip_head_refit = True  # scored on validation actors, then refit on training + validation for test
+
+
+@dataclass(frozen=True)
 class CNNPoolingConfig:
     """`cnn_pooling`: masked global average pooling of CNN segment features + dense head."""
 

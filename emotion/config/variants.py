@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from emotion.config.sections import (
+    ClipHeadsConfig,
     CNNLSTMConfig,
     CNNPoolingConfig,
     MultimodalConfig,
@@ -17,6 +18,7 @@ MODEL_CONFIGS: dict[str, type] = {
     "cnn_lstm_simplified": SimplifiedLSTMConfig,
     "cnn_lstm": CNNLSTMConfig,
     "whisper_lstm": CNNLSTMConfig,  # the same network over frozen Whisper segment features
+    "whisper_heads": ClipHeadsConfig,  # whisper_lstm's clip heads without its network
     "cnn_pooling": CNNPoolingConfig,
     "wav2vec_attention": Wav2VecAttentionConfig,
 }
@@ -26,6 +28,11 @@ MULTIMODAL_VARIANTS = ("no_aug", "aug", "sync_aug")  # audio + video branches; t
 
 def uses_video(variant: str) -> bool:
     return variant in MULTIMODAL_VARIANTS
+
+
+def has_network(variant: str) -> bool:
+    """Whether the variant trains a Keras network (whisper_heads: scikit-learn heads alone)."""
+    return MODEL_CONFIGS[variant] is not ClipHeadsConfig
 
 
 # The segment models' best RAVDESS recipe, shared by cnn_lstm and whisper_lstm (docs/decisions.md#cnn_lstm-recipe).
@@ -103,6 +110,18 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
         "global_prosody": False,
         "speaker_hnr": False,
         "svm_weight": 0.7,  # the best validation blend of 5 tried (docs/decisions.md#blend-weight-svm_weight07)
+    },
+    # whisper_lstm without its network, which added less than 0.5 nested-CV UA points to the heads
+    # (docs/results.md#does-the-network-earn-its-place); no HNR column, which neither head reads
+    "whisper_heads": {
+        "feature_kind": "whisper_segments",
+        "whisper_window": "10s",
+        "whisper_model": "tiny.en+base",
+        "n_mels": 64,
+        "normalisation": "speaker",
+        "prosody": True,
+        "segment_deltas": True,
+        "voice_quality": False,
     },
     "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
     # length at the 98th percentile; warm-up 5e-6 -> 3e-4 over 8 epochs, plateau x0.3 patience 5,

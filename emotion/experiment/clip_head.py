@@ -18,19 +18,12 @@ from emotion.models.clip_svm import ClipSVM, blend
 BLEND_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)  # svm_weight values scored on validation speakers in every blended run
 
 
-def blend_clip_head(
-    config: RunConfig,
-    corpus: PreparedCorpus,
-    raw_audio: list[np.ndarray],
-    split: dict,
-    cache_root: Path,
-    val_proba,
-    test_proba,
-):
-    """Fit the clip-functional head on the training clips and blend it into the validation and test
-    probabilities (split order); logs each part's UA beside the blend's, the validation UA of other
-    blend weights (to choose the weight on validation speakers) and the global head's test UA.
-    clip_head_refit: the test rows and the returned head come from a refit on training + validation.
+def fit_val_test_heads(
+    config: RunConfig, corpus: PreparedCorpus, raw_audio: list[np.ndarray], split: dict, cache_root: Path
+) -> tuple[ClipSVM, np.ndarray, np.ndarray]:
+    """(head, validation probabilities, test probabilities), split order, each (n, classes): the head fit
+    on the training clips scores validation; with clip_head_refit the test rows and the returned head come
+    from a refit (same C) on training + validation. Logs its C and the global head's test UA.
     global_voices: the global head also learns from the synthetic voices of the clips it is fit on."""
     actors = corpus.manifest["actor"].to_numpy(dtype=str)
     clips = {name: [raw_audio[i] for i in split[name]] for name in ("train", "val", "test")}
@@ -40,26 +33,42 @@ def blend_clip_head(
         return fit_clip_head(config, corpus, raw_audio, positions, voices, like)
 
     head = fit_head(split["train"])
-    svm = {"val": head.predict_proba(clips["val"], actors[split["val"]])}  # (n_val, classes): validation never seen
-    if config.model.clip_head_refit:  # the test metrics and the logged model: the same C, fit on every non-test speaker
+    val = head.predict_proba(clips["val"], actors[split["val"]])  # validation never seen
+    if config.model.clip_head_refit:  # the test metrics and the logged model: the same C, every non-test speaker
         head = fit_head(np.concatenate([split["train"], split["val"]]), like=head)
-    svm["test"] = head.predict_proba(clips["test"], actors[split["test"]])  # (n_test, classes)
+    test = head.predict_proba(clips["test"], actors[split["test"]])
     mlflow.log_param("svm_c", head.c)
-
-    def ua(truth, proba):
-        return classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS)["ua"]
-
-    truth = {name: corpus.labels[split[name]] for name in ("val", "test")}
-    scores = {"test_ua_network": ua(truth["test"], test_proba)}
-    if np.isfinite(svm["test"]).all():  # else some test speaker has too few clips for the SVM to answer
-        scores["test_ua_svm"] = ua(truth["test"], svm["test"])
     if head.global_pipeline is not None:  # every test clip alone: what a single-clip request gets
-        scores["test_ua_global"] = ua(truth["test"], head.predict_global(clips["test"]))
+        mlflow.log_metric("test_ua_global", _ua(corpus.labels[split["test"]], head.predict_global(clips["test"])))
+    return head, val, test
+
+
+def _ua(truth: np.ndarray, proba: np.ndarray) -> float:
+    return classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS)["ua"]
+
+
+def blend_clip_head(
+    config: RunConfig,
+    corpus: PreparedCorpus,
+    raw_audio: list[np.ndarray],
+    split: dict,
+    cache_root: Path,
+    val_proba,
+    test_proba,
+):
+    """Fit the clip heads (fit_val_test_heads) and blend them into the network's validation and test
+    probabilities (split order); logs each part's UA beside the blend's and the validation UA of other
+    blend weights (to choose the weight on validation speakers)."""
+    head, svm_val, svm_test = fit_val_test_heads(config, corpus, raw_audio, split, cache_root)
+    truth = {name: corpus.labels[split[name]] for name in ("val", "test")}
+    scores = {"test_ua_network": _ua(truth["test"], test_proba)}
+    if np.isfinite(svm_test).all():  # else some test speaker has too few clips for the SVM to answer
+        scores["test_ua_svm"] = _ua(truth["test"], svm_test)
     for weight in BLEND_WEIGHTS:
-        scores[f"val_ua_blend_{weight:g}"] = ua(truth["val"], blend(val_proba, svm["val"], weight))
+        scores[f"val_ua_blend_{weight:g}"] = _ua(truth["val"], blend(val_proba, svm_val, weight))
     mlflow.log_metrics(scores)
     weight = config.model.svm_weight
-    return head, blend(val_proba, svm["val"], weight), blend(test_proba, svm["test"], weight)
+    return head, blend(val_proba, svm_val, weight), blend(test_proba, svm_test, weight)
 
 
 def fit_clip_head(

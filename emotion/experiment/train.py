@@ -16,7 +16,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from emotion.experiment import checkpoint
 from emotion.tracking import offline, run_logging, run_notes
 from emotion.data.augment import make_augment
-from emotion.config import RunConfig, feature_kind, uses_video
+from emotion.config import RunConfig, feature_kind, has_network, uses_video
 from emotion.experiment.epoch_seeds import EpochOrder, EpochSeeds
 from emotion.errors import ConfigError
 from emotion.data.labels import EMOTIONS
@@ -253,6 +253,12 @@ def train(
     extra_callbacks: added to fit's (e.g. Optuna's pruning callback); on_run_started(run_id) is
     called once the run exists (a sweep tags its trial runs, also the ones pruned mid-training).
     """
+    if not has_network(config.variant):
+        from emotion.experiment.train_heads import train_heads
+
+        return train_heads(
+            config, cache_root, corpus=corpus, split=split, run_part=run_part, on_run_started=on_run_started
+        )
     started = time.time()
     lstm_tags(config)  # a cuDNN request that cannot run fails before the features are read
     keras.utils.set_random_seed(config.train.seed)

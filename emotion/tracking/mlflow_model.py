@@ -119,20 +119,22 @@ def save_model(
     import mlflow.keras
 
     mlflow_model = mlflow_model or Model()
-    mlflow.keras.save_model(
-        keras_model,
-        path,
-        mlflow_model=mlflow_model,
-        signature=signature,
-        pip_requirements=pip_requirements(model_metadata["features"].get("whisper_model", "")),
-    )
+    requirements = pip_requirements(model_metadata["features"].get("whisper_model", ""))
+    if keras_model is not None:
+        mlflow.keras.save_model(
+            keras_model, path, mlflow_model=mlflow_model, signature=signature, pip_requirements=requirements
+        )
+        # The network's own variable-length tensor signature stays on record for keras-flavour users.
+        mlflow_model.metadata = {**(mlflow_model.metadata or {}), "keras_signature": signature.to_dict()}
+    else:  # the clip heads alone: the environment files the keras flavour would have written
+        _write_environment(Path(path), requirements)
     mlflow_model.signature = media_signature(model_metadata["modalities"])
     if input_example is not None:
         _save_example(mlflow_model, input_example, str(path))  # input_example.json + serving_input_example.json
-    # The network's own variable-length tensor signature stays on record for keras-flavour users.
-    mlflow_model.metadata = {**(mlflow_model.metadata or {}), "keras_signature": signature.to_dict()}
     data_dir = Path(path) / "data"
-    normaliser.save(data_dir / NORMALISER_FILE)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if normaliser is not None:
+        normaliser.save(data_dir / NORMALISER_FILE)
     (data_dir / METADATA_FILE).write_text(json.dumps(model_metadata, indent=2))
     if clip_svm is not None:
         clip_svm.save(data_dir / CLIP_SVM_FILE)
@@ -150,6 +152,19 @@ def save_model(
     mlflow_model.save(str(Path(path) / "MLmodel"))
 
 
+def _write_environment(path: Path, requirements: list[str]) -> None:
+    """conda.yaml, requirements.txt and python_env.yaml, as MLflow's own flavours write them (its
+    environment helpers: private, pinned with mlflow below 4)."""
+    import yaml
+    from mlflow.utils.environment import _PythonEnv, _process_pip_requirements
+
+    path.mkdir(parents=True, exist_ok=True)
+    conda_env, pip_list, _ = _process_pip_requirements(None, requirements, None)
+    (path / "conda.yaml").write_text(yaml.safe_dump(conda_env, default_flow_style=False))
+    (path / "requirements.txt").write_text("\n".join(pip_list))
+    _PythonEnv.current().to_yaml(str(path / "python_env.yaml"))
+
+
 def log_model(
     keras_model,
     normaliser: Normaliser,
@@ -164,7 +179,7 @@ def log_model(
         None,  # artifact_path: deprecated in MLflow 3 in favour of name, but still positional
         sys.modules[__name__],
         name=name,
-        flavor_name="keras",
+        flavor_name="keras" if keras_model is not None else pyfunc.FLAVOR_NAME,
         keras_model=keras_model,
         normaliser=normaliser,
         model_metadata=model_metadata,
@@ -248,7 +263,8 @@ class EmotionModel:
                 raise BadInputError(modality, f"missing: this model takes {' + '.join(self.modalities)}")
             blob = _as_bytes(value, modality)
             out[modality] = self.audio_features(blob, skip) if modality == "audio" else self.video_features(blob)
-            self.normaliser.check(modality, out[modality])  # a wrong dimension fails this row only
+            if self.normaliser is not None:  # the network's width (the heads' comes from the same extractor)
+                self.normaliser.check(modality, out[modality])  # a wrong dimension fails this row only
         return out
 
     def _standardise(self, clips: list[dict[str, np.ndarray]], speakers: list[str]) -> list[dict[str, np.ndarray]]:
@@ -314,16 +330,20 @@ class EmotionModel:
         kept = [i for i, c in enumerate(clips) if c is not None]
         raw_audio = [clips[i]["audio"] for i in kept]  # the SVM's input: _standardise replaces it
         kept_speakers = [speakers[i] for i in kept]
-        good = self._standardise([clips[i] for i in kept], kept_speakers)
         # too few clips of a speaker for speaker statistics: the network's per-speaker input would be the
         # clip against itself, so the global head answers alone and the network is not run for that row
         few = self._global_head_rows(kept_speakers)  # (n kept,) bool
         probabilities = np.full((len(kept), len(EMOTIONS)), np.nan)  # (n kept, classes)
-        probabilities[~few] = self.predict_features([clip for clip, alone in zip(good, few) if not alone])
+        if self.keras_model is not None:
+            good = self._standardise([clips[i] for i in kept], kept_speakers)
+            probabilities[~few] = self.predict_features([clip for clip, alone in zip(good, few) if not alone])
         if self.clip_svm is not None and kept:
             svm = self.clip_svm.predict_proba(raw_audio, kept_speakers)
-            probabilities = blend(probabilities, svm, self.metadata["svm_weight"])
-            probabilities[few] = svm[few]
+            if self.keras_model is None:  # the clip heads alone
+                probabilities = svm
+            else:
+                probabilities = blend(probabilities, svm, self.metadata["svm_weight"])
+                probabilities[few] = svm[few]
         probabilities = iter(probabilities)
         rows = []
         for clip, error in zip(clips, errors):
@@ -343,9 +363,11 @@ def _load_pyfunc(data_path: str) -> EmotionModel:
     import emotion.models.layers  # noqa: F401 -- registers the custom layers with Keras
 
     data_dir = Path(data_path)
-    keras_model = keras.saving.load_model(data_dir / "model.keras")
-    keras_model.jit_compile = False  # requests come in every length: XLA would compile again for each new one
-    normaliser = Normaliser.load(data_dir / NORMALISER_FILE)
+    keras_model, normaliser = None, None  # a model without a network: the clip heads answer alone
+    if (data_dir / "model.keras").exists():
+        keras_model = keras.saving.load_model(data_dir / "model.keras")
+        keras_model.jit_compile = False  # requests come in every length: XLA would compile again for each new one
+        normaliser = Normaliser.load(data_dir / NORMALISER_FILE)
     model_metadata = json.loads((data_dir / METADATA_FILE).read_text())
     clip_svm = ClipSVM.load(data_dir / CLIP_SVM_FILE) if (data_dir / CLIP_SVM_FILE).exists() else None
     return EmotionModel(keras_model, normaliser, model_metadata, clip_svm)

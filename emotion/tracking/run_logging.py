@@ -76,10 +76,10 @@ def log_setup(
     split: dict[str, np.ndarray],
     split_summary: dict,
     class_weights: dict[int, float] | None,
-    normaliser: Normaliser,
+    normaliser: Normaliser | None,
     workdir: Path,
 ) -> None:
-    """Everything known before the first epoch."""
+    """Everything known before the first epoch (normaliser None: a variant without a network)."""
     derived = {
         "corpus": corpus.name,
         "corpus_root": str(corpus.root),
@@ -105,8 +105,9 @@ def log_setup(
             )
             _log_input(dataset, {"val": "validation"}.get(name, name))
     mlflow.log_dict(split_summary, "split.json")
-    normaliser.save(workdir / "normaliser.json")
-    mlflow.log_artifact(str(workdir / "normaliser.json"))
+    if normaliser is not None:
+        normaliser.save(workdir / "normaliser.json")
+        mlflow.log_artifact(str(workdir / "normaliser.json"))
     mlflow.log_text(corpus.report_text(), "build_report.txt")
 
 
@@ -126,9 +127,10 @@ def log_results(history: dict, val: dict, test: dict, workdir: Path) -> None:
         figure = plots.confusion_figure(metrics["confusion"], EMOTIONS, f"{name}: UA {metrics['ua']:.3f}")
         mlflow.log_figure(figure, f"figures/{name}_confusion_matrix.png")
         plt.close(figure)
-    figure = plots.learning_curves(history)
-    mlflow.log_figure(figure, "figures/learning_curves.png")
-    plt.close(figure)
+    if history:  # a variant without a network has no epochs
+        figure = plots.learning_curves(history)
+        mlflow.log_figure(figure, "figures/learning_curves.png")
+        plt.close(figure)
     mlflow.log_dict({k: [float(v) for v in values] for k, values in history.items()}, "history.json")
     if (workdir / "tensorboard").exists():
         mlflow.log_artifacts(str(workdir / "tensorboard"), "tensorboard")
@@ -175,7 +177,8 @@ def log_trained_model(
     model, normaliser: Normaliser, config: RunConfig, corpus: PreparedCorpus, n_classes: int, clip_svm=None
 ):
     """The model (keras flavour + self-contained pyfunc) with a variable-length signature; a clip-functional
-    SVM, when given, is blended into the pyfunc's probabilities by the config's svm_weight."""
+    SVM, when given, is blended into the pyfunc's probabilities by the config's svm_weight. model None (a
+    variant without a network): the pyfunc alone, the clip heads' probabilities."""
     input_dims = {m: corpus.features[m][0].shape[1] for m in corpus.modalities}
     metadata = {
         "variant": config.variant,
@@ -189,7 +192,7 @@ def log_trained_model(
         model,
         normaliser,
         metadata,
-        mlflow_model.keras_signature(input_dims, n_classes),
+        mlflow_model.keras_signature(input_dims, n_classes) if model is not None else None,
         name="model",
         clip_svm=clip_svm,
         input_example=input_example(corpus),
