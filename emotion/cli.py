@@ -143,7 +143,7 @@ def _tune(args) -> int:
 def _features(args) -> int:
     """Write a pre-extracted feature folder (one <clip>.npy each) for the variants' feature_dir."""
     from emotion.config import build_config
-    from emotion.data.manifest import build_manifest
+    from emotion.corpus.manifest import build_manifest
     from emotion.data.synthetic import ensure_builtin_corpus
     from emotion.features.cache import default_cache_dir
     from emotion.features.extractors import audio_extractor
@@ -178,7 +178,7 @@ def _wav2vec_random(args) -> int:
 
 
 def _manifest(args) -> int:
-    from emotion.data.manifest import build_manifest
+    from emotion.corpus.manifest import build_manifest
 
     manifest, report = build_manifest(args.folder, args.corpus)
     print(report.summary())

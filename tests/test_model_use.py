@@ -19,7 +19,7 @@ import pytest
 from mlflow import MlflowClient
 
 from conftest import subprocess_env
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.tracking.predict import serve_command
 from services import wait_for_ping
 

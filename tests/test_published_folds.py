@@ -9,8 +9,8 @@ import mlflow
 import numpy as np
 import pytest
 
-from emotion.data.manifest import build_manifest
-from emotion.data.splits import published_kfold
+from emotion.corpus.manifest import build_manifest
+from emotion.corpus.splits import published_kfold
 from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.errors import BadInputError, ConfigError
 

@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 
 from conftest import ROOT, subprocess_env
 from emotion.tracking import results
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.errors import EmotionError
 
 NOTEBOOK = ROOT / "notebooks" / "results.ipynb"

@@ -14,7 +14,7 @@ import soundfile as sf
 
 from emotion.config import FeatureConfig
 from emotion.data.example_clip import example_media, typical_clip
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.errors import BadInputError
 from emotion.features.audio import require_min_duration
 from emotion.tracking.model_output import RequestError, prediction_frame

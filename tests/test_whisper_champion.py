@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from conftest import subprocess_env
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.features.whisper import bundled_model_dir
 from emotion.models.clip_svm import MIN_SPEAKER_CLIPS, ClipSVM
 from emotion.tracking.predict import serve_command

@@ -18,8 +18,8 @@ import pandas as pd
 
 from emotion.tracking import plots
 from emotion.config import RunConfig, uses_video
-from emotion.data.labels import EMOTIONS
-from emotion.data.splits import actor_kfold, published_kfold, rotated_validation
+from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.splits import actor_kfold, published_kfold, rotated_validation
 from emotion.data.dataset import prepare_corpus
 from emotion.tracking.run_notes import NOTE_TAG, cv_note, run_name
 from emotion.features.cache import default_cache_dir

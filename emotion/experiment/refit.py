@@ -23,7 +23,7 @@ import numpy as np
 
 from emotion.config import RunConfig
 from emotion.data.dataset import PreparedCorpus
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.experiment.clip_head import refit_clip_head
 from emotion.experiment.epoch_seeds import EpochOrder, EpochSeeds
 from emotion.experiment.schedules import schedule_callbacks

@@ -19,8 +19,8 @@ from emotion.data.augment import make_augment
 from emotion.config import RunConfig, feature_kind, uses_video
 from emotion.experiment.epoch_seeds import EpochOrder, EpochSeeds
 from emotion.errors import ConfigError
-from emotion.data.labels import EMOTIONS
-from emotion.data.splits import describe_split, make_split
+from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.splits import describe_split, make_split
 from emotion.data.dataset import PreparedCorpus, prepare_corpus
 from emotion.features.cache import default_cache_dir
 from emotion.features.normalise import Normaliser, per_speaker

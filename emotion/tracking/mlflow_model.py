@@ -36,7 +36,7 @@ from mlflow.models.utils import _save_example  # what every built-in flavour's s
 from mlflow.types.schema import ColSpec, DataType, Schema, TensorSpec
 
 from emotion.config import FeatureConfig
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.errors import BadInputError
 from emotion.features.audio import require_min_duration
 from emotion.features.normalise import Normaliser, per_speaker

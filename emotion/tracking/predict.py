@@ -14,8 +14,8 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from emotion.tracking import plots
-from emotion.data.labels import EMOTIONS
-from emotion.data.manifest import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
+from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.manifest import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.errors import BadInputError, EmotionError
 from emotion.experiment.metrics import classification_metrics
 from emotion.tracking.model_output import prediction_frame

@@ -22,7 +22,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from emotion.tracking import plots
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.errors import EmotionError
 from emotion.tracking.model_registry import ALIAS as CHAMPION_ALIAS
 from emotion.tracking.model_registry import RegisterSettings
