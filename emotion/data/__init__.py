@@ -8,6 +8,7 @@ dataset.py          manifest + cached features per modality: the prepared corpus
 synthetic.py        the built-in synthetic audio-visual corpus (RAVDESS layout)
 synthetic_video.py  its talking-face video files
 example_clip.py     a voiceless synthetic clip: every logged model's input example
+epoch_order.py      the training clips' order and augmentation seeds keyed by (seed, epoch)
 pipeline.py         tf.data: variable-length sequences -> padded or bucketed batches (zero frames = mask)
 augment.py          feature-space augmentation inside tf.data (audio only, or audio and video in sync)
 """

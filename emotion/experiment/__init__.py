@@ -11,7 +11,7 @@ tune_settings.py  the sweep's defaults and search space, validated before a tria
 tune_storage.py   the study's storage (heartbeats, re-queued trials of dead workers) and pruner
 tune_report.py    the finished sweep on its parent run: best trial, trial table, figures
 checkpoint.py   the whole training state after every epoch, so a killed run resumes
-epoch_seeds.py  data order, augmentation and dropout keyed by (seed, epoch): resumes are exact
+epoch_seeds.py  dropout seeds and the data order's epoch keyed by (seed, epoch): resumes are exact
 schedules.py    learning-rate schedules as epoch callbacks (exponential, warm-up / plateau / cosine)
 metrics.py      UA (headline), WA, macro-F1, per-class recall, confusion matrix
 """

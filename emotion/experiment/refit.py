@@ -25,7 +25,8 @@ from emotion.config import RunConfig
 from emotion.data.dataset import PreparedCorpus
 from emotion.corpus.labels import EMOTIONS
 from emotion.experiment.clip_head import refit_clip_head
-from emotion.experiment.epoch_seeds import EpochOrder, EpochSeeds
+from emotion.data.epoch_order import EpochOrder
+from emotion.experiment.epoch_seeds import EpochSeeds
 from emotion.experiment.schedules import schedule_callbacks
 from emotion.experiment.train import built_or_resumed_model, class_weights, dataset_maker, prepare_run_data, use_xla
 from emotion.tracking import plots, run_logging

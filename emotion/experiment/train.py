@@ -17,7 +17,8 @@ from emotion.experiment import checkpoint
 from emotion.tracking import offline, run_logging, run_notes
 from emotion.data.augment import make_augment
 from emotion.config import RunConfig, feature_kind, uses_video
-from emotion.experiment.epoch_seeds import EpochOrder, EpochSeeds
+from emotion.data.epoch_order import EpochOrder
+from emotion.experiment.epoch_seeds import EpochSeeds
 from emotion.errors import ConfigError
 from emotion.corpus.labels import EMOTIONS
 from emotion.corpus.splits import describe_split, make_split
