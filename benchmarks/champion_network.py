@@ -63,7 +63,7 @@ def main() -> int:
     from emotion.corpus.labels import EMOTIONS
     from emotion.corpus.splits import _carve_val, published_kfold
     from emotion.experiment.clip_head import fit_clip_head
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.metrics import classification_metrics
     from emotion.experiment.train import train
     from emotion.features.cache import default_cache_dir
     from emotion.models.clip_svm import blend

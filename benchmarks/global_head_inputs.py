@@ -36,7 +36,7 @@ def main() -> int:
     from emotion.data.dataset import prepare_corpus
     from emotion.features.cache import default_cache_dir
     from emotion.features.cnn import extra_width
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.metrics import classification_metrics
     from emotion.models.clip_svm import _fit_head, pooled_functionals
 
     config = build_config("whisper_lstm", {**parse_assignments(args.assignments), "data_dir": str(args.data_dir)})

@@ -28,7 +28,7 @@ def fold_scores(client, fold_run, manifest, emotions) -> dict[str, dict[str, flo
     import numpy as np
     import pandas as pd
 
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.metrics import classification_metrics
 
     test_actors = fold_run.data.params["test_actors"].split(",")
     clips = manifest[manifest["actor"].isin(test_actors)]

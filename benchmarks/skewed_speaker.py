@@ -74,7 +74,7 @@ def main() -> int:
     from emotion.data.dataset import prepare_corpus
     from emotion.corpus.labels import EMOTIONS
     from emotion.corpus.splits import published_kfold
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.metrics import classification_metrics
     from emotion.features.cache import default_cache_dir
     from emotion.features.cnn import extra_groups, extra_width
     from emotion.models.clip_svm import INNER_FOLDS, _fit_head, pooled_columns, pooled_functionals

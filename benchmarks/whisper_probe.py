@@ -40,7 +40,7 @@ def main() -> int:
     from emotion.data.dataset import prepare_corpus
     from emotion.features.cache import default_cache_dir
     from emotion.features.normalise import per_speaker
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.metrics import classification_metrics
     from emotion.models.clip_svm import clip_functionals
 
     def head(c: float):

@@ -13,5 +13,4 @@ tune_report.py    the finished sweep on its parent run: best trial, trial table,
 checkpoint.py   the whole training state after every epoch, so a killed run resumes
 epoch_seeds.py  dropout seeds and the data order's epoch keyed by (seed, epoch): resumes are exact
 schedules.py    learning-rate schedules as epoch callbacks (exponential, warm-up / plateau / cosine)
-metrics.py      UA (headline), WA, macro-F1, per-class recall, confusion matrix
 """

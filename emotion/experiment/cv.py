@@ -23,7 +23,7 @@ from emotion.corpus.splits import actor_kfold, published_kfold, rotated_validati
 from emotion.data.dataset import prepare_corpus
 from emotion.tracking.run_notes import NOTE_TAG, cv_note, run_name
 from emotion.features.cache import default_cache_dir
-from emotion.experiment.metrics import classification_metrics
+from emotion.metrics import classification_metrics
 
 METRICS = ("ua", "wa", "macro_f1")
 # A blended run's parts (emotion/experiment/train.py), carried into the fold table and summary where logged

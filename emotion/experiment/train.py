@@ -25,7 +25,7 @@ from emotion.corpus.splits import describe_split, make_split
 from emotion.data.dataset import PreparedCorpus, prepare_corpus
 from emotion.features.cache import default_cache_dir
 from emotion.features.normalise import Normaliser, per_speaker
-from emotion.experiment.metrics import classification_metrics
+from emotion.metrics import classification_metrics
 from emotion.experiment.clip_head import blend_clip_head
 from emotion.models.clip_svm import ClipSVM
 from emotion.models.lstm_kernel import lstm_path

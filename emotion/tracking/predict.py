@@ -17,7 +17,7 @@ from emotion.tracking import plots
 from emotion.corpus.labels import EMOTIONS
 from emotion.corpus.manifest import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.errors import BadInputError, EmotionError
-from emotion.experiment.metrics import classification_metrics
+from emotion.metrics import classification_metrics
 from emotion.tracking.model_output import prediction_frame
 
 
