@@ -38,7 +38,7 @@ def main() -> int:
     import matplotlib.pyplot as plt
     import mlflow
 
-    from emotion.tracking import plots
+    from emotion.serving import plots
     from emotion.config import parse_assignments
     from emotion.config import VARIANTS, build_config, uses_video
     from emotion.experiment.cv import cross_validate

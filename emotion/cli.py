@@ -68,7 +68,7 @@ def _compare(args) -> int:
 def _register(args) -> int:
     import dataclasses
 
-    from emotion.tracking.model_registry import RegisterSettings, register_best
+    from emotion.serving.model_registry import RegisterSettings, register_best
 
     options = parse_assignments(args.assignments)
     known = {f.name for f in dataclasses.fields(RegisterSettings)}
@@ -90,7 +90,7 @@ def _predict(args) -> int:
     """Exit 0: every input got a prediction; 1: some rows are errors (each with its reason); 2: nothing ran."""
     import time
 
-    from emotion.tracking.predict import audio_files, check_output, load_model, predict_files, write_predictions
+    from emotion.serving.predict import audio_files, check_output, load_model, predict_files, write_predictions
 
     check_output(args.output)  # before the first clip: a bad --output loses no work
     if args.model_uri.startswith(REGISTRY_SCHEMES):
@@ -107,7 +107,7 @@ def _predict(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from emotion.tracking.predict import evaluate
+    from emotion.serving.predict import evaluate
 
     if not args.data_dir.strip("'\""):
         raise EmotionError("parameter data_dir: give the labelled corpus folder to evaluate on")

@@ -112,7 +112,7 @@ def _the_refit_saw_every_actor_and_register_picks_it(config, result, cache_dir, 
     from emotion.data.dataset import prepare_corpus
     from emotion.experiment.train import prepare_run_data
     from emotion.features.normalise import Normaliser
-    from emotion.tracking.model_registry import register_best
+    from emotion.serving.model_registry import register_best
 
     corpus = prepare_corpus(config.data, config.features, cache_dir, allow_video=False)
     params = run.data.params

@@ -17,8 +17,8 @@ from emotion.data.example_clip import example_media, typical_clip
 from emotion.corpus.labels import EMOTIONS
 from emotion.errors import BadInputError
 from emotion.features.audio import require_min_duration
-from emotion.tracking.model_output import RequestError, prediction_frame
-from emotion.tracking.predict import write_predictions
+from emotion.serving.model_output import RequestError, prediction_frame
+from emotion.serving.predict import write_predictions
 
 
 def strict_json(text: str):

@@ -101,7 +101,7 @@ def test_served_model_drops_xla_and_answers_any_length(tmp_path):
     import json
 
     from emotion.features.normalise import Normaliser
-    from emotion.tracking.mlflow_model import METADATA_FILE, NORMALISER_FILE, _load_pyfunc
+    from emotion.serving.mlflow_model import METADATA_FILE, NORMALISER_FILE, _load_pyfunc
 
     config = build_config("wav2vec_attention", {**SMALL["wav2vec_attention"], "frame_pool": 2})
     model = build_model(config, N_CLASSES, {"audio": 6})
@@ -133,7 +133,7 @@ def test_a_model_logged_before_the_tracking_layout_still_loads_in_a_process_that
 
     import emotion.experiment.train  # noqa: F401 -- the package is imported, as in `emotion predict`
     from emotion.features.normalise import Normaliser
-    from emotion.tracking.mlflow_model import METADATA_FILE, NORMALISER_FILE, EmotionModel
+    from emotion.serving.mlflow_model import METADATA_FILE, NORMALISER_FILE, EmotionModel
 
     config = build_config("no_aug", {"frame_pool": 1})
     model = build_model(config, N_CLASSES, {"audio": 6})

@@ -16,7 +16,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from emotion.tracking import plots
+from emotion.serving import plots
 from emotion.config import RunConfig, uses_video
 from emotion.corpus.labels import EMOTIONS
 from emotion.corpus.splits import actor_kfold, published_kfold, rotated_validation

@@ -203,7 +203,7 @@ def tune(settings: TuneSettings, overrides: dict | None = None, cache_root: Path
 
 
 def _register_best_trial(parent_run_id: str) -> None:
-    from emotion.tracking.model_registry import register_best
+    from emotion.serving.model_registry import register_best
 
     try:  # chosen on validation (val_ua of the restored best epoch), never on the test speakers
         print(register_best(parent_run_id=parent_run_id, metric="val_ua").message)

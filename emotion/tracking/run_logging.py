@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from mlflow.keras import MlflowCallback
 
-from emotion.tracking import mlflow_model, plots
+from emotion.serving import mlflow_model, plots
 from emotion.config import RunConfig, feature_kind
 from emotion.corpus.labels import EMOTIONS
 from emotion.data.dataset import PreparedCorpus

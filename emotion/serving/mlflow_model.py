@@ -41,7 +41,7 @@ from emotion.errors import BadInputError
 from emotion.features.audio import require_min_duration
 from emotion.features.normalise import Normaliser, per_speaker
 from emotion.models.clip_svm import ClipSVM, blend
-from emotion.tracking.model_output import EXAMPLE_REQUEST, RequestError, prediction_frame
+from emotion.serving.model_output import EXAMPLE_REQUEST, RequestError, prediction_frame
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 NORMALISER_FILE = "normaliser.json"
@@ -110,12 +110,11 @@ def save_model(
     input_example: pd.DataFrame | None = None,
     validate_serving_input: bool = False,
 ):
-    """Write the model folder (called by Model.log, or directly for a local copy). `signature` is the
-    keras one; the MLmodel keeps the media signature that the pyfunc (and serving) enforces.
-    `input_example` is the pyfunc's (media bytes), attached here, not through the keras flavour, whose
-    tensor signature it does not match. `validate_serving_input` is read by Model.log, which forwards its
-    kwargs here too, so it is accepted and unused (log_model turns the check off: it reloads the model and
-    runs a clip through it at every run's end; tests/test_model_use.py runs it)."""
+    """Write the model folder (called by Model.log, or directly for a local copy). `signature` is the keras one;
+    the MLmodel keeps the media signature the pyfunc (and serving) enforces. `input_example` is the pyfunc's (media
+    bytes), attached here, not through the keras flavour, whose tensor signature it does not match.
+    `validate_serving_input` is read by Model.log, which forwards its kwargs here too: accepted and unused (log_model
+    turns the check off: it reloads the model and runs a clip through it at every run's end; test_model_use runs it)."""
     import mlflow.keras
 
     mlflow_model = mlflow_model or Model()
@@ -141,7 +140,7 @@ def save_model(
     mlflow_model.flavors.pop(pyfunc.FLAVOR_NAME, None)
     pyfunc.add_to_model(
         mlflow_model,
-        loader_module="emotion.tracking.mlflow_model",
+        loader_module="emotion.serving.mlflow_model",  # kept in each MLmodel: a move leaves a forwarder behind
         data="data",
         code="code",
         conda_env="conda.yaml",
