@@ -8,4 +8,5 @@ run_notes.py     run names (`<variant>-<corpus>-fold-N`) and the description sho
 interpret.py     attention weights over time for a few test clips
 offline.py       a tracking-server outage: metrics buffered, the run finished locally, `emotion sync`
 server.py        the team server: `mlflow server` on PostgreSQL with S3 artifacts, health checks
+mlflow_model.py  the loader name of models logged before the serving/ layout: forwards to serving/
 """
