@@ -170,7 +170,7 @@ def tune(settings: TuneSettings, overrides: dict | None = None, cache_root: Path
     from emotion.config import uses_video
     from emotion.data.dataset import prepare_corpus
     from emotion.corpus.splits import make_split
-    from emotion.experiment.tune_storage import redact
+    from emotion.tracking.server import redact
     from emotion.features.cache import default_cache_dir
     from emotion.tracking.run_logging import log_params_once
 

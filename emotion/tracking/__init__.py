@@ -7,6 +7,6 @@ run_logging.py   what a training run logs: parameters, data, class weights, curv
 run_notes.py     run names (`<variant>-<corpus>-fold-N`) and the description shown on the run page
 interpret.py     attention weights over time for a few test clips
 offline.py       a tracking-server outage: metrics buffered, the run finished locally, `emotion sync`
-server.py        the team server: `mlflow server` on PostgreSQL with S3 artifacts, health checks
+server.py        the team server: `mlflow server` on PostgreSQL with S3 artifacts, health checks, URL redaction
 mlflow_model.py  the loader name of models logged before the serving/ layout: forwards to serving/
 """
