@@ -43,7 +43,7 @@ from emotion.features.normalise import Normaliser, per_speaker
 from emotion.models.clip_svm import ClipSVM, blend
 from emotion.serving.model_output import EXAMPLE_REQUEST, RequestError, prediction_frame
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the emotion package, copied whole into each model's code/
 NORMALISER_FILE = "normaliser.json"
 METADATA_FILE = "emotion_model.json"
 CLIP_SVM_FILE = "clip_svm.joblib"
