@@ -1,5 +1,8 @@
 """Running experiments: one training, k folds, several variants, a sweep.
 
+Last package in the order (emotion/__init__.py), under only cli and cloud: it trains, logs through tracking/
+the pyfunc that serving/ defines, and registers a sweep's best model through serving/.
+
 train.py        one variant inside one MLflow run: split, normalise, fit, evaluate, log
 clip_head.py    the clip head beside the network: fit, blend, each part's score logged
 cv.py           k-fold cross-validation by speaker (own folds or EmoBox's published ones)
