@@ -33,7 +33,7 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from emotion.data.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
+from emotion.corpus.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
 
 
 def main() -> int:
@@ -47,7 +47,7 @@ def main() -> int:
 
     from emotion.config import build_config
     from emotion.data.dataset import prepare_corpus
-    from emotion.data.splits import published_kfold
+    from emotion.corpus.splits import published_kfold
     from emotion.experiment.selection import nested_grouped_ua_per_fold, reported_test_metrics
     from emotion.features.cache import default_cache_dir
     from emotion.features.cnn import extra_width

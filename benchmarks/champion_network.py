@@ -33,7 +33,7 @@ from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from emotion.data.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
+from emotion.corpus.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
 
 WEIGHT = 0.7  # whisper_lstm's svm_weight
 INFO_WEIGHTS = (0.3, 0.5)
@@ -60,10 +60,10 @@ def main() -> int:
 
     from emotion.config import build_config
     from emotion.data.dataset import prepare_corpus
-    from emotion.data.labels import EMOTIONS
-    from emotion.data.splits import _carve_val, published_kfold
+    from emotion.corpus.labels import EMOTIONS
+    from emotion.corpus.splits import _carve_val, published_kfold
     from emotion.experiment.clip_head import fit_clip_head
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.metrics import classification_metrics
     from emotion.experiment.train import train
     from emotion.features.cache import default_cache_dir
     from emotion.models.clip_svm import blend

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from emotion.data.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
+from emotion.corpus.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
 
 
 def main() -> int:
@@ -31,12 +31,12 @@ def main() -> int:
     import numpy as np
 
     from emotion.config import build_config, parse_assignments
-    from emotion.data.labels import EMOTIONS
-    from emotion.data.splits import published_kfold
+    from emotion.corpus.labels import EMOTIONS
+    from emotion.corpus.splits import published_kfold
     from emotion.data.dataset import prepare_corpus
     from emotion.features.cache import default_cache_dir
     from emotion.features.cnn import extra_width
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.metrics import classification_metrics
     from emotion.models.clip_svm import _fit_head, pooled_functionals
 
     config = build_config("whisper_lstm", {**parse_assignments(args.assignments), "data_dir": str(args.data_dir)})

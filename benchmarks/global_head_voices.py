@@ -5,7 +5,7 @@
 
 A single clip comes without speaker statistics, so the global head must answer for a voice it never
 heard, after training on 12-15 actors. Here every clip is re-voiced twice as `global_voices` does
-(emotion/data/voices.py: Praat's Change gender, one voice up and one down), and the global head
+(emotion/corpus/voices.py: Praat's Change gender, one voice up and one down), and the global head
 (whisper_lstm's features, the frame mean / std + the extras' mean, as `global_extras_std=false`)
 learns from a fold's training actors in their own and both synthetic voices. The voices are written once under --voices-dir (default: the
 feature cache's folder) and their features cached like any corpus's.
@@ -36,7 +36,7 @@ from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from emotion.data.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
+from emotion.corpus.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
 
 
 # name: (row label, learn from the two voices too, read the HNR mean)
@@ -52,7 +52,7 @@ def make_voices(data_dir: Path, voices_dir: Path) -> None:
     the copies are a corpus with the same names and actors)."""
     from multiprocessing import Pool
 
-    from emotion.data.voices import VOICES, revoice
+    from emotion.corpus.voices import VOICES, revoice
 
     sources = sorted(data_dir.glob("Actor_*/*.wav"))
     jobs = [(str(s), str(voices_dir / v / s.relative_to(data_dir)), v) for v in VOICES for s in sources]
@@ -77,11 +77,11 @@ def main() -> int:
 
     from emotion.config import build_config
     from emotion.data.dataset import prepare_corpus
-    from emotion.data.labels import EMOTIONS
-    from emotion.data.splits import published_kfold
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.corpus.labels import EMOTIONS
+    from emotion.corpus.splits import published_kfold
+    from emotion.metrics import classification_metrics
     from emotion.features.cache import default_cache_dir
-    from emotion.data.voices import VOICES
+    from emotion.corpus.voices import VOICES
     from emotion.features.cnn import extra_width
     from emotion.experiment.selection import nested_grouped_ua_per_fold
     from emotion.models.clip_svm import _fit_head, pooled_functionals

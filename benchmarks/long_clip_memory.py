@@ -2,7 +2,7 @@
 
     python benchmarks/long_clip_memory.py [--seconds 4 15 30 60] [--configs "wav2vec_attention:frame_pool=4" ...]
 
-The served model's own batching (emotion.tracking.mlflow_model.EmotionModel.predict_features: one clip, zero
+The served model's own batching (emotion.serving.mlflow_model.EmotionModel.predict_features: one clip, zero
 padding, Keras' compiled predict step) on Whisper-shaped frames (50 a second, 384 features; a
 log-mel config names `dim=40 rate=100`) for an untrained model at each config: memory depends on
 shapes, not weights. Each clip length runs in a fresh process, and its peak resident memory
@@ -41,7 +41,7 @@ def one(spec: str, seconds: float) -> dict:
 
     from emotion.config import parse_assignments
     from emotion.config import build_config
-    from emotion.tracking.mlflow_model import EmotionModel
+    from emotion.serving.mlflow_model import EmotionModel
     from emotion.models.registry import build_model
 
     variant, _, assignments = spec.partition(":")

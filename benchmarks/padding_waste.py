@@ -21,7 +21,7 @@ import numpy as np
 import soundfile as sf
 
 from emotion.config import FeatureConfig, PipelineConfig
-from emotion.data.dev_paths import RAVDESS16K
+from emotion.corpus.dev_paths import RAVDESS16K
 from emotion.data.pipeline import make_dataset, padding_waste, target_length
 
 DEFAULT_DATA = RAVDESS16K

@@ -23,7 +23,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
-from emotion.data.dev_paths import RAVDESS16K  # noqa: E402 -- after the TF log level
+from emotion.corpus.dev_paths import RAVDESS16K  # noqa: E402 -- after the TF log level
 
 
 def main() -> int:
@@ -38,11 +38,11 @@ def main() -> int:
     import matplotlib.pyplot as plt
     import mlflow
 
-    from emotion.tracking import plots
+    from emotion.serving import plots
     from emotion.config import parse_assignments
     from emotion.config import VARIANTS, build_config, uses_video
     from emotion.experiment.cv import cross_validate
-    from emotion.data.labels import EMOTIONS
+    from emotion.corpus.labels import EMOTIONS
 
     if not args.data_dir.is_dir():
         raise SystemExit(f"error: --data-dir {args.data_dir}: not a folder")

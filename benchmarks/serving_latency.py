@@ -58,8 +58,8 @@ def main() -> None:
     from emotion.config import build_config
     from emotion.data.synthetic import ensure_builtin_corpus
     from emotion.features.cache import default_cache_dir
-    from emotion.tracking.model_registry import register_best
-    from emotion.tracking.predict import load_model, predict_files
+    from emotion.serving.model_registry import register_best
+    from emotion.serving.predict import load_model, predict_files
     from emotion.experiment.train import train
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -167,7 +167,7 @@ def _serve_and_load(model_uri: str, uri: str, workers: int, concurrency: int, bo
     (latencies ms of the answered ones, error count, wall seconds)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from emotion.tracking.predict import serve_command
+    from emotion.serving.predict import serve_command
 
     port = _free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}

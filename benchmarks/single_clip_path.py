@@ -18,7 +18,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from emotion.data.dev_paths import RAVDESS16K  # noqa: E402 -- after the TF log level
+from emotion.corpus.dev_paths import RAVDESS16K  # noqa: E402 -- after the TF log level
 
 PATHS = ("speaker", "alone")  # the request's speaker column: the actor, or the clip's own id
 
@@ -28,7 +28,7 @@ def fold_scores(client, fold_run, manifest, emotions) -> dict[str, dict[str, flo
     import numpy as np
     import pandas as pd
 
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.metrics import classification_metrics
 
     test_actors = fold_run.data.params["test_actors"].split(",")
     clips = manifest[manifest["actor"].isin(test_actors)]
@@ -58,8 +58,8 @@ def main() -> None:
     import mlflow
     import numpy as np
 
-    from emotion.data.labels import EMOTIONS
-    from emotion.data.manifest import build_manifest
+    from emotion.corpus.labels import EMOTIONS
+    from emotion.corpus.manifest import build_manifest
 
     mlflow.set_tracking_uri(mlflow.get_tracking_uri())  # models:/ resolves through the global URI
     client = mlflow.MlflowClient()

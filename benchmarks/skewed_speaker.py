@@ -37,7 +37,7 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from emotion.data.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
+from emotion.corpus.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
 
 SKEW = 0.8  # the majority emotion's share of a skewed request
 C = 0.03  # every head's C, fixed: the grouped-CV choice of ClipSVM on Whisper functionals, and 20x fewer fits
@@ -72,9 +72,9 @@ def main() -> int:
 
     from emotion.config import build_config
     from emotion.data.dataset import prepare_corpus
-    from emotion.data.labels import EMOTIONS
-    from emotion.data.splits import published_kfold
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.corpus.labels import EMOTIONS
+    from emotion.corpus.splits import published_kfold
+    from emotion.metrics import classification_metrics
     from emotion.features.cache import default_cache_dir
     from emotion.features.cnn import extra_groups, extra_width
     from emotion.models.clip_svm import INNER_FOLDS, _fit_head, pooled_columns, pooled_functionals

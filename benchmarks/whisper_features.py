@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from emotion.data.dev_paths import RAVDESS16K  # noqa: E402 -- after the TF log level
+from emotion.corpus.dev_paths import RAVDESS16K  # noqa: E402 -- after the TF log level
 
 CORPUS_CLIPS = 1080
 

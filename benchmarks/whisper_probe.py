@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from emotion.data.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
+from emotion.corpus.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noqa: E402 -- after the TF log level
 
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -35,12 +35,12 @@ def main() -> int:
     from sklearn.preprocessing import StandardScaler
 
     from emotion.config import build_config
-    from emotion.data.labels import EMOTIONS
-    from emotion.data.splits import published_kfold
+    from emotion.corpus.labels import EMOTIONS
+    from emotion.corpus.splits import published_kfold
     from emotion.data.dataset import prepare_corpus
     from emotion.features.cache import default_cache_dir
     from emotion.features.normalise import per_speaker
-    from emotion.experiment.metrics import classification_metrics
+    from emotion.metrics import classification_metrics
     from emotion.models.clip_svm import clip_functionals
 
     def head(c: float):

@@ -68,7 +68,7 @@ def _compare(args) -> int:
 def _register(args) -> int:
     import dataclasses
 
-    from emotion.tracking.model_registry import RegisterSettings, register_best
+    from emotion.serving.model_registry import RegisterSettings, register_best
 
     options = parse_assignments(args.assignments)
     known = {f.name for f in dataclasses.fields(RegisterSettings)}
@@ -90,7 +90,7 @@ def _predict(args) -> int:
     """Exit 0: every input got a prediction; 1: some rows are errors (each with its reason); 2: nothing ran."""
     import time
 
-    from emotion.tracking.predict import audio_files, check_output, load_model, predict_files, write_predictions
+    from emotion.serving.predict import audio_files, check_output, load_model, predict_files, write_predictions
 
     check_output(args.output)  # before the first clip: a bad --output loses no work
     if args.model_uri.startswith(REGISTRY_SCHEMES):
@@ -107,7 +107,7 @@ def _predict(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from emotion.tracking.predict import evaluate
+    from emotion.serving.predict import evaluate
 
     if not args.data_dir.strip("'\""):
         raise EmotionError("parameter data_dir: give the labelled corpus folder to evaluate on")
@@ -143,7 +143,7 @@ def _tune(args) -> int:
 def _features(args) -> int:
     """Write a pre-extracted feature folder (one <clip>.npy each) for the variants' feature_dir."""
     from emotion.config import build_config
-    from emotion.data.manifest import build_manifest
+    from emotion.corpus.manifest import build_manifest
     from emotion.data.synthetic import ensure_builtin_corpus
     from emotion.features.cache import default_cache_dir
     from emotion.features.extractors import audio_extractor
@@ -178,7 +178,7 @@ def _wav2vec_random(args) -> int:
 
 
 def _manifest(args) -> int:
-    from emotion.data.manifest import build_manifest
+    from emotion.corpus.manifest import build_manifest
 
     manifest, report = build_manifest(args.folder, args.corpus)
     print(report.summary())

@@ -117,7 +117,7 @@ def render() -> str:
     params = {"output": "features_cnn_fixed", **{n: cnn[n] for n in names}}
     assignments = " ".join(f"{n}={{{n}}}" for n in names)
     entries.append(_entry("features", params, f"python entrypoints/features.py {{output}} {assignments}"))
-    from emotion.tracking.model_registry import CHAMPION_URI, RegisterSettings  # register's defaults live there
+    from emotion.serving.model_registry import CHAMPION_URI, RegisterSettings  # register's defaults live there
 
     register = {
         k: str(v).lower() if isinstance(v, bool) else v for k, v in dataclasses.asdict(RegisterSettings()).items()

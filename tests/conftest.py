@@ -26,7 +26,7 @@ def _share_the_cpus_between_workers() -> None:
 
 _share_the_cpus_between_workers()
 
-from emotion.data.dev_paths import RAVDESS16K  # noqa: E402  (after the thread settings: it may start TensorFlow)
+from emotion.corpus.dev_paths import RAVDESS16K  # noqa: E402  (after the thread settings: it may start TensorFlow)
 
 ROOT = Path(__file__).resolve().parents[1]
 PRISTINE_MLFLOW_ENV = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}  # before any test ran

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from emotion.config import FeatureConfig
-from emotion.data.dev_paths import RAVDESS16K
+from emotion.corpus.dev_paths import RAVDESS16K
 from emotion.errors import BadInputError
 from emotion.features.audio import (
     deltas,

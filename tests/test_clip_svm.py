@@ -231,7 +231,7 @@ def test_a_trained_cnn_lstm_logs_both_parts_and_its_model_blends_them(cache_dir,
     gets the global head, which (global_hnr=false, global_prosody=false) reads no Praat column, so the
     clip skips Praat."""
     import emotion.features.prosody as prosody
-    from emotion.data.labels import EMOTIONS
+    from emotion.corpus.labels import EMOTIONS
     from emotion.experiment.train import train
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")

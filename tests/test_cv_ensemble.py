@@ -13,7 +13,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from emotion.config import build_config
 from emotion.experiment.cv import cross_validate
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.errors import ConfigError
 
 

@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from conftest import ROOT, subprocess_env
 from services import clean_env, free_port, unavailable, wait_for_ping
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.config.variants import WHISPER_SEQUENCE
 
 pytestmark = [

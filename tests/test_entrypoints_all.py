@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 
 from conftest import ROOT, subprocess_env
 from emotion.config import VARIANTS
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.quiet_tensorflow import NOISE, NVIDIA_DRIVER
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion.data.labels import emotion_index
+from emotion.corpus.labels import emotion_index
 from emotion.data.synthetic_video import draw_face_speaker, read_video_frame_count, write_face_video
 from emotion.errors import BadInputError, ConfigError
 from emotion.features.face import FACE_FEATURE_DIM, extract_face_features

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emotion.data.manifest import build_manifest
+from emotion.corpus.manifest import build_manifest
 from emotion.errors import BadInputError
 from emotion.features.audio import load_audio
 from emotion.features.cnn import CnnFeatureExtractor

@@ -1,6 +1,6 @@
 """The tree, the packages' one-line-per-module indexes, the README's layout section and the import
-graph agree: every module is listed where it lives, and no two modules import each other (module-level
-or late imports alike)."""
+graph agree: every module is listed where it lives, no two modules import each other, and no module
+imports from a package later in the order (module-level or late imports alike)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,56 @@ def test_the_cycle_check_finds_a_cycle():
     assert cycle({"a": {"b"}, "b": set(), "d": {"a", "b"}}) == []
 
 
-@pytest.mark.parametrize("package", SUBPACKAGES, ids=lambda p: p.name)
+# Data flows one way: a package imports only packages to its left (emotion/__init__.py says why).
+LAYERS = ["corpus", "features", "data", "models", "serving", "tracking", "experiment"]
+BELOW_ALL = {"config", "errors", "metrics"}
+ABOVE_ALL = {"", "cli", "cloud", "mlproject", "quiet_tensorflow", "mlflow_model"}  # "": emotion/__init__.py
+
+
+def layer(module: str) -> int:
+    """A module's rank in the order; a package missing from the order fails here until it is placed."""
+    part = module.split(".")[1] if "." in module else ""
+    if part in BELOW_ALL:
+        return -1
+    if part in ABOVE_ALL:
+        return len(LAYERS)
+    return LAYERS.index(part)
+
+
+def upward_imports(module: str, source: str) -> list[str]:
+    """The emotion modules `source` (the text of `module`) imports from a package later in the order,
+    at module level or inside a function: `import emotion.x`, `from emotion.x import y`, `from emotion import x`."""
+    targets = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            targets += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module == "emotion":
+            targets += [f"emotion.{a.name}" for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            targets.append(node.module)
+    return [t for t in targets if t.startswith("emotion.") and layer(t) > layer(module)]
+
+
+def test_no_module_imports_from_a_later_package():
+    upward = {
+        name: found
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (found := upward_imports(name := _module_name(path), path.read_text()))
+    }
+    assert upward == {}
+
+
+def test_the_order_check_finds_an_import_running_back_up():
+    assert upward_imports("emotion.corpus.names", "from emotion.experiment.train import train") == [
+        "emotion.experiment.train"
+    ]
+    late = "def f():\n    import emotion.tracking.server\n    from emotion import serving\n"
+    assert upward_imports("emotion.data.dataset", late) == ["emotion.tracking.server", "emotion.serving"]
+    assert upward_imports("emotion.serving.predict", "from emotion.corpus.labels import EMOTIONS\nimport numpy") == []
+    assert upward_imports("emotion.cli", "from emotion.experiment.train import train") == []
+
+
+@pytest.mark.parametrize("package", [PACKAGE, *SUBPACKAGES], ids=lambda p: p.name)
 def test_every_module_is_listed_in_its_package_index(package):
     index = ast.get_docstring(ast.parse((package / "__init__.py").read_text())) or ""
     listed = set(re.findall(r"^\s*(\w+\.(?:py|sh))\s", index, flags=re.MULTILINE))

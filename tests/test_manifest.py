@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from emotion.data.dev_paths import RAVDESS16K
-from emotion.data.labels import EMOTIONS
-from emotion.data.manifest import COLUMNS, build_manifest
+from emotion.corpus.dev_paths import RAVDESS16K
+from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.manifest import COLUMNS, build_manifest
 from emotion.errors import BadInputError, ConfigError
 
 REAL_RAVDESS = RAVDESS16K

@@ -19,8 +19,8 @@ import pytest
 from mlflow import MlflowClient
 
 from conftest import subprocess_env
-from emotion.data.labels import EMOTIONS
-from emotion.tracking.predict import serve_command
+from emotion.corpus.labels import EMOTIONS
+from emotion.serving.predict import serve_command
 from services import wait_for_ping
 
 pytestmark = [
@@ -47,7 +47,7 @@ def store(cache_dir, tmp_path_factory):
 
 
 def test_register_best_sets_champion_and_never_lets_a_worse_run_take_it(store):
-    from emotion.tracking.model_registry import register_best
+    from emotion.serving.model_registry import register_best
 
     client = store["client"]
     first = register_best(experiment="strong", model_name="emotion")
@@ -115,7 +115,7 @@ def _cli(args, store, cache_dir):
 
 
 def _champion_uri(store):
-    from emotion.tracking.model_registry import register_best
+    from emotion.serving.model_registry import register_best
 
     mlflow.set_tracking_uri(store["uri"])
     register_best(experiment="strong", model_name="emotion")

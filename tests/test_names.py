@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emotion.data.labels import EMOTIONS
-from emotion.data.names import CREMAD_BROKEN, format_ravdess, parse_cremad, parse_ravdess
+from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.names import CREMAD_BROKEN, format_ravdess, parse_cremad, parse_ravdess
 
 
 def test_ravdess_every_field():

@@ -54,7 +54,7 @@ def test_register_and_evaluate_defaults_are_the_registry_defaults():
     import dataclasses
 
     from emotion.config import DataConfig
-    from emotion.tracking.model_registry import CHAMPION_URI, RegisterSettings
+    from emotion.serving.model_registry import CHAMPION_URI, RegisterSettings
 
     entries = _entry_points()
     register = {name: spec["default"] for name, spec in entries["register"]["parameters"].items() if name != "extra"}

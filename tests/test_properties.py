@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emotion.config import PipelineConfig
-from emotion.data.names import parse_cremad, parse_ravdess
+from emotion.corpus.names import parse_cremad, parse_ravdess
 from emotion.data.pipeline import make_dataset
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

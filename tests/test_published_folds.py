@@ -9,8 +9,8 @@ import mlflow
 import numpy as np
 import pytest
 
-from emotion.data.manifest import build_manifest
-from emotion.data.splits import published_kfold
+from emotion.corpus.manifest import build_manifest
+from emotion.corpus.splits import published_kfold
 from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.errors import BadInputError, ConfigError
 
@@ -112,7 +112,7 @@ def _the_refit_saw_every_actor_and_register_picks_it(config, result, cache_dir, 
     from emotion.data.dataset import prepare_corpus
     from emotion.experiment.train import prepare_run_data
     from emotion.features.normalise import Normaliser
-    from emotion.tracking.model_registry import register_best
+    from emotion.serving.model_registry import register_best
 
     corpus = prepare_corpus(config.data, config.features, cache_dir, allow_video=False)
     params = run.data.params

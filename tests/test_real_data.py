@@ -27,7 +27,7 @@ def test_trained_on_one_folder_scores_other_speakers_recorded_at_48_khz(ravdess1
     import soundfile
     from scipy.signal import resample_poly
 
-    from emotion.tracking.predict import evaluate
+    from emotion.serving.predict import evaluate
 
     actors = sorted(p for p in ravdess16k.iterdir() if p.name.startswith("Actor_"))
     train_dir, eval_dir = tmp_path / "train", tmp_path / "eval48k"

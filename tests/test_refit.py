@@ -12,7 +12,7 @@ import mlflow
 import pytest
 
 from conftest import subprocess_env
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""emotion.tracking.results on hand-logged runs (fast), and notebooks/results.ipynb executed top to bottom on real runs (slow)."""
+"""emotion.serving.results on hand-logged runs (fast), and notebooks/results.ipynb executed top to bottom on real runs (slow)."""
 
 import io
 
@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from mlflow import MlflowClient
 
 from conftest import ROOT, subprocess_env
-from emotion.tracking import results
-from emotion.data.labels import EMOTIONS
+from emotion.serving import results
+from emotion.corpus.labels import EMOTIONS
 from emotion.errors import EmotionError
 
 NOTEBOOK = ROOT / "notebooks" / "results.ipynb"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,11 +15,11 @@ import soundfile as sf
 
 from emotion.config import FeatureConfig
 from emotion.data.example_clip import example_media, typical_clip
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.errors import BadInputError
 from emotion.features.audio import require_min_duration
-from emotion.tracking.model_output import RequestError, prediction_frame
-from emotion.tracking.predict import write_predictions
+from emotion.serving.model_output import RequestError, prediction_frame
+from emotion.serving.predict import write_predictions
 
 
 def strict_json(text: str):
@@ -114,3 +115,12 @@ def test_training_skips_a_clip_under_the_floor_into_the_build_report(tmp_path, c
     corpus = prepare_corpus(config.data, config.features, cache_dir, allow_video=False)
     assert len(corpus.labels) == 2 and str(short) not in set(corpus.manifest["audio_path"])
     assert (str(short), "0.05 s long, under min_clip_seconds=0.3 (too short to carry an emotion)") in corpus.skipped
+
+
+def test_a_logged_model_carries_the_whole_package():
+    """MLflow puts a model's code/ first on sys.path, so code/emotion must be the emotion package itself,
+    not the folder the pyfunc module sits in: a process without the project installed imports it all from there."""
+    import emotion
+    from emotion.serving.mlflow_model import PACKAGE_DIR
+
+    assert PACKAGE_DIR == Path(emotion.__file__).resolve().parent

@@ -8,7 +8,7 @@ import numpy as np
 from emotion.config import build_config
 from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.features.normalise import per_speaker
-from emotion.tracking.predict import evaluate
+from emotion.serving.predict import evaluate
 from emotion.experiment.train import train
 
 

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emotion.config import SplitConfig
-from emotion.data.labels import EMOTIONS
-from emotion.data.splits import (
+from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.splits import (
     actor_kfold,
     describe_split,
     make_split,

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from emotion.data.manifest import build_manifest
+from emotion.corpus.manifest import build_manifest
 from emotion.errors import BadInputError
 
 

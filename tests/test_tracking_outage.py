@@ -118,7 +118,7 @@ def test_a_server_that_never_returns_leaves_a_local_run_that_syncs_later(server,
     # a LoggedModel on the server for the synced run: `register` can promote it, models:/<id> loads it
     (logged,) = client.search_logged_models(experiment_ids=[run.info.experiment_id])
     assert logged.source_run_id == run.info.run_id and str(logged.status) == "READY"
-    from emotion.tracking.model_registry import register_best
+    from emotion.serving.model_registry import register_best
 
     promoted = register_best(experiment=client.get_experiment(run.info.experiment_id).name, model_name="synced")
     assert promoted.moved and promoted.run_id == run.info.run_id

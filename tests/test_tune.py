@@ -20,7 +20,8 @@ from emotion.config import build_config
 from emotion.errors import ConfigError, EmotionError
 from services import PG_HOST, PG_PORT, PG_USER, postgres_db  # noqa: F401 (fixture)
 from emotion.experiment.tune_settings import TUNE_FIELDS, TuneSettings, parse_settings, suggest, validate
-from emotion.experiment.tune_storage import open_storage, redact
+from emotion.experiment.tune_storage import open_storage
+from emotion.tracking.server import redact
 
 FAST_CONFIG = {"max_actors": "6", "epochs": "3"}  # cnn_pooling: about a second an epoch
 

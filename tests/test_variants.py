@@ -101,7 +101,7 @@ def test_served_model_drops_xla_and_answers_any_length(tmp_path):
     import json
 
     from emotion.features.normalise import Normaliser
-    from emotion.tracking.mlflow_model import METADATA_FILE, NORMALISER_FILE, _load_pyfunc
+    from emotion.serving.mlflow_model import METADATA_FILE, NORMALISER_FILE, _load_pyfunc
 
     config = build_config("wav2vec_attention", {**SMALL["wav2vec_attention"], "frame_pool": 2})
     model = build_model(config, N_CLASSES, {"audio": 6})
@@ -122,8 +122,10 @@ def test_served_model_drops_xla_and_answers_any_length(tmp_path):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_a_model_logged_before_the_tracking_layout_still_loads_in_a_process_that_imported_emotion(tmp_path):
-    """Its MLmodel names `emotion.mlflow_model` as the loader; with this package imported (emotion predict,
+# the loader names of models logged before the tracking/ layout, then before the serving/ one
+@pytest.mark.parametrize("loader", ["emotion.mlflow_model", "emotion.tracking.mlflow_model"])
+def test_a_model_logged_before_a_layout_change_still_loads_in_a_process_that_imported_emotion(tmp_path, loader):
+    """Its MLmodel names an old module as the loader; with this package imported (emotion predict,
     evaluate) MLflow cannot fall back on the model's own code copy, so the old name forwards."""
     import json
 
@@ -133,7 +135,7 @@ def test_a_model_logged_before_the_tracking_layout_still_loads_in_a_process_that
 
     import emotion.experiment.train  # noqa: F401 -- the package is imported, as in `emotion predict`
     from emotion.features.normalise import Normaliser
-    from emotion.tracking.mlflow_model import METADATA_FILE, NORMALISER_FILE, EmotionModel
+    from emotion.serving.mlflow_model import METADATA_FILE, NORMALISER_FILE, EmotionModel
 
     config = build_config("no_aug", {"frame_pool": 1})
     model = build_model(config, N_CLASSES, {"audio": 6})
@@ -143,7 +145,7 @@ def test_a_model_logged_before_the_tracking_layout_still_loads_in_a_process_that
     Normaliser({"audio": np.zeros(6, np.float32)}, {"audio": np.ones(6, np.float32)}).save(data / NORMALISER_FILE)
     (data / METADATA_FILE).write_text(json.dumps({"variant": "no_aug", "modalities": ["audio"], "features": {}}))
     old = Model()
-    pyfunc.add_to_model(old, loader_module="emotion.mlflow_model", data="data")  # the pre-layout loader name
+    pyfunc.add_to_model(old, loader_module=loader, data="data")
     old.save(str(tmp_path / "MLmodel"))
     # loader-module models have no public accessor (get_raw_model is for python_model ones)
     served = mlflow.pyfunc.load_model(str(tmp_path))._model_impl

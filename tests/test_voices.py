@@ -1,4 +1,4 @@
-"""Synthetic voices for the global head (emotion/data/voices.py): real Praat PSOLA on real RAVDESS clips."""
+"""Synthetic voices for the global head (emotion/corpus/voices.py): real Praat PSOLA on real RAVDESS clips."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from parselmouth.praat import call
 
-from emotion.data.voices import PITCH_RANGE, VOICES, voice_path, voiced_copies
+from emotion.corpus.voices import PITCH_RANGE, VOICES, voice_path, voiced_copies
 
 
 def _pitch_median(path) -> float:

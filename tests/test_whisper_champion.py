@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 from conftest import subprocess_env
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.features.whisper import bundled_model_dir
 from emotion.models.clip_svm import MIN_SPEAKER_CLIPS, ClipSVM
-from emotion.tracking.predict import serve_command
+from emotion.serving.predict import serve_command
 from services import free_port, stop, wait_for_ping
 
 pytestmark = [
@@ -47,7 +47,7 @@ SMALL = {
 def champion(cache_dir, tmp_path_factory):
     from emotion.config import build_config
     from emotion.data.dataset import prepare_corpus
-    from emotion.tracking.model_registry import register_best
+    from emotion.serving.model_registry import register_best
     from emotion.experiment.train import train
 
     folder = tmp_path_factory.mktemp("champion-store")

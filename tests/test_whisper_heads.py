@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_whisper_heads")]
 PROBABILITIES = [f"p_{e}" for e in EMOTIONS]
@@ -60,7 +60,7 @@ def test_the_run_logs_a_model_without_a_network_whose_answers_are_the_runs_test_
 def test_a_cv_refit_logs_the_heads_on_every_actor_and_register_promotes_it(heads, cache_dir):
     from emotion.config import build_config
     from emotion.experiment.cv import cross_validate
-    from emotion.tracking.model_registry import register_best
+    from emotion.serving.model_registry import register_best
 
     config = build_config("whisper_heads", {**SMALL, "cv_folds": "3", "refit": "true"})
     result = cross_validate(config, cache_dir)

@@ -1,4 +1,4 @@
-"""Every default of the platform, in one place, with the reason for it.
+"""Every default of the platform, in one place, with the reason for it. Below every other package.
 
     sections.py  the run's sections (data, features, split, pipeline, train, augment, each model) and RunConfig
     variants.py  the variants, their model sections and their own defaults (VARIANT_DEFAULTS, the recipes)

@@ -198,7 +198,7 @@ class CNNLSTMConfig:
     # clip_functionals=frames: the global head also reads the extra columns' std over segments (off:
     # their mean only; pitch and energy spread are speaker traits it cannot normalise away)
     global_extras_std: bool = True
-    # global_head: it also learns from every training clip re-voiced twice (emotion/data/voices.py), so a
+    # global_head: it also learns from every training clip re-voiced twice (emotion/corpus/voices.py), so a
     # single clip of an unheard voice is less far from what it learnt from
     global_voices: bool = False
     # With global_extras_std=false, the global head also reads the clip's mean HNR (voice_quality's column).

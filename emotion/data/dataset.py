@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from emotion.config import DataConfig, FeatureConfig, feature_kind
-from emotion.data.labels import EMOTIONS
-from emotion.data.manifest import VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
+from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.manifest import VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.errors import BadInputError, ConfigError
 from emotion.features.audio import require_min_duration
@@ -142,11 +142,11 @@ def voiced_features(
     cache_root: Path,
     unmeasured: tuple[str, ...] = (),
 ) -> tuple[list[np.ndarray], np.ndarray, list[tuple[str, str]]]:
-    """The clips at `positions` in every synthetic voice (emotion/data/voices.py): their feature arrays
+    """The clips at `positions` in every synthetic voice (emotion/corpus/voices.py): their feature arrays
     (T, F), the corpus position each came from (its label and actor), and the copies left out with their
     reason (a clip Praat cannot re-voice, or whose copy fails feature extraction). unmeasured: as
     audio_features (the voices feed only the global head, which may not read Praat's columns)."""
-    from emotion.data.voices import voiced_copies
+    from emotion.corpus.voices import voiced_copies
 
     sources = [str(corpus.manifest["audio_path"][i]) for i in positions]
     copies, skipped = voiced_copies(sources, Path(cache_root) / "voices")

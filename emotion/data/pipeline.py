@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from emotion.data.augment import mixup
 from emotion.config import PipelineConfig
-from emotion.experiment.epoch_seeds import EpochOrder
+from emotion.data.epoch_order import EpochOrder
 
 
 def target_length(config: PipelineConfig, train_lengths: np.ndarray) -> int | None:
@@ -80,7 +80,7 @@ def make_dataset(
     anew every epoch; fixed lengths are re-imposed after it.
     mixup_alpha: > 0 mixes each batch's clips and labels pairwise (emotion.data.augment.mixup); training only.
     shuffle: clips in a new order every pass, from `order` (made from `seed` when not given): the
-    order and the augmentation seeds of a pass depend only on (seed, epoch), see emotion.experiment.epoch_seeds.
+    order and the augmentation seeds of a pass depend only on (seed, epoch), see emotion.data.epoch_order.
     """
     modalities = list(sequences)
     n = len(labels)

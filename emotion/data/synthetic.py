@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.data.synthetic_video import draw_face_speaker, write_face_video
 from emotion.features.video import VIDEO_FPS
 

@@ -2,7 +2,7 @@
 
 What a clip shows (so face features computed from it mean something):
 - a face-shaped ellipse with eyes, brows and a mouth; the emotion (`pattern_id`, the index into
-  `emotion.data.labels.EMOTIONS`) sets eye size, brow height and tilt, mouth width, opening and
+  `emotion.corpus.labels.EMOTIONS`) sets eye size, brow height and tilt, mouth width, opening and
   smile (table `EXPRESSIONS`);
 - per frame, `activity` (the audio's syllable envelope at that frame's time, in [0, 1]) opens the
   mouth and strengthens the expression, so the video moves with the audio it belongs to;

@@ -10,8 +10,8 @@ import numpy as np
 
 from emotion.config import RunConfig
 from emotion.data.dataset import PreparedCorpus, voiced_features
-from emotion.data.labels import EMOTIONS
-from emotion.experiment.metrics import classification_metrics
+from emotion.corpus.labels import EMOTIONS
+from emotion.metrics import classification_metrics
 from emotion.features.cnn import extra_groups, extra_width
 from emotion.models.clip_svm import ClipSVM, blend
 

@@ -16,14 +16,14 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from emotion.tracking import plots
+from emotion.serving import plots
 from emotion.config import RunConfig, uses_video
-from emotion.data.labels import EMOTIONS
-from emotion.data.splits import actor_kfold, published_kfold, rotated_validation
+from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.splits import actor_kfold, published_kfold, rotated_validation
 from emotion.data.dataset import prepare_corpus
 from emotion.tracking.run_notes import NOTE_TAG, cv_note, run_name
 from emotion.features.cache import default_cache_dir
-from emotion.experiment.metrics import classification_metrics
+from emotion.metrics import classification_metrics
 
 METRICS = ("ua", "wa", "macro_f1")
 # A blended run's parts (emotion/experiment/train.py), carried into the fold table and summary where logged

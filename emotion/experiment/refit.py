@@ -23,13 +23,15 @@ import numpy as np
 
 from emotion.config import RunConfig, has_network
 from emotion.data.dataset import PreparedCorpus
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.experiment.clip_head import refit_clip_head
-from emotion.experiment.epoch_seeds import EpochOrder, EpochSeeds
+from emotion.data.epoch_order import EpochOrder
+from emotion.experiment.epoch_seeds import EpochSeeds
 from emotion.experiment.schedules import schedule_callbacks
 from emotion.experiment.train import built_or_resumed_model, class_weights, dataset_maker, prepare_run_data, use_xla
-from emotion.tracking import plots, run_logging
-from emotion.tracking.run_notes import REFIT_TAG
+from emotion.serving import plots
+from emotion.tracking import run_logging
+from emotion.serving.model_registry import REFIT_TAG
 
 
 @dataclass

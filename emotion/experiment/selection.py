@@ -10,8 +10,8 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.model_selection import GroupKFold
 
-from emotion.data.labels import EMOTIONS
-from emotion.experiment.metrics import classification_metrics
+from emotion.corpus.labels import EMOTIONS
+from emotion.metrics import classification_metrics
 from emotion.models.clip_svm import INNER_FOLDS, _fit_head
 
 # fit rows -> what a head is fit on (x, labels, actors): e.g. those rows plus their synthetic voices

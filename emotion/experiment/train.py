@@ -17,34 +17,22 @@ from emotion.experiment import checkpoint
 from emotion.tracking import offline, run_logging, run_notes
 from emotion.data.augment import make_augment
 from emotion.config import RunConfig, feature_kind, has_network, uses_video
-from emotion.experiment.epoch_seeds import EpochOrder, EpochSeeds
+from emotion.data.epoch_order import EpochOrder
+from emotion.experiment.epoch_seeds import EpochSeeds
+from emotion.experiment.train_result import TrainResult
 from emotion.errors import ConfigError
-from emotion.data.labels import EMOTIONS
-from emotion.data.splits import describe_split, make_split
+from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.splits import describe_split, make_split
 from emotion.data.dataset import PreparedCorpus, prepare_corpus
 from emotion.features.cache import default_cache_dir
 from emotion.features.normalise import Normaliser, per_speaker
-from emotion.experiment.metrics import classification_metrics
+from emotion.metrics import classification_metrics
 from emotion.experiment.clip_head import blend_clip_head
 from emotion.models.clip_svm import ClipSVM
 from emotion.models.lstm_kernel import lstm_path
 from emotion.models.registry import build_model
 from emotion.data.pipeline import make_dataset, one_length
 from emotion.experiment.schedules import schedule_callbacks
-
-
-@dataclass
-class TrainResult:
-    run_id: str
-    test: dict  # classification_metrics on the held-out test speakers
-    val: dict
-    epochs_run: int
-    seconds: float
-    train_val_gap: float  # train minus validation accuracy at the best (restored) epoch
-    unsynced: Path | None = None  # the tracking server never came back: the local run folder for `emotion sync`
-    test_true: np.ndarray | None = None  # (n_test,) labels in split["test"] order
-    test_proba: np.ndarray | None = None  # (n_test, classes) softmax in that order (cv ensembles)
-    best_epoch: int = 0  # 1-based: the epoch early stopping restored (a cv refit trains the folds' median)
 
 
 def class_weights(train_labels: np.ndarray) -> dict[int, float]:

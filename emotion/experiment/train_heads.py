@@ -17,10 +17,11 @@ import numpy as np
 
 from emotion.config import RunConfig
 from emotion.data.dataset import PreparedCorpus, prepare_corpus
-from emotion.data.labels import EMOTIONS
-from emotion.data.splits import describe_split, make_split
+from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.splits import describe_split, make_split
 from emotion.experiment.clip_head import fit_val_test_heads
-from emotion.experiment.metrics import classification_metrics
+from emotion.metrics import classification_metrics
+from emotion.experiment.train_result import TrainResult
 from emotion.features.cache import default_cache_dir
 from emotion.tracking import run_logging, run_notes
 
@@ -35,8 +36,6 @@ def train_heads(
     on_run_started=None,
 ):
     """As experiment/train.py's train() (the same arguments and TrainResult), for the heads alone."""
-    from emotion.experiment.train import TrainResult
-
     started = time.time()
     cache_root = Path(cache_root) if cache_root else default_cache_dir()
     if corpus is None:

@@ -169,8 +169,8 @@ def tune(settings: TuneSettings, overrides: dict | None = None, cache_root: Path
 
     from emotion.config import uses_video
     from emotion.data.dataset import prepare_corpus
-    from emotion.data.splits import make_split
-    from emotion.experiment.tune_storage import redact
+    from emotion.corpus.splits import make_split
+    from emotion.tracking.server import redact
     from emotion.features.cache import default_cache_dir
     from emotion.tracking.run_logging import log_params_once
 
@@ -203,7 +203,7 @@ def tune(settings: TuneSettings, overrides: dict | None = None, cache_root: Path
 
 
 def _register_best_trial(parent_run_id: str) -> None:
-    from emotion.tracking.model_registry import register_best
+    from emotion.serving.model_registry import register_best
 
     try:  # chosen on validation (val_ua of the restored best epoch), never on the test speakers
         print(register_best(parent_run_id=parent_run_id, metric="val_ua").message)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import warnings
 
 from emotion.experiment.tune_settings import TuneSettings
-from emotion.experiment.tune_storage import redact, trial_counts
+from emotion.experiment.tune_storage import trial_counts
+from emotion.tracking.server import redact
 from emotion.tracking.run_notes import NOTE_TAG
 
 

@@ -8,18 +8,9 @@ import warnings
 
 from emotion.errors import EmotionError
 from emotion.experiment.tune_settings import TuneSettings
+from emotion.tracking.server import redact
 
 SCHEMA_RACE_ATTEMPTS = 3  # workers starting together on an empty database race to create the tables
-
-
-def redact(url: str) -> str:
-    """The storage URL without its password (logged on the parent run)."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a SQLAlchemy URL: log only the scheme
-        return url.split("://", 1)[0] + "://..."
 
 
 def open_storage(settings: TuneSettings):

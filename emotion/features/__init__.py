@@ -1,5 +1,7 @@
 """Per-clip features and their on-disk cache.
 
+Sits above corpus (file names, labels), below data (the order: emotion/__init__.py).
+
 extractors.py      feature_kind -> (extractor, cache key parameters): the one dispatch point
 audio.py           decode, mono, resample; log-mel / MFCC frames
 segments.py        a clip's frames cut into n_segments equal spans

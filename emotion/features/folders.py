@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from emotion.data.names import parse_cremad, parse_ravdess
+from emotion.corpus.names import parse_cremad, parse_ravdess
 from emotion.errors import BadInputError
 from emotion.features.progress import progress
 

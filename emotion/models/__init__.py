@@ -1,5 +1,6 @@
 """Keras models of every variant. Importing the package registers the custom layers, so a saved model
 (`mlflow.keras.load_model`, `keras.saving.load_model`) loads in any process that imports it.
+Sits above data, below serving (the order: emotion/__init__.py).
 
     layers.py             masked attention, masked pooling, frame pooling: the custom layers
     multimodal.py         no_aug / aug / sync_aug: BiLSTM + masked-attention branches for audio and video

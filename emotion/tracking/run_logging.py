@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 from mlflow.keras import MlflowCallback
 
-from emotion.tracking import mlflow_model, plots
+from emotion.serving import mlflow_model, plots
 from emotion.config import RunConfig, feature_kind
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.data.dataset import PreparedCorpus
 from emotion.data.example_clip import example_media, typical_clip
-from emotion.data.manifest import VIDEO_FEATURE_SUFFIX
+from emotion.corpus.manifest import VIDEO_FEATURE_SUFFIX
 from emotion.features.normalise import Normaliser
 from emotion.features.video import VIDEO_FPS
 from emotion.tracking.offline import MetricBuffer

@@ -5,7 +5,6 @@ actors and the headline metrics, instead of MLflow's random names (`traveling-ca
 from __future__ import annotations
 
 NOTE_TAG = "mlflow.note.content"  # MLflow's run description
-REFIT_TAG = "emotion.refit"  # "true" on a cv parent that carries a refit model (experiment/refit.py)
 
 
 def run_name(variant: str, corpus: str, part: str | None = None) -> str:

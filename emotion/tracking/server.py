@@ -62,10 +62,18 @@ def server_command(
     return command
 
 
+def redact(url: str) -> str:
+    """A database URL without its password: the tracking store printed here, a sweep's storage on its run."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a SQLAlchemy URL: log only the scheme
+        return url.split("://", 1)[0] + "://..."
+
+
 def printable_command(command: list[str], backend_store_uri: str) -> str:
     """What `emotion tracking-server` runs, as a shell line with the store's password masked."""
-    from emotion.experiment.tune_storage import redact
-
     return f"{BACKEND_STORE_ENV}={redact(backend_store_uri)} {' '.join(command)}"
 
 

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from emotion.tracking import plots
-from emotion.data.labels import EMOTIONS
-from emotion.data.manifest import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
+from emotion.serving import plots
+from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.manifest import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.errors import BadInputError, EmotionError
-from emotion.experiment.metrics import classification_metrics
-from emotion.tracking.model_output import prediction_frame
+from emotion.metrics import classification_metrics
+from emotion.serving.model_output import prediction_frame
 
 
 def load_model(uri: str):

@@ -16,9 +16,9 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from emotion.errors import EmotionError
-from emotion.tracking.run_notes import REFIT_TAG
 
 ALIAS = "champion"
+REFIT_TAG = "emotion.refit"  # "true" on a cv parent that carries a refit model (set by experiment/refit.py)
 
 
 @dataclass(frozen=True)

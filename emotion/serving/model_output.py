@@ -14,7 +14,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 
 EXAMPLE_REQUEST = '{"dataframe_records": [{"audio": "<base64 of a WAV, FLAC, OGG or MP3 file>"}]}'
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from emotion.config import CORPORA
-from emotion.data.names import CREMAD_BROKEN, CREMAD_BROKEN_REASON, parse_cremad, parse_ravdess
-from emotion.data.walk import walk_corpus
+from emotion.corpus.names import CREMAD_BROKEN, CREMAD_BROKEN_REASON, parse_cremad, parse_ravdess
+from emotion.corpus.walk import walk_corpus
 from emotion.errors import BadInputError, ConfigError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-CHECKOUT = Path(__file__).resolve().parents[2]  # emotion/data/dev_paths.py -> the repository root
+CHECKOUT = Path(__file__).resolve().parents[2]  # emotion/corpus/dev_paths.py -> the repository root
 SHARED_DATA = Path(os.environ.get("EMOTION_SHARED_DATA", CHECKOUT.parent / "shared" / "data"))
 RAVDESS16K = SHARED_DATA / "ravdess16k"  # 18 actors, 1080 clips (its README)
 EMOBOX_RAVDESS = SHARED_DATA / "emobox" / "ravdess"  # EmoBox's ravdess_{train,test}_fold_{1..6}.jsonl

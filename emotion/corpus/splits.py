@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from emotion.config import SplitConfig
-from emotion.data.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS
 from emotion.errors import ConfigError
 
 SPLIT = SplitConfig()  # the defaults of every function here: SplitConfig is their one place
@@ -27,7 +27,7 @@ MIN_ACTORS = 3  # one each for train, val and test
 def _labels_and_groups(manifest: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     for column in ("emotion", "actor"):
         if column not in manifest.columns:
-            raise ConfigError(f"manifest has no {column!r} column; build it with emotion.data.manifest")
+            raise ConfigError(f"manifest has no {column!r} column; build it with emotion.corpus.manifest")
     return manifest["emotion"].to_numpy(dtype=str), manifest["actor"].to_numpy(dtype=str)
 
 
@@ -149,11 +149,11 @@ def actor_kfold(
 
 
 def published_kfold(manifest: pd.DataFrame, folder, seed: int = SPLIT.split_seed):
-    """Folds from published fold files (emotion/data/published_folds.py): (splits, fold numbers, report).
+    """Folds from published fold files (emotion/corpus/published_folds.py): (splits, fold numbers, report).
 
     Validation is carved from each fold's training actors as actor_kfold does, 1/(k-1) of them.
     """
-    from emotion.data.published_folds import fold_files, published_folds
+    from emotion.corpus.published_folds import fold_files, published_folds
 
     y, groups = _labels_and_groups(manifest)
     k = len(fold_files(folder))

@@ -1,4 +1,5 @@
-"""Evaluation metrics: UA (headline), WA, macro-F1, per-class recall, confusion matrix (scikit-learn)."""
+"""Evaluation metrics: UA (headline), WA, macro-F1, per-class recall, confusion matrix (scikit-learn).
+A pure function of labels, below every package: serving scores `evaluate` with it, experiment every run."""
 
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ def revoice(source: str, target: str, voice: str) -> str | None:
 
 def voiced_copies(sources: list[str], root: Path) -> tuple[dict[str, list[str | None]], list[tuple[str, str]]]:
     """Every source in every voice: {voice: n paths, None where it failed}, and the failures as
-    (source, reason). Missing copies are made by `python -m emotion.data.voices`, one process per CPU
+    (source, reason). Missing copies are made by `python -m emotion.corpus.voices`, one process per CPU
     (Praat holds Python's lock). A child process of its own, not a pool here: this process may run
     TensorFlow's threads, which a forked worker would inherit locked, and spawned workers would re-run
     the caller's script when it has no `__main__` guard."""
@@ -84,7 +84,7 @@ def voiced_copies(sources: list[str], root: Path) -> tuple[dict[str, list[str | 
     if jobs:
         print(f"global_voices: re-voicing {len(jobs)} clips (once: the copies stay in {root})", flush=True)
         done = subprocess.run(
-            [sys.executable, "-m", "emotion.data.voices"], input=json.dumps(jobs), capture_output=True, text=True
+            [sys.executable, "-m", "emotion.corpus.voices"], input=json.dumps(jobs), capture_output=True, text=True
         )
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no message"])[-1]

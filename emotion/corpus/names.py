@@ -6,7 +6,7 @@ ValueError with a short reason the manifest report shows next to the file.
 
 from __future__ import annotations
 
-from emotion.data.labels import CREMAD_EMOTIONS, RAVDESS_EMOTIONS
+from emotion.corpus.labels import CREMAD_EMOTIONS, RAVDESS_EMOTIONS
 
 # RAVDESS: MM-VV-EE-II-SS-RR-AA, each field two digits (DESIGN.md, Dataset facts).
 RAVDESS_FIELDS = ("modality", "vocal_channel", "emotion", "intensity", "statement", "repetition", "actor")

@@ -21,11 +21,11 @@ from matplotlib.ticker import MaxNLocator
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from emotion.tracking import plots
-from emotion.data.labels import EMOTIONS
+from emotion.serving import plots
+from emotion.corpus.labels import EMOTIONS
 from emotion.errors import EmotionError
-from emotion.tracking.model_registry import ALIAS as CHAMPION_ALIAS
-from emotion.tracking.model_registry import RegisterSettings
+from emotion.serving.model_registry import ALIAS as CHAMPION_ALIAS
+from emotion.serving.model_registry import RegisterSettings
 
 METRICS = ("test_ua", "test_wa", "test_macro_f1", "val_ua", "epochs_run")
 CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")  # per-epoch metrics, step = Keras epoch (0-based)
@@ -214,7 +214,7 @@ def learning_curves_figure(
 
 
 def confusion_figure(confusion: pd.DataFrame, title: str = "") -> Figure:
-    """Row-normalised heat map with counts: `emotion.tracking.plots.confusion_figure`, the one each run logs."""
+    """Row-normalised heat map with counts: `emotion.serving.plots.confusion_figure`, the one each run logs."""
     fig = plots.confusion_figure(confusion.to_numpy(), tuple(confusion.columns), title)
     plt.close(fig)  # out of pyplot's manager: a notebook shows it once (as the value), no leak in loops
     return fig

@@ -1,0 +1,14 @@
+"""What exists before any feature: corpus folders, their names and labels, manifests, splits, folds.
+
+Imports only config and errors (the order: emotion/__init__.py): features, data and everything above
+read corpora, never the other way round.
+
+names.py            RAVDESS / CREMA-D file-name parsing: a clip's labels live in its name
+labels.py           the shared emotion label set and each corpus's mapping onto it
+walk.py             a corpus folder's files, symlinks followed, loops detected
+manifest.py         corpus folder -> one row per recording (labels, actor, files), with a skip report
+splits.py           speaker-independent train / val / test splits and k folds by actor
+published_folds.py  EmoBox's published folds over a manifest
+dev_paths.py        where ../shared/data sits beside a checkout (tests and benchmarks)
+voices.py           synthetic voices of training clips (Praat PSOLA) for the global head: audio files from audio files
+"""
