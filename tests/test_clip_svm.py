@@ -294,3 +294,36 @@ def test_extra_clips_train_the_global_head_alone():
     np.testing.assert_array_equal(voiced.pipeline[-1].coef_, plain.pipeline[-1].coef_)  # per-speaker head unchanged
     with pytest.raises(ConfigError, match="global_voices=true: it trains the global head"):
         build_config("cnn_lstm", {"global_voices": "true"})
+
+
+def test_speaker_stats_shrink_standardises_a_request_toward_the_training_population_and_is_saved(tmp_path):
+    from emotion.models.speaker_stats import SpeakerStats
+
+    clips, labels, owners = corpus(["a", "b", "c", "d"])
+    fit = dict(per_speaker=True, n_classes=3, seed=0, kind="logistic")
+    plain = ClipSVM.fit(clips, labels, owners, **fit)
+    shrunk = ClipSVM.fit(clips, labels, owners, **fit, speaker_stats="shrink")
+    assert shrunk.speaker_stats.method == "shrink" and plain.speaker_stats.method == "speaker"
+    request, who = clips[:8], np.array(["new"] * 8)  # 8 clips of an unseen speaker
+    expected = shrunk.speaker_stats.transform(shrunk.functionals(request), who)  # (8, features)
+    np.testing.assert_allclose(shrunk.predict_proba(request, who), shrunk.pipeline.predict_proba(expected))
+    assert not np.allclose(
+        expected, SpeakerStats.fit(plain.functionals(clips), labels, owners).transform(plain.functionals(request), who)
+    )
+    shrunk.save(tmp_path / "head.joblib")
+    np.testing.assert_array_equal(
+        ClipSVM.load(tmp_path / "head.joblib").predict_proba(request, who), shrunk.predict_proba(request, who)
+    )
+    with pytest.raises(ConfigError, match="speaker_stats='median'|speaker_stats=.median.: expected one of"):
+        build_config("whisper_lstm", {"speaker_stats": "median"})
+    with pytest.raises(ConfigError, match="speaker_stats=balanced: reads each clip's emotion off the global head"):
+        build_config(
+            "whisper_lstm",
+            {
+                "speaker_stats": "balanced",
+                "global_head": "false",
+                "global_voices": "false",
+                "global_hnr": "true",
+                "global_prosody": "true",
+            },
+        )

@@ -63,9 +63,10 @@ def test_a_cv_refit_logs_the_heads_on_every_actor_and_register_promotes_it(heads
     from emotion.serving.model_registry import register_best
 
     config = build_config("whisper_heads", {**SMALL, "cv_folds": "3", "refit": "true"})
+    mlflow.set_experiment("heads-cv")  # the cv parent and its fold runs only: register must skip the folds
     result = cross_validate(config, cache_dir)
     parent = mlflow.get_run(result.run_id)
     assert parent.data.tags.get("emotion.refit") == "true"
     assert len(parent.data.params["refit_actors"].split(",")) == 6 and parent.data.params["refit_epochs"] == "0"
-    registered = register_best(experiment="Default", model_name="emotion-heads")
+    registered = register_best(experiment="heads-cv", model_name="emotion-heads")
     assert registered.run_id == result.run_id

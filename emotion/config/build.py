@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import fields
 
 from emotion.config.feature_kinds import FEATURE_KINDS
-from emotion.config.sections import CORPORA, RunConfig
+from emotion.config.sections import CORPORA, SPEAKER_STATS, RunConfig
 from emotion.config.variants import MODEL_CONFIGS, VARIANT_DEFAULTS, VARIANTS
 from emotion.errors import ConfigError, EmotionError
 
@@ -66,6 +66,7 @@ def cast_parameter(name: str, value, target_type):
 
 _CHOICES = {
     "corpus": CORPORA,
+    "speaker_stats": SPEAKER_STATS,
     "modalities": ("auto", "audio", "audio+video"),
     "video_source": ("auto", "files"),
     "feature_kind": tuple(FEATURE_KINDS),
@@ -184,6 +185,10 @@ def _check_clip_heads(flat: dict) -> None:
         raise ConfigError(
             "parameter speaker_hnr=false: leaves the HNR's functionals out of the per-speaker head, which needs "
             f"clip_functionals=frames (got clip_functionals={flat.get('clip_functionals')})"
+        )
+    if flat.get("speaker_stats") == "balanced" and not flat.get("global_head"):
+        raise ConfigError(
+            "parameter speaker_stats=balanced: reads each clip's emotion off the global head; set global_head=true"
         )
     if flat.get("global_voices") and flat["feature_dir"]:
         raise ConfigError("parameter global_voices=true: re-voices audio files, not feature_dir's precomputed features")

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 CORPORA = ("auto", "ravdess", "cremad")  # DataConfig.corpus: "auto" picks the file-name scheme per file
 
 
+# How the per-speaker clip head standardises a speaker's clips (emotion/models/speaker_stats.py)
+SPEAKER_STATS = ("speaker", "centre", "shrink", "balanced")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     data_dir: str = ""  # empty: the built-in synthetic corpus (no download, no server)
@@ -210,6 +214,9 @@ class CNNLSTMConfig:
     global_prosody: bool = True
     # clip_functionals=frames: the per-speaker head reads the HNR's mean and std (voice_quality's column)
     speaker_hnr: bool = True
+    # the per-speaker head's statistics (SPEAKER_STATS): "shrink" holds up when a speaker's clips are mostly
+    # one emotion (docs/results.md#a-speaker-whose-clips-are-mostly-one-emotion)
+    speaker_stats: str = "speaker"
 
 
 @dataclass(frozen=True)
@@ -226,6 +233,7 @@ class ClipHeadsConfig:
     global_hnr: bool = False
     global_prosody: bool = False
     speaker_hnr: bool = False
+    speaker_stats: str = "shrink"
     # not parameters: what the code shared with blended variants reads
     svm_weight = 1.0  # the head's probabilities are the model's
     clip_head_refit = True  # scored on validation actors, then refit on training + validation for test

@@ -106,6 +106,7 @@ def fit_clip_head(
         global_hnr=m.global_hnr or not config.features.voice_quality,  # no HNR column: nothing left out
         global_prosody=m.global_prosody or not config.features.prosody,
         speaker_hnr=m.speaker_hnr,
+        speaker_stats=m.speaker_stats,
         extra_groups=extra_groups(config.features),
         global_extra=extra,
     )

@@ -29,6 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
 from emotion.features.normalise import per_speaker
+from emotion.models.speaker_stats import SpeakerStats
 
 # ~400-1700 standardised functionals, ~900 clips: from smooth to nearly interpolating (SVM), and from
 # strong to light shrinkage (logistic; 0.03 was best on validation actors for Whisper functionals)
@@ -114,6 +115,8 @@ class ClipSVM:
     global_hnr: bool = True  # False: the global head does not read the HNR, so its clips need none (served)
     global_prosody: bool = True  # False: nor the prosody columns: its clips need no Praat at all
     speaker_columns: np.ndarray | None = None  # the functionals the per-speaker head reads; None: all
+    # how a speaker's clips are standardised (emotion/models/speaker_stats.py); None: their mean and std
+    speaker_stats: SpeakerStats | None = None
 
     def functionals(self, sequences: list[np.ndarray]) -> np.ndarray:
         """Raw clips -> (n, features) before any normalisation."""
@@ -130,12 +133,19 @@ class ClipSVM:
     def c(self) -> float:
         return float(self.pipeline[-1].C)
 
-    def _inputs(self, sequences: list[np.ndarray], speakers) -> np.ndarray:
+    def _inputs(self, sequences: list[np.ndarray], speakers, labels: np.ndarray | None = None) -> np.ndarray:
+        """The per-speaker head's input; labels (training): what speaker_stats=balanced reads offsets
+        against, else the global head's predictions."""
         functionals = self.functionals(sequences)  # (n, features)
         if getattr(self, "speaker_columns", None) is not None:
             functionals = functionals[:, self.speaker_columns]
         if not self.per_speaker:
             return functionals
+        stats = getattr(self, "speaker_stats", None)  # models logged before speaker_stats: the plain statistics
+        if stats is not None:
+            if stats.method == "balanced" and labels is None:
+                labels = self.global_pipeline.predict(self.global_functionals(sequences))
+            return stats.transform(functionals, speakers, labels)
         return np.concatenate(per_speaker([row[None] for row in functionals], speakers))  # rows as 1-frame clips
 
     @classmethod
@@ -157,6 +167,7 @@ class ClipSVM:
         global_prosody: bool = True,
         speaker_hnr: bool = True,
         extra_groups: tuple[tuple[str, int], ...] = (),
+        speaker_stats: str = "speaker",
         global_extra: tuple[list[np.ndarray], np.ndarray, np.ndarray] | None = None,
     ) -> "ClipSVM":
         """Raw (un-normalised) training clips -> fitted head; C by grouped CV over `speakers`, or
@@ -166,6 +177,7 @@ class ClipSVM:
         the prosody means; speaker_hnr=False: the per-speaker head leaves out the HNR's mean and std.
         extra_groups: the extras' (name, width) in layout order (EXTRA_OPTIONS names); by default every
         extra is one group but the last, the HNR (voice_quality, last in EXTRA_OPTIONS order).
+        speaker_stats: how the per-speaker head standardises a speaker's clips (speaker_stats.METHODS).
         global_extra: more (clips, labels, speakers) for the global head alone (synthetic voices of the
         training clips, under their actor's name so grouped CV keeps them on their actor's side)."""
         speakers = np.asarray(speakers)
@@ -185,8 +197,12 @@ class ClipSVM:
             raise ValueError(
                 "global_hnr=False or global_prosody=False: only with pooled_width and global_extras_std=False"
             )
+        if per_speaker:
+            raw = head.functionals(sequences)
+            raw = raw[:, head.speaker_columns] if head.speaker_columns is not None else raw
+            head.speaker_stats = SpeakerStats.fit(raw, labels, speakers, speaker_stats)
         head.pipeline = _fit_head(
-            head._inputs(sequences, speakers), labels, speakers, kind, seed, like.c if like else None
+            head._inputs(sequences, speakers, labels), labels, speakers, kind, seed, like.c if like else None
         )
         if global_head and per_speaker:
             global_c = float(like.global_pipeline[-1].C) if like and like.global_pipeline is not None else None

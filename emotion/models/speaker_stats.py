@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emotion.config.sections import SPEAKER_STATS as METHODS
 from emotion.features.normalise import MIN_STD
 
-METHODS = ("speaker", "centre", "shrink", "balanced")
 PRIOR_CLIPS = 20  # `shrink`: an average speaker's weight, in clips (RAVDESS actors send 60)
 
 
