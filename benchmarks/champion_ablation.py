@@ -1,6 +1,7 @@
 """Which parts of the champion's clip heads earn their place, chosen by nested grouped CV.
 
-    python benchmarks/champion_ablation.py [--windows clip,10s,30s] [--folds ../shared/data/emobox/ravdess]
+    python benchmarks/champion_ablation.py [--windows clip,10s,30s] [--encoder tiny.en+base] [--skip-columns]
+        [--folds ../shared/data/emobox/ravdess]
 
 whisper_lstm's two clip heads (a logistic head on clip functionals, C by grouped CV as `ClipSVM`
 chooses it), each without one column group at a time:
@@ -39,6 +40,8 @@ from emotion.corpus.dev_paths import EMOBOX_RAVDESS as EMOBOX, RAVDESS16K  # noq
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", default="clip,10s,30s", help="encoder windows to compare ('' for none)")
+    parser.add_argument("--encoder", default="", help="whisper_model of the window rows (default: whisper_lstm's)")
+    parser.add_argument("--skip-columns", action="store_true", help="only the window rows")
     parser.add_argument("--data-dir", type=Path, default=RAVDESS16K)
     parser.add_argument("--folds", type=Path, default=EMOBOX)
     args = parser.parse_args()
@@ -89,7 +92,7 @@ def main() -> int:
     print(f"{len(y)} clips of {args.data_dir.name}, {len(folds)} folds; whisper_lstm's features (10-s window)")
     print("| head | path | columns | nested grouped-CV UA (per fold) | test UA mean ± sd |")
     print("|---|---|---|---|---|")
-    for path in ("per speaker", "single clip"):
+    for path in () if args.skip_columns else ("per speaker", "single clip"):
         scores = {(): row("as built", path, standardised(pooled[:, columns(path, ())], path))}
         for group in groups if path == "per speaker" else ("prosody", "spectral change"):
             scores[(group,)] = row(f"- {group}", path, standardised(pooled[:, columns(path, (group,))], path))
@@ -100,7 +103,13 @@ def main() -> int:
 
     for window in filter(None, args.windows.split(",")):
         frames_config = build_config(
-            "wav2vec_attention", {"data_dir": str(args.data_dir), "feature_kind": "whisper", "whisper_window": window}
+            "wav2vec_attention",
+            {
+                "data_dir": str(args.data_dir),
+                "feature_kind": "whisper",
+                "whisper_window": window,
+                "whisper_model": args.encoder or config.features.whisper_model,
+            },
         )
         frames = prepare_corpus(frames_config.data, frames_config.features, default_cache_dir(), allow_video=False)
         assert list(frames.manifest["clip_id"]) == list(corpus.manifest["clip_id"]), "the same clips in one order"
