@@ -172,7 +172,7 @@ def write_catalogue(good: Path, root: Path) -> list[Kind]:
     # --- names and the file system -------------------------------------------------------------------------
     odd = root / "Actor_01" / "take3_final.wav"
     shutil.copyfile(source, odd)
-    kinds.append(Kind("unknown name pattern", odd, "skipped", "name matches neither RAVDESS"))
+    kinds.append(Kind("unknown name pattern", odd, "skipped", "name matches none of RAVDESS"))
     twin = root / "zz_copies" / source.name  # the same clip name as a good clip, in a later folder
     twin.parent.mkdir()
     shutil.copyfile(source, twin)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-CORPORA = ("auto", "ravdess", "cremad")  # DataConfig.corpus: "auto" picks the file-name scheme per file
+# DataConfig.corpus: "auto" picks the file-name scheme per file
+CORPORA = ("auto", "ravdess", "cremad", "emodb", "savee", "tess")
 
 
 # How the per-speaker clip head standardises a speaker's clips (emotion/models/speaker_stats.py)

@@ -4,6 +4,7 @@ Imports only config and errors (the order: emotion/__init__.py): features, data 
 read corpora, never the other way round.
 
 names.py            RAVDESS / CREMA-D file-name parsing: a clip's labels live in its name
+public_names.py     EmoDB / SAVEE / TESS file-name parsing
 labels.py           the shared emotion label set and each corpus's mapping onto it
 walk.py             a corpus folder's files, symlinks followed, loops detected
 manifest.py         corpus folder -> one row per recording (labels, actor, files), with a skip report

@@ -9,6 +9,7 @@ or is counted as superseded by a preferred copy of the same recording (e.g. an M
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,14 @@ import pandas as pd
 
 from emotion.config import CORPORA
 from emotion.corpus.names import CREMAD_BROKEN, CREMAD_BROKEN_REASON, parse_cremad, parse_ravdess
+from emotion.corpus.public_names import (
+    SAVEE_PATTERN,
+    SAVEE_SPEAKERS,
+    TESS_SPEAKERS,
+    parse_emodb,
+    parse_savee,
+    parse_tess,
+)
 from emotion.corpus.walk import walk_corpus
 from emotion.errors import BadInputError, ConfigError
 
@@ -119,29 +128,51 @@ def _media_kind(name: str) -> tuple[str, str] | None:
     return None
 
 
-def _detect(stem: str) -> str | None:
-    """Which naming scheme a stem is trying to follow (loose, so a near-miss gets the parser's reason)."""
+# scheme -> (its name in messages, parser(stem, folder) -> fields)
+SCHEMES = {
+    "ravdess": ("RAVDESS", lambda stem, folder: parse_ravdess(stem)),
+    "cremad": ("CREMA-D", lambda stem, folder: parse_cremad(stem)),
+    "emodb": ("EmoDB", lambda stem, folder: parse_emodb(stem)),
+    "savee": ("SAVEE", parse_savee),
+    "tess": ("TESS", lambda stem, folder: parse_tess(stem)),
+}
+LOOSE_EMODB = re.compile(r"^\d\d[a-z]\d\d[A-Z][a-z]$")
+
+
+def _detect(stem: str, folder: str = "") -> str | None:
+    """Which naming scheme a stem is trying to follow (loose, so a near-miss gets the parser's reason);
+    folder: the file's folder name (SAVEE's per-speaker layout names the speaker only there)."""
     parts = stem.split("-")
     if len(parts) > 1 and all(p.isascii() and p.isdigit() for p in parts):
         return "ravdess"
     head = stem.split("_")[0]
     if "_" in stem and len(head) == 4 and head.isascii() and head.isdigit():
         return "cremad"
+    if LOOSE_EMODB.match(stem):
+        return "emodb"
+    if head.upper() in TESS_SPEAKERS:
+        return "tess"
+    if SAVEE_PATTERN.match(stem) and (head in SAVEE_SPEAKERS or folder in SAVEE_SPEAKERS):
+        return "savee"
     return None
 
 
 def _candidate(path: str, stem: str, kind: str, corpus: str) -> _Candidate:
     """Parse one media file into a candidate; ValueError with the reason when it cannot be used."""
-    scheme = _detect(stem) if corpus == "auto" else corpus
+    folder = Path(path).parent.name
+    scheme = _detect(stem, folder) if corpus == "auto" else corpus
     if scheme is None:
-        raise ValueError("name matches neither RAVDESS MM-VV-EE-II-SS-RR-AA nor CREMA-D ActorID_Sentence_Emotion_Level")
+        raise ValueError(
+            "name matches none of RAVDESS MM-VV-EE-II-SS-RR-AA, CREMA-D ActorID_Sentence_Emotion_Level, "
+            "EmoDB 03a01Fa, SAVEE DC_a01, TESS OAF_back_angry"
+        )
     if scheme == "cremad" and stem in CREMAD_BROKEN:
         raise ValueError(CREMAD_BROKEN_REASON)
-    parse = parse_ravdess if scheme == "ravdess" else parse_cremad
+    name, parse = SCHEMES[scheme]
     try:
-        fields = parse(stem)
+        fields = parse(stem, folder)
     except ValueError as error:
-        raise ValueError(f"bad {'RAVDESS' if scheme == 'ravdess' else 'CREMA-D'} name: {error}") from None
+        raise ValueError(f"bad {name} name: {error}") from None
 
     source = kind
     if scheme == "ravdess":
@@ -218,7 +249,7 @@ def build_manifest(
 ) -> tuple[pd.DataFrame, ManifestReport]:
     """Walk `root` and return (manifest sorted by clip_id, report).
 
-    corpus: "auto" picks the naming scheme per file from its shape; "ravdess" / "cremad" forces one.
+    corpus: "auto" picks the naming scheme per file from its shape; a scheme name (CORPORA) forces one.
     demographics: CREMA-D actor id -> "male"/"female"; when None, read from root/VideoDemographics.csv
     if that file exists (otherwise CREMA-D genders are None).
     """

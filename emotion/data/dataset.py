@@ -55,6 +55,7 @@ def prepare_corpus(
     root = Path(data.data_dir).expanduser() if data.data_dir else ensure_builtin_corpus(cache_root)
     manifest, report = build_manifest(root, data.corpus)
     skipped = list(report.skipped)
+    manifest = _leave_out_other_labels(manifest, skipped)
     if data.max_actors > 0:
         keep = sorted(manifest["actor"].unique())[: data.max_actors]
         manifest = manifest[manifest["actor"].isin(keep)]
@@ -112,6 +113,15 @@ def prepare_corpus(
     manifest = manifest[ok].reset_index(drop=True)
     labels = np.array([EMOTIONS.index(e) for e in manifest["emotion"]], dtype=np.int64)
     return PreparedCorpus(root, corpus_label(data.data_dir), manifest, labels, features_by_modality, sorted(skipped))
+
+
+def _leave_out_other_labels(manifest: pd.DataFrame, skipped: list) -> pd.DataFrame:
+    """Clips whose label the models do not learn (EmoDB's `bored`) are reported and left out."""
+    other = ~manifest["emotion"].isin(EMOTIONS)
+    for row in manifest[other].itertuples():
+        path = row.audio_path if isinstance(row.audio_path, str) else row.video_path
+        skipped.append((str(path), f"label {row.emotion!r} is not one of the model's: {', '.join(EMOTIONS)}"))
+    return manifest[~other].reset_index(drop=True)
 
 
 def audio_features(
