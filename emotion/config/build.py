@@ -92,6 +92,7 @@ def _validate(config: RunConfig) -> None:
         if name in flat and flat[name] not in allowed:
             raise ConfigError(f"parameter {name}={flat[name]!r}: expected one of {', '.join(allowed)}")
     _check_ranges(flat)
+    _check_data(flat)
     _check_features(flat)
     _check_clip_heads(flat)
 
@@ -139,6 +140,15 @@ def _check_ranges(flat: dict) -> None:
         raise ConfigError("parameter fixed_length: must be > 0 when length_mode=fixed")
     if not 0.0 < flat["length_percentile"] <= 100.0:
         raise ConfigError(f"parameter length_percentile={flat['length_percentile']!r}: must be in (0, 100]")
+
+
+def _check_data(flat: dict) -> None:
+    if flat["label_map"] and not flat["manifest"]:
+        raise ConfigError("parameter label_map: maps a manifest's labels; give manifest=FILE too")
+    if flat["manifest"] and flat["data_dir"]:
+        raise ConfigError(
+            "parameters manifest and data_dir: one or the other (the manifest's paths say where the clips are)"
+        )
 
 
 def _check_features(flat: dict) -> None:

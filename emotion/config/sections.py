@@ -21,6 +21,9 @@ SPEAKER_STATS = ("speaker", "centre", "shrink", "balanced")
 class DataConfig:
     data_dir: str = ""  # empty: the built-in synthetic corpus (no download, no server)
     corpus: str = "auto"  # one of CORPORA: which file-name scheme to parse
+    # a CSV / JSONL listing the clips (path, emotion, speaker) instead of file names (emotion/corpus/manifest_file.py)
+    manifest: str = ""
+    label_map: str = ""  # a JSON file of the manifest's labels -> the run's ({"ANG": "angry"})
     modalities: str = "auto"  # "auto" uses video when every clip has it; "audio" | "audio+video"
     video_source: str = "auto"  # "auto": per-frame feature files where present, else video files; "files": decode video
     max_actors: int = 0  # 0 = all; >0 keeps the first N actors (quick real-data checks)

@@ -56,8 +56,9 @@ AUDIO_SOURCES = ("audio", "audio-lossy", "av")
 VIDEO_SOURCES = ("video", "av")
 
 EXPECTED_PATTERNS = (
-    "expected RAVDESS names MM-VV-EE-II-SS-RR-AA (e.g. 03-01-05-01-02-01-12.wav) or CREMA-D names "
-    "ActorID_Sentence_Emotion_Level (e.g. 1001_DFA_ANG_XX.wav), with extension "
+    "expected RAVDESS names MM-VV-EE-II-SS-RR-AA (e.g. 03-01-05-01-02-01-12.wav), CREMA-D names "
+    "ActorID_Sentence_Emotion_Level (e.g. 1001_DFA_ANG_XX.wav), EmoDB, SAVEE or TESS names (or a manifest=FILE "
+    "listing the clips), with extension "
     + " ".join(AUDIO_EXTENSIONS + VIDEO_EXTENSIONS)
     + f" or {VIDEO_FEATURE_SUFFIX}"
 )

@@ -11,6 +11,7 @@ import pandas as pd
 
 from emotion.config import DataConfig, FeatureConfig, feature_kind
 from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.manifest_file import manifest_from_file
 from emotion.corpus.manifest import VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.data.synthetic import ensure_builtin_corpus
 from emotion.errors import BadInputError, ConfigError
@@ -52,8 +53,12 @@ def prepare_corpus(
 
     allow_video=False (audio-only variants) never loads video, whatever `data.modalities` says.
     """
-    root = Path(data.data_dir).expanduser() if data.data_dir else ensure_builtin_corpus(cache_root)
-    manifest, report = build_manifest(root, data.corpus)
+    if data.manifest:  # the clips a file lists, wherever they are
+        root = Path(data.manifest).expanduser().resolve().parent
+        manifest, report = manifest_from_file(data.manifest, data.label_map)
+    else:
+        root = Path(data.data_dir).expanduser() if data.data_dir else ensure_builtin_corpus(cache_root)
+        manifest, report = build_manifest(root, data.corpus)
     skipped = list(report.skipped)
     manifest = _leave_out_other_labels(manifest, skipped)
     if data.max_actors > 0:
@@ -112,7 +117,8 @@ def prepare_corpus(
     features_by_modality = {m: [a for a, good in zip(arrays, ok) if good] for m, (arrays, _) in extracted.items()}
     manifest = manifest[ok].reset_index(drop=True)
     labels = np.array([EMOTIONS.index(e) for e in manifest["emotion"]], dtype=np.int64)
-    return PreparedCorpus(root, corpus_label(data.data_dir), manifest, labels, features_by_modality, sorted(skipped))
+    name = Path(data.manifest).stem if data.manifest else corpus_label(data.data_dir)
+    return PreparedCorpus(root, name, manifest, labels, features_by_modality, sorted(skipped))
 
 
 def _leave_out_other_labels(manifest: pd.DataFrame, skipped: list) -> pd.DataFrame:
