@@ -112,7 +112,7 @@ def _evaluate(args) -> int:
     if not args.data_dir.strip("'\""):
         raise EmotionError("parameter data_dir: give the labelled corpus folder to evaluate on")
     _require_tracking_server()  # the evaluation is logged as a run
-    evaluate(args.model_uri, args.data_dir, args.corpus)
+    evaluate(args.model_uri, args.data_dir, args.corpus, args.labels, args.label_map)
     return 0
 
 
@@ -262,10 +262,12 @@ def _add_model_use(commands) -> None:
     predict.add_argument("paths", nargs="+")
     predict.add_argument("--output", help="file.csv or file.json; default: CSV on stdout")
     predict.set_defaults(handler=_predict)
-    evaluate = commands.add_parser("evaluate", help="score a model on a labelled corpus folder, logged as a run")
+    evaluate = commands.add_parser("evaluate", help="score a model on a labelled folder or manifest, logged as a run")
     evaluate.add_argument("model_uri")
     evaluate.add_argument("data_dir")
     evaluate.add_argument("--corpus", default="auto", choices=CORPORA)
+    evaluate.add_argument("--labels", default="", help="score only these classes, e.g. angry,happy,neutral,sad")
+    evaluate.add_argument("--label-map", default="", help="JSON of a manifest's labels -> the model's")
     evaluate.set_defaults(handler=_evaluate)
 
 

@@ -70,3 +70,26 @@ def test_a_cv_refit_logs_the_heads_on_every_actor_and_register_promotes_it(heads
     assert len(parent.data.params["refit_actors"].split(",")) == 6 and parent.data.params["refit_epochs"] == "0"
     registered = register_best(experiment="heads-cv", model_name="emotion-heads")
     assert registered.run_id == result.run_id
+
+
+def test_a_cross_corpus_evaluation_scores_the_shared_classes_only(heads):
+    """A model of the built-in corpus scored on two EmoDB speakers over angry, happy, neutral, sad."""
+    from emotion.corpus.dev_paths import EMODB2
+    from emotion.errors import EmotionError
+    from emotion.serving.predict import evaluate
+
+    if not EMODB2.is_dir():
+        pytest.skip(f"EmoDB sample not found at {EMODB2}")
+    uri = f"runs:/{heads['result'].run_id}/model"
+    result = evaluate(uri, str(EMODB2), labels="angry,happy,neutral,sad")
+    run = mlflow.get_run(result["run_id"])
+    assert run.data.params["eval_labels"] == "angry,happy,neutral,sad"
+    assert run.data.params["eval_corpora"] == "emodb" and run.data.params["n_clips"] == "69"  # 27 + 11 + 20 + 11
+    assert run.data.params["model_classes_unmatched"] == "calm,fearful,disgust,surprised"
+    assert np.asarray(result["confusion"]).shape == (4, 4) and 0.0 <= result["ua"] <= 1.0
+    report = mlflow.artifacts.load_text(f"runs:/{result['run_id']}/build_report.txt")
+    assert report.count("is not among the evaluated labels") == 92 - 69  # bored, disgust, fearful
+    with pytest.raises(EmotionError, match="--labels bored: not a class of the model"):
+        evaluate(uri, str(EMODB2), labels="angry,bored")
+    with pytest.raises(EmotionError, match="needs at least two classes"):
+        evaluate(uri, str(EMODB2), labels="angry")

@@ -147,10 +147,42 @@ def write_predictions(predictions: pd.DataFrame, output: str | None) -> None:
         raise
 
 
-def evaluate(model_uri: str, data_dir: str, corpus: str = "auto") -> dict:
-    """Score a model on a labelled folder (any supported corpus and sample rate); logs a run."""
-    manifest, report = build_manifest(data_dir, corpus)
+def evaluation_labels(labels: str) -> tuple[str, ...]:
+    """--labels angry,happy,neutral,sad -> those of the model's classes; one line for any other."""
+    chosen = tuple(dict.fromkeys(name.strip().lower() for name in labels.split(",") if name.strip()))
+    unknown = [name for name in chosen if name not in EMOTIONS]
+    if unknown:
+        raise EmotionError(
+            f"--labels {','.join(unknown)}: not a class of the model (its classes: {', '.join(EMOTIONS)})"
+        )
+    if len(chosen) < 2:
+        raise EmotionError(f"--labels {labels}: needs at least two classes to score")
+    return chosen
+
+
+def _labelled_clips(data: str, corpus: str, label_map: str, labels: tuple[str, ...]):
+    """(manifest of the clips with audio whose label is scored, report with the rest and why)."""
+    if Path(data).is_file():  # a manifest file (CSV / JSONL) rather than a corpus folder
+        from emotion.corpus.manifest_file import manifest_from_file
+
+        manifest, report = manifest_from_file(data, label_map)
+    else:
+        manifest, report = build_manifest(data, corpus)
     manifest = manifest[manifest["has_audio"]].reset_index(drop=True)
+    other = ~manifest["emotion"].isin(labels)
+    for path, label in zip(manifest.loc[other, "audio_path"], manifest.loc[other, "emotion"]):
+        report.skipped.append((str(path), f"label {label!r} is not among the evaluated labels ({', '.join(labels)})"))
+    if other.all():
+        raise EmotionError(f"no clip of {data} has one of the evaluated labels ({', '.join(labels)})")
+    return manifest[~other].reset_index(drop=True), report
+
+
+def evaluate(model_uri: str, data_dir: str, corpus: str = "auto", labels: str = "", label_map: str = "") -> dict:
+    """Score a model on a labelled folder or manifest file (any supported corpus and sample rate); logs a
+    run. labels ("angry,happy,neutral,sad"): only clips of those classes, each predicted as the most
+    probable of them (a cross-corpus evaluation over the classes two corpora share)."""
+    classes = evaluation_labels(labels) if labels else EMOTIONS
+    manifest, report = _labelled_clips(data_dir, corpus, label_map, classes)
     model = load_model(model_uri)
     started = time.perf_counter()
     predictions = predict_files(model, [Path(p) for p in manifest["audio_path"]], list(manifest["actor"].astype(str)))
@@ -158,9 +190,11 @@ def evaluate(model_uri: str, data_dir: str, corpus: str = "auto") -> dict:
     ok = (predictions["error"] == "").to_numpy()
     if not ok.any():
         raise EmotionError(f"no clip of {data_dir} could be scored; first error: {predictions['error'].iloc[0]}")
-    y_true = np.array([EMOTIONS.index(e) for e in manifest.loc[ok, "emotion"]])
-    y_pred = np.array([EMOTIONS.index(e) for e in predictions.loc[ok, "label"]])
-    metrics = classification_metrics(y_true, y_pred, EMOTIONS)
+    y_true = np.array([classes.index(e) for e in manifest.loc[ok, "emotion"]])
+    scores = predictions.loc[ok, [f"p_{e}" for e in classes]].to_numpy(dtype=float)  # (n ok, len(classes))
+    y_pred = np.argmax(scores, axis=1)  # arg-max over the evaluated classes only
+    metrics = classification_metrics(y_true, y_pred, classes)
+    unmatched = [e for e in EMOTIONS if e not in classes]  # the model's classes with no counterpart here
     with mlflow.start_run(run_name="evaluate") as run:
         mlflow.set_tags({"entry_point": "evaluate", "model_uri": model_uri})
         mlflow.log_params(
@@ -169,6 +203,9 @@ def evaluate(model_uri: str, data_dir: str, corpus: str = "auto") -> dict:
                 "eval_data_dir": str(data_dir),
                 "n_clips": len(manifest),
                 "n_errors": int((~ok).sum()),
+                "eval_labels": ",".join(classes),
+                "eval_corpora": ",".join(sorted(manifest["corpus"].astype(str).unique())),
+                "model_classes_unmatched": ",".join(unmatched) or "none",
             }
         )
         mlflow.log_metrics(
@@ -180,9 +217,9 @@ def evaluate(model_uri: str, data_dir: str, corpus: str = "auto") -> dict:
                 **{f"eval_recall_{k}": v for k, v in metrics["recall"].items() if not np.isnan(v)},
             }
         )
-        confusion = pd.DataFrame(metrics["confusion"], index=list(EMOTIONS), columns=list(EMOTIONS))
+        confusion = pd.DataFrame(metrics["confusion"], index=list(classes), columns=list(classes))
         mlflow.log_table(confusion.rename_axis("true").reset_index(), "eval_confusion_matrix.json")
-        figure = plots.confusion_figure(metrics["confusion"], EMOTIONS, f"evaluate: UA {metrics['ua']:.3f}")
+        figure = plots.confusion_figure(metrics["confusion"], classes, f"evaluate: UA {metrics['ua']:.3f}")
         mlflow.log_figure(figure, "figures/eval_confusion_matrix.png")
         plt.close(figure)
         mlflow.log_text(predictions.to_csv(index=False), "predictions.csv")
@@ -191,4 +228,6 @@ def evaluate(model_uri: str, data_dir: str, corpus: str = "auto") -> dict:
         f"evaluate {model_uri} on {data_dir}: UA {metrics['ua']:.3f}, WA {metrics['wa']:.3f}, macro-F1 "
         f"{metrics['macro_f1']:.3f} over {int(ok.sum())} clips ({int((~ok).sum())} errors); run {run.info.run_id}"
     )
+    if unmatched and labels:
+        print(f"model classes with no counterpart in the evaluated labels: {', '.join(unmatched)}")
     return {**metrics, "run_id": run.info.run_id, "n_errors": int((~ok).sum())}
