@@ -247,6 +247,13 @@ def train(
         return train_heads(
             config, cache_root, corpus=corpus, split=split, run_part=run_part, on_run_started=on_run_started
         )
+    return _train_network(config, cache_root, corpus, split, run_part, extra_callbacks, on_run_started)
+
+
+def _train_network(
+    config: RunConfig, cache_root, corpus, split, run_part, extra_callbacks, on_run_started
+) -> TrainResult:
+    """train() for a variant with a Keras network."""
     started = time.time()
     lstm_tags(config)  # a cuDNN request that cannot run fails before the features are read
     keras.utils.set_random_seed(config.train.seed)
