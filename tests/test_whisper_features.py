@@ -157,7 +157,8 @@ def test_a_clip_is_encoded_while_the_calling_thread_computes_its_praat_extras(tm
 
     path = tmp_path / "clip.wav"
     sf.write(path, speech_like(2.0, seed=5), WHISPER_SAMPLE_RATE)
-    config = build_config("whisper_lstm", {"whisper_window": "clip", "segment_deltas": False, "voice_quality": False})
+    overrides = {"whisper_window": "clip", "whisper_model": "tiny.en", "segment_deltas": False, "voice_quality": False}
+    config = build_config("whisper_lstm", overrides)
     compute, _ = audio_extractor(config.features)
     extras_started, seen = threading.Event(), {}
     real_tracks, real_mel, real_encode = (

@@ -93,3 +93,11 @@ def test_a_cross_corpus_evaluation_scores_the_shared_classes_only(heads):
         evaluate(uri, str(EMODB2), labels="angry,bored")
     with pytest.raises(EmotionError, match="needs at least two classes"):
         evaluate(uri, str(EMODB2), labels="angry")
+
+
+def test_a_sweep_over_a_variant_without_a_network_is_one_line():
+    from emotion.errors import ConfigError
+    from emotion.experiment.tune_settings import parse_settings
+
+    with pytest.raises(ConfigError, match="variant whisper_heads: no network to tune"):
+        parse_settings({}, "whisper_heads")

@@ -81,14 +81,14 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
     # pitch / energy / spectral-change / HNR per segment, 60 epochs with patience 15, an equal blend with
     # the clip-functional SVM, 5 models per cv fold each validated on another fifth of the non-test actors.
     "cnn_lstm": {"feature_kind": "logmel_stats", **SEGMENT_RECIPE, "cv_seeds": 5, "cv_rotate_val": True},
-    # The champion (docs/decisions.md#the-champion-whisper_lstm): cnn_lstm's best recipe over frozen
-    # Whisper tiny.en segment features beside the prosody columns, blended with a logistic head on the
-    # clip's frame mean / std + the extras' functionals, refit on every non-test speaker; a global head
-    # for single clips.
+    # cnn_lstm's best recipe over frozen Whisper segment features beside the prosody columns, blended
+    # with a logistic head on the clip's frame mean / std + the extras' functionals, refit on every
+    # non-test speaker; a global head for single clips. Its heads without the network are the champion,
+    # whisper_heads (docs/decisions.md#the-champion-whisper_heads).
     "whisper_lstm": {
         "feature_kind": "whisper_segments",
         # each clip padded to 10 s: as accurate as 30 s, 4.8x the encoder's clips/s
-        # (docs/decisions.md#whisper_window10s); "30s" restores the earlier champion
+        # (docs/decisions.md#whisper_window10s, docs/results.md#which-encoder-window)
         "whisper_window": "10s",
         # both encoders' frames side by side: +1.9 / +2.5 nested-CV UA points over tiny.en alone per speaker /
         # single clip, at 2.9x the encoder time (docs/results.md#which-encoder)

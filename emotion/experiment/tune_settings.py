@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from emotion.config import build_config, cast_parameter
+from emotion.config import build_config, cast_parameter, has_network
 from emotion.errors import ConfigError
 
 PRUNERS = ("median", "percentile", "hyperband", "none")
@@ -76,6 +76,11 @@ def parse_settings(assignments: dict[str, str], variant: str | None = None) -> t
 def validate(settings: TuneSettings, overrides: dict) -> None:
     s = settings
     config = build_config(s.variant, overrides)  # unknown variant or parameter: ConfigError here
+    if not has_network(s.variant):
+        raise ConfigError(
+            f"variant {s.variant}: no network to tune (dropout, L2, learning rate); its heads' C is chosen by "
+            "grouped CV inside every fit"
+        )
     if s.n_trials <= 0:
         raise ConfigError(f"parameter n_trials={s.n_trials}: must be > 0")
     if s.timeout < 0:
