@@ -23,18 +23,20 @@ def heads(cache_dir, tmp_path_factory):
     from emotion.experiment.train import train
 
     folder = tmp_path_factory.mktemp("heads-store")
-    mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
+    uri = f"sqlite:///{folder}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
     config = build_config("whisper_heads", SMALL)
     result = train(config, cache_dir)
     corpus = prepare_corpus(config.data, config.features, cache_dir, allow_video=False)
     test_actors = mlflow.get_run(result.run_id).data.params["test_actors"].split(",")
     rows = corpus.manifest[corpus.manifest["actor"].isin(test_actors)]
-    return {"result": result, "rows": rows, "corpus": corpus, "config": config, "folder": folder}
+    return {"result": result, "rows": rows, "corpus": corpus, "config": config, "folder": folder, "uri": uri}
 
 
 def test_the_run_logs_a_model_without_a_network_whose_answers_are_the_runs_test_probabilities(heads, monkeypatch):
     import emotion.features.prosody as prosody
 
+    mlflow.set_tracking_uri(heads["uri"])  # each test starts from a reset MLflow state (conftest)
     result = heads["result"]
     run = mlflow.get_run(result.run_id)
     assert {"test_ua", "val_ua", "test_ua_global"} <= set(run.data.metrics) and "svm_c" in run.data.params
@@ -62,6 +64,7 @@ def test_a_cv_refit_logs_the_heads_on_every_actor_and_register_promotes_it(heads
     from emotion.experiment.cv import cross_validate
     from emotion.serving.model_registry import register_best
 
+    mlflow.set_tracking_uri(heads["uri"])
     config = build_config("whisper_heads", {**SMALL, "cv_folds": "3", "refit": "true"})
     mlflow.set_experiment("heads-cv")  # the cv parent and its fold runs only: register must skip the folds
     result = cross_validate(config, cache_dir)
@@ -80,6 +83,7 @@ def test_a_cross_corpus_evaluation_scores_the_shared_classes_only(heads):
 
     if not EMODB2.is_dir():
         pytest.skip(f"EmoDB sample not found at {EMODB2}")
+    mlflow.set_tracking_uri(heads["uri"])
     uri = f"runs:/{heads['result'].run_id}/model"
     result = evaluate(uri, str(EMODB2), labels="angry,happy,neutral,sad")
     run = mlflow.get_run(result["run_id"])
