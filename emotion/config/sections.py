@@ -125,7 +125,7 @@ class TrainConfig:
     # XLA-compile the train and predict steps: "off" (earlier runs' numerics), "on", or "auto": only when
     # every batch has one shape (length_mode fixed / percentile, audio alone), because each new batch
     # shape is a new compilation: on 2 CPUs XLA took wav2vec_attention from 11.3 to 5.5 s an epoch at one
-    # length (benchmarks/sequence_speed.py), and bucketed no_aug from 8 to 38-52 s (a first probe)
+    # length (docs/results.md#sequence-variants-epoch-time), and bucketed no_aug 11x slower
     jit_compile: str = "off"
     checkpoint_dir: str = ""  # resumable state after every epoch; the same command with it resumes the run ("" = off)
     # Tracking server down at the end of training: wait this long for it (a restart takes ~10-30 s), then
