@@ -124,8 +124,8 @@ class TrainConfig:
     cosine_start_epoch: int = 20  # cosine decay to 0 over the remaining epochs from here
     # XLA-compile the train and predict steps: "off" (earlier runs' numerics), "on", or "auto": only when
     # every batch has one shape (length_mode fixed / percentile, audio alone), because each new batch
-    # shape is a new compilation: on 2 CPUs XLA took wav2vec_attention from 11.3 to 5.5 s an epoch at one
-    # length (docs/results.md#sequence-variants-epoch-time), and bucketed no_aug 11x slower
+    # shape is a new compilation: on 2 CPUs XLA halves wav2vec_attention's epoch at one length and makes
+    # bucketed no_aug's many times slower (docs/results.md#sequence-variants-epoch-time)
     jit_compile: str = "off"
     checkpoint_dir: str = ""  # resumable state after every epoch; the same command with it resumes the run ("" = off)
     # Tracking server down at the end of training: wait this long for it (a restart takes ~10-30 s), then
