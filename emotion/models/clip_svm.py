@@ -125,10 +125,16 @@ class ClipSVM:
 
     def global_functionals(self, sequences: list[np.ndarray]) -> np.ndarray:
         """Raw clips -> (n, features) of the global head."""
-        functionals = self.functionals(sequences)
+        return self._global_part(self.functionals(sequences))
+
+    def _global_part(self, functionals: np.ndarray) -> np.ndarray:
         if isinstance(self.global_columns, int):
             return functionals[:, : self.global_columns] if self.global_columns else functionals
         return functionals[:, self.global_columns]
+
+    def _speaker_part(self, functionals: np.ndarray) -> np.ndarray:
+        columns = getattr(self, "speaker_columns", None)
+        return functionals if columns is None else functionals[:, columns]
 
     @property
     def c(self) -> float:
@@ -137,9 +143,7 @@ class ClipSVM:
     def _inputs(self, sequences: list[np.ndarray], speakers, labels: np.ndarray | None = None) -> np.ndarray:
         """The per-speaker head's input; labels (training): what speaker_stats=balanced reads offsets
         against, else the global head's predictions."""
-        functionals = self.functionals(sequences)  # (n, features)
-        if getattr(self, "speaker_columns", None) is not None:
-            functionals = functionals[:, self.speaker_columns]
+        functionals = self._speaker_part(self.functionals(sequences))  # (n, features)
         if not self.per_speaker:
             return functionals
         stats = getattr(self, "speaker_stats", None)  # models logged before speaker_stats: the plain statistics
@@ -198,16 +202,15 @@ class ClipSVM:
             raise ValueError(
                 "global_hnr=False or global_prosody=False: only with pooled_width and global_extras_std=False"
             )
+        functionals = head.functionals(sequences)  # (n, all functionals): computed once for both heads
+        x = head._speaker_part(functionals)
         if per_speaker:
-            raw = head.functionals(sequences)
-            raw = raw[:, head.speaker_columns] if head.speaker_columns is not None else raw
-            head.speaker_stats = SpeakerStats.fit(raw, labels, speakers, speaker_stats)
-        head.pipeline = _fit_head(
-            head._inputs(sequences, speakers, labels), labels, speakers, kind, seed, like.c if like else None
-        )
+            head.speaker_stats = SpeakerStats.fit(x, labels, speakers, speaker_stats)
+            x = head.speaker_stats.transform(x, speakers, labels)
+        head.pipeline = _fit_head(x, labels, speakers, kind, seed, like.c if like else None)
         if global_head and per_speaker:
             global_c = float(like.global_pipeline[-1].C) if like and like.global_pipeline is not None else None
-            x, y, who = head.global_functionals(sequences), labels, speakers  # (n, features)
+            x, y, who = head._global_part(functionals), labels, speakers  # (n, features)
             if global_extra is not None and len(global_extra[0]):
                 x = np.concatenate([x, head.global_functionals(global_extra[0])])
                 y, who = np.concatenate([y, global_extra[1]]), np.concatenate([who, global_extra[2]])
