@@ -112,7 +112,7 @@ def _evaluate(args) -> int:
     if not args.data_dir.strip("'\""):
         raise EmotionError("parameter data_dir: give the labelled corpus folder to evaluate on")
     _require_tracking_server()  # the evaluation is logged as a run
-    evaluate(args.model_uri, args.data_dir, args.corpus, args.labels, args.label_map)
+    evaluate(args.model_uri, args.data_dir, args.corpus, args.labels, args.label_map, args.speaker_column)
     return 0
 
 
@@ -268,6 +268,7 @@ def _add_model_use(commands) -> None:
     evaluate.add_argument("--corpus", default="auto", choices=CORPORA)
     evaluate.add_argument("--labels", default="", help="score only these classes, e.g. angry,happy,neutral,sad")
     evaluate.add_argument("--label-map", default="", help="JSON of a manifest's labels -> the model's")
+    evaluate.add_argument("--speaker-column", default="", help="a manifest's speaker column of another name")
     evaluate.set_defaults(handler=_evaluate)
 
 

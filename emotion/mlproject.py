@@ -13,6 +13,9 @@ from emotion.config import VARIANTS, DataConfig, build_config, has_network, uses
 COMMON = [
     "data_dir",
     "corpus",
+    "manifest",
+    "label_map",
+    "labels",
     "max_actors",
     "feature_dir",
     "feature_kind",
@@ -34,7 +37,7 @@ EXTRA_BY_VARIANT = {
     "whisper_lstm": ["whisper_model", "whisper_window", "svm_weight"],
     "whisper_heads": ["whisper_model", "whisper_window"],
 }
-COMPARE_SHARED = ["data_dir", "corpus", "max_actors", "split_seed", "seed"]
+COMPARE_SHARED = ["data_dir", "corpus", "manifest", "label_map", "labels", "max_actors", "split_seed", "seed"]
 COMPARISONS = {
     # every variant that needs no pretrained weights; add wav2vec_attention with -P variants=...
     "main": "no_aug,aug,sync_aug,cnn_lstm_simplified,cnn_lstm,cnn_pooling",
@@ -124,8 +127,8 @@ def render() -> str:
     }
     assignments = " ".join(f"{n}={{{n}}}" for n in register)
     entries.append(_entry("register", register, f"python entrypoints/register.py {assignments}"))
-    evaluate = {"model_uri": CHAMPION_URI, "data_dir": "", "corpus": DataConfig.corpus}
-    command = "python entrypoints/evaluate.py {model_uri} {data_dir} --corpus {corpus}"
+    evaluate = {"model_uri": CHAMPION_URI, "data_dir": "", "corpus": DataConfig.corpus, "labels": "", "label_map": ""}
+    command = "python entrypoints/evaluate.py {model_uri} {data_dir} --corpus {corpus} --labels={labels} --label-map={label_map}"
     entries.append(_entry("evaluate", evaluate, command, extra=False))
     return HEADER + "\n\n".join(entries) + "\n"
 

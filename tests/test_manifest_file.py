@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from emotion.config import build_config
+from emotion.corpus.labels import EMOTIONS
 from emotion.corpus.manifest_file import manifest_from_file
 from emotion.errors import ConfigError
 
@@ -68,10 +69,22 @@ def test_a_label_without_a_mapping_is_reported_by_the_run_and_left_out(calls, ca
     folder, _ = calls
     manifest, _ = manifest_from_file(folder / "calls.csv")  # no label map: ANG, HAP, ...
     skipped = []
-    kept = _leave_out_other_labels(manifest, skipped)
+    kept = _leave_out_other_labels(manifest, skipped, EMOTIONS)
     assert set(kept["emotion"]) == {"sad"}, "SAD matches sad in lower case; ANG, HAP, NEU need the map"
     assert {reason.split("'")[1] for _, reason in skipped} == {"ang", "hap", "neu"}
-    assert all("is not one of the model's" in reason for _, reason in skipped)
+    assert all("is not one of the run's labels" in reason for _, reason in skipped)
+
+
+def test_a_speaker_column_of_another_name_is_named_by_speaker_column(calls):
+    folder, source = calls
+    text = (folder / "calls.csv").read_text().replace("path,emotion,speaker,", "path,emotion,agent_id,", 1)
+    (folder / "calls.csv").write_text(text)
+    with pytest.raises(ConfigError, match="no path / emotion / speaker column|no speaker column"):
+        manifest_from_file(folder / "calls.csv", str(folder / "labels.json"))
+    manifest, _ = manifest_from_file(folder / "calls.csv", str(folder / "labels.json"), speaker_column="agent_id")
+    assert set(manifest["actor"]) == {"calls:agent01", "calls:agent02"}
+    with pytest.raises(ConfigError, match=r"speaker_column=caller: .*calls.csv has no such column \(found: path"):
+        manifest_from_file(folder / "calls.csv", speaker_column="caller")
 
 
 def test_emobox_jsonl_works_as_it_is_the_speaker_read_off_its_key(ravdess16k, tmp_path):
@@ -98,11 +111,29 @@ def test_a_bad_manifest_file_is_one_line_naming_it(tmp_path, content, message):
 
 
 def test_label_map_needs_a_manifest_and_a_manifest_excludes_data_dir(tmp_path):
-    with pytest.raises(ConfigError, match="label_map: maps a manifest's labels"):
-        build_config("no_aug", {"label_map": "x.json"})
+    for name in ("label_map", "speaker_column"):
+        with pytest.raises(ConfigError, match=f"{name}: reads a manifest file; give manifest=FILE too"):
+            build_config("no_aug", {name: "x"})
     with pytest.raises(ConfigError, match="one or the other"):
         build_config("no_aug", {"manifest": "m.csv", "data_dir": "/data"})
     (tmp_path / "bad.json").write_text('["ANG"]')
     (tmp_path / "m.csv").write_text("path,emotion,speaker\nx.wav,ANG,a\n")
     with pytest.raises(ConfigError, match="label_map=.*bad.json: expected a JSON object"):
         manifest_from_file(tmp_path / "m.csv", str(tmp_path / "bad.json"))
+
+
+def test_a_split_column_is_kept_for_split_manifest_and_a_bad_value_is_a_reported_row(calls):
+    from emotion.config import SplitConfig
+    from emotion.corpus.splits import make_split
+
+    folder, source = calls
+    lines = (folder / "calls.csv").read_text().splitlines()
+    table = [lines[0] + ",split"] + [f"{line},{'test' if ',agent02,' in line else 'Train'}" for line in lines[1:]]
+    shutil.copy(folder / "clips" / "call_000.wav", folder / "clips" / "extra.wav")
+    table.append("clips/extra.wav,ANG,agent01,male,holdout")
+    (folder / "calls.csv").write_text("\n".join(table) + "\n")
+    manifest, report = manifest_from_file(folder / "calls.csv", str(folder / "labels.json"))
+    assert set(manifest["split"]) == {"train", "test"} and len(manifest) == len(source)
+    assert [reason for _, reason in report.skipped] == ["split 'holdout' is not train, val or test"]
+    with pytest.raises(ConfigError, match="only 1 actor left after the test set"):  # val: from agent01 alone
+        make_split(manifest, SplitConfig(split="manifest"))

@@ -80,6 +80,7 @@ def test_experiment_runs_lists_finished_training_runs_best_first(store):
         "run_name",
         "variant",
         "parent_run_id",
+        "n_classes",
         "test_ua",
         "test_wa",
         "test_macro_f1",
@@ -90,6 +91,7 @@ def test_experiment_runs_lists_finished_training_runs_best_first(store):
     assert list(runs["variant"]) == ["sync_aug", "cnn_pooling", "no_aug"]
     assert list(runs["parent_run_id"]) == [store["parent"], None, store["parent"]]
     assert list(runs["epochs_run"]) == [4, 2, 3]
+    assert list(runs["n_classes"]) == [len(EMOTIONS)] * 3  # these runs log no n_classes: RAVDESS's 8
     assert runs["test_wa"].iloc[0] == pytest.approx(0.65) and runs["val_ua"].iloc[0] == pytest.approx(0.7)
     assert str(runs["start_time"].dt.tz) == "UTC"
 

@@ -40,15 +40,15 @@ def test_an_error_row_is_strict_json_as_the_scoring_server_writes_it():
     from mlflow.pyfunc.scoring_server import predictions_to_json
 
     out = io.StringIO()
-    predictions_to_json(prediction_frame(_rows()), out)  # what `mlflow models serve` sends back
+    predictions_to_json(prediction_frame(_rows(), EMOTIONS), out)  # what `mlflow models serve` sends back
     good, bad = strict_json(out.getvalue())["predictions"]
     assert good["p_angry"] == pytest.approx(1 / len(EMOTIONS)) and good["label"] == "angry"
     assert all(bad[f"p_{e}"] is None for e in EMOTIONS) and bad["error"]
-    assert prediction_frame(_rows()[:1])["p_angry"].dtype == np.float64, "rows without errors stay numbers"
+    assert prediction_frame(_rows()[:1], EMOTIONS)["p_angry"].dtype == np.float64, "rows without errors stay numbers"
 
 
 def test_predict_output_files_are_strict_json_and_csv(tmp_path):
-    frame = prediction_frame(_rows())
+    frame = prediction_frame(_rows(), EMOTIONS)
     frame.insert(0, "path", ["a.wav", "b.wav"])
     write_predictions(frame, str(tmp_path / "x.json"))
     assert strict_json((tmp_path / "x.json").read_text())[1]["p_sad"] is None

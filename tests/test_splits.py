@@ -212,3 +212,31 @@ def test_actor_kfold_never_leaks(manifest, seed, k):
     for fold in folds:
         assert_speaker_independent(manifest, fold)
         assert_all_classes(manifest, fold)
+
+
+def _with_split(manifest: pd.DataFrame, sets_by_actor: dict[str, str]) -> pd.DataFrame:
+    return manifest.assign(split=manifest["actor"].map(sets_by_actor))
+
+
+def test_manifest_split_is_the_published_one_and_carves_validation_when_it_names_none():
+    manifest = make_manifest(n_actors=6)
+    named = {f"ravdess:0{a}": name for a, name in zip(range(1, 7), ["train"] * 3 + ["val", "test", "test"])}
+    split = make_split(_with_split(manifest, named), SplitConfig(split="manifest"))
+    for name in SETS:
+        assert set(manifest.actor.iloc[split[name]]) == {a for a, s in named.items() if s == name}
+    no_val = {a: "train" if s == "val" else s for a, s in named.items()}
+    carved = make_split(_with_split(manifest, no_val), SplitConfig(split="manifest"))
+    assert_speaker_independent(manifest, carved)
+    assert actors_of(manifest, carved["test"]) == {"ravdess:05", "ravdess:06"} and len(carved["val"])
+
+
+def test_manifest_split_refuses_a_speaker_in_test_and_train_and_a_manifest_without_the_column():
+    manifest = make_manifest(n_actors=4)
+    sets = np.where(np.arange(len(manifest)) % 2, "train", "test")  # every actor in both
+    with pytest.raises(ConfigError, match="speaker 'ravdess:01' has clips in test and in train"):
+        make_split(manifest.assign(split=sets), SplitConfig(split="manifest"))
+    with pytest.raises(ConfigError, match="split=manifest: the clips have no split column"):
+        make_split(manifest, SplitConfig(split="manifest"))
+    no_test = _with_split(manifest, {a: "train" for a in manifest.actor.unique()})
+    with pytest.raises(ConfigError, match="no clip has split 'test'"):
+        make_split(no_test, SplitConfig(split="manifest"))

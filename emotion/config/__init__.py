@@ -3,13 +3,20 @@
     sections.py  the run's sections (data, features, split, pipeline, train, augment, each model) and RunConfig
     variants.py  the variants, their model sections and their own defaults (VARIANT_DEFAULTS, the recipes)
     feature_kinds.py  each feature_kind's facts (frame period, spectral, Whisper, segments), read everywhere
-    build.py     build_config(variant, overrides): cast, validate, one-line errors; parse_assignments
+    build.py     build_config(variant, overrides): cast, validate, one-line errors; parse_assignments, label_names
 
 The names below are the package's interface: `from emotion.config import build_config, TrainConfig`.
 """
 
 from emotion.config.feature_kinds import FEATURE_KINDS, FeatureKind, feature_kind
-from emotion.config.build import WHISPER_WINDOW_SECONDS, build_config, cast_parameter, parse_assignments, window_seconds
+from emotion.config.build import (
+    WHISPER_WINDOW_SECONDS,
+    build_config,
+    cast_parameter,
+    label_names,
+    parse_assignments,
+    window_seconds,
+)
 from emotion.config.sections import (
     CORPORA,
     AugmentConfig,
@@ -65,6 +72,7 @@ __all__ = [
     "TrainConfig",
     "Wav2VecAttentionConfig",
     "build_config",
+    "label_names",
     "parse_assignments",
     "has_network",
     "uses_video",

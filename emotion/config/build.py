@@ -4,6 +4,7 @@ names and values that cannot be cast, with a one-line error naming the parameter
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import fields
 
 from emotion.config.feature_kinds import FEATURE_KINDS
@@ -11,6 +12,7 @@ from emotion.config.sections import CORPORA, SPEAKER_STATS, RunConfig
 from emotion.config.variants import MODEL_CONFIGS, VARIANT_DEFAULTS, VARIANTS
 from emotion.errors import ConfigError, EmotionError
 
+LABEL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 WHISPER_WINDOW_SECONDS = 30  # Whisper's training window: the longest whisper_window
 
 
@@ -24,6 +26,21 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
                 raise EmotionError(f"argument {token!r}: expected name=value")
             out[name] = value
     return out
+
+
+def label_names(labels: str) -> tuple[str, ...]:
+    """labels=angry,Bored,neutral -> ("angry", "bored", "neutral"): at least two, no repeat, each a name
+    that can head a p_<label> column and an MLflow parameter (letters, digits, _ and -)."""
+    names = tuple(name.strip().lower() for name in labels.split(","))
+    odd = [name for name in names if not LABEL_NAME.fullmatch(name)]
+    if odd:
+        raise ConfigError(f"parameter labels={labels}: {odd[0]!r} is not a class name (letters, digits, _ and -)")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"parameter labels={labels}: {repeated[0]!r} is named twice")
+    if len(names) < 2:
+        raise ConfigError(f"parameter labels={labels}: a model needs at least two classes")
+    return names
 
 
 def window_seconds(window: str) -> float | None:
@@ -71,7 +88,7 @@ _CHOICES = {
     "video_source": ("auto", "files"),
     "feature_kind": tuple(FEATURE_KINDS),
     "normalisation": ("train", "speaker"),
-    "split": ("speaker", "random_leaky"),
+    "split": ("speaker", "random_leaky", "manifest"),
     "length_mode": ("bucket", "batch_max", "fixed", "percentile"),
     "loss": ("focal", "crossentropy"),
     "lr_schedule": ("plateau", "exponential", "warmup_plateau_cosine"),
@@ -143,8 +160,11 @@ def _check_ranges(flat: dict) -> None:
 
 
 def _check_data(flat: dict) -> None:
-    if flat["label_map"] and not flat["manifest"]:
-        raise ConfigError("parameter label_map: maps a manifest's labels; give manifest=FILE too")
+    if flat["labels"]:
+        label_names(flat["labels"])  # fewer than two classes, a repeat or an odd character fails here
+    for name in ("label_map", "speaker_column"):
+        if flat[name] and not flat["manifest"]:
+            raise ConfigError(f"parameter {name}: reads a manifest file; give manifest=FILE too")
     if flat["manifest"] and flat["data_dir"]:
         raise ConfigError(
             "parameters manifest and data_dir: one or the other (the manifest's paths say where the clips are)"

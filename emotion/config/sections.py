@@ -24,6 +24,10 @@ class DataConfig:
     # a CSV / JSONL listing the clips (path, emotion, speaker) instead of file names (emotion/corpus/manifest_file.py)
     manifest: str = ""
     label_map: str = ""  # a JSON file of the manifest's labels -> the run's ({"ANG": "angry"})
+    speaker_column: str = ""  # the manifest's speaker column, when not speaker / spk_id / spk / actor / speaker_id
+    # the classes a model learns and predicts, comma-separated, in class-index order; clips of any other
+    # label are reported and left out. "" = RAVDESS's 8 (emotion/corpus/labels.py: EMOTIONS)
+    labels: str = ""
     modalities: str = "auto"  # "auto" uses video when every clip has it; "audio" | "audio+video"
     video_source: str = "auto"  # "auto": per-frame feature files where present, else video files; "files": decode video
     max_actors: int = 0  # 0 = all; >0 keeps the first N actors (quick real-data checks)
@@ -79,7 +83,9 @@ class FeatureConfig:
 
 @dataclass(frozen=True)
 class SplitConfig:
-    split: str = "speaker"  # "speaker" (no actor in two sets) | "random_leaky" (leaks speakers, named so on purpose)
+    # "speaker" (no actor in two sets) | "random_leaky" (leaks speakers, named so on purpose) | "manifest"
+    # (a manifest file's train/val/test column: a published split)
+    split: str = "speaker"
     split_seed: int = 42
     test_fraction: float = 0.2  # ~1/5 of actors held out for test, ~1/5 of the rest for validation
     val_fraction: float = 0.2

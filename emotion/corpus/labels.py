@@ -1,5 +1,7 @@
 """The shared emotion label set and each corpus's mapping onto it."""
 
+from emotion.config import label_names
+
 # Order fixes the class index in every model and confusion matrix: RAVDESS code order.
 EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 
@@ -12,6 +14,11 @@ CREMAD_EMOTIONS = {
     "NEU": "neutral",
     "SAD": "sad",
 }
+
+
+def run_classes(labels: str) -> tuple[str, ...]:
+    """A run's classes in class-index order: its labels= parameter, or RAVDESS's 8 when that is empty."""
+    return label_names(labels) if labels else EMOTIONS
 
 
 def emotion_index(name: str) -> int:

@@ -2,11 +2,13 @@
 
 Required per row: the audio path (relative to the manifest's folder, or absolute), the emotion label and
 the speaker. Column names as SpeechBrain, nkululeko and EmoBox write them are recognised (PATH_COLUMNS
-...). EmoBox's JSONL works as it is: `wav`, `emo`, and the speaker parsed from `key` for the corpora
-whose keys carry a file name of a known scheme (RAVDESS, CREMA-D, EmoDB, SAVEE, TESS). Optional:
-gender, intensity, corpus. `label_map=FILE` (JSON) maps a corpus's labels onto the run's names
-({"ANG": "angry"}); labels are then compared in lower case. Rows are checked the way the file-name path
-checks files: a bad row is skipped with its reason in the report, a bad file is one line before work.
+...). EmoBox's JSONL works as it is: `wav`, `emo`, and the speaker from a column named by `speaker_column=`,
+or parsed from `key` for the corpora whose keys carry a file name of a known scheme (RAVDESS, CREMA-D,
+EmoDB, SAVEE, TESS). Optional:
+gender, intensity, corpus, and split (train/val/test: a published split, which split=manifest reads).
+`label_map=FILE` (JSON) maps a corpus's labels onto the run's names ({"ANG": "angry"}); labels are
+then compared in lower case. Rows are checked the way the file-name path checks files: a bad row is
+skipped with its reason in the report, a bad file is one line before work.
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ from emotion.errors import ConfigError
 PATH_COLUMNS = ("path", "wav", "file", "audio", "file_path")
 EMOTION_COLUMNS = ("emotion", "emo", "label", "class")
 SPEAKER_COLUMNS = ("speaker", "spk_id", "spk", "actor", "speaker_id")
-OPTIONAL_COLUMNS = ("gender", "intensity", "corpus")
+OPTIONAL_COLUMNS = ("gender", "intensity", "corpus", "split")
+SPLIT_NAMES = {
+    "train": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "dev": "val",
+    "test": "test",
+    "": "",
+}
 
 
 def _read_rows(path: Path) -> pd.DataFrame:
@@ -74,14 +85,19 @@ def read_label_map(path: str) -> dict[str, str]:
     return {str(k): v for k, v in mapping.items()}
 
 
-def read_manifest_file(path, label_map: str = "") -> tuple[list[dict], list[tuple[str, str]]]:
-    """(rows in build_manifest's schema, skipped (path or row, reason))."""
+def read_manifest_file(path, label_map: str = "", speaker_column: str = "") -> tuple[list[dict], list[tuple[str, str]]]:
+    """(rows in build_manifest's schema, skipped (path or row, reason)). speaker_column: the column that
+    names the speaker when it has none of SPEAKER_COLUMNS' names."""
     path = Path(path).expanduser().resolve()
     rows = _read_rows(path)
+    if speaker_column and _column(rows, (speaker_column.lower(),)) is None:
+        raise ConfigError(
+            f"parameter speaker_column={speaker_column}: {path} has no such column (found: {', '.join(rows.columns)})"
+        )
     columns = {
         "path": _column(rows, PATH_COLUMNS),
         "emotion": _column(rows, EMOTION_COLUMNS),
-        "speaker": _column(rows, SPEAKER_COLUMNS),
+        "speaker": _column(rows, (speaker_column.lower(),) if speaker_column else SPEAKER_COLUMNS),
     }
     key = _column(rows, ("key",))
     missing = [name for name, column in columns.items() if column is None and not (name == "speaker" and key)]
@@ -115,6 +131,10 @@ def read_manifest_file(path, label_map: str = "") -> tuple[list[dict], list[tupl
             skipped.append((where, "no speaker"))
             continue
         label = row[columns["emotion"]].strip()
+        split = row[optional["split"]].strip().lower() if optional["split"] else ""
+        if split not in SPLIT_NAMES:
+            skipped.append((where, f"split {split!r} is not train, val or test"))
+            continue
         corpus = (row[optional["corpus"]].strip() if optional["corpus"] else "") or default_corpus
         out.append(
             {
@@ -131,18 +151,21 @@ def read_manifest_file(path, label_map: str = "") -> tuple[list[dict], list[tupl
                 "video_path": None,
                 "has_audio": True,
                 "has_video": False,
+                "split": SPLIT_NAMES[split],
             }
         )
     return out, skipped
 
 
-def manifest_from_file(path, label_map: str = "") -> tuple[pd.DataFrame, ManifestReport]:
+def manifest_from_file(path, label_map: str = "", speaker_column: str = "") -> tuple[pd.DataFrame, ManifestReport]:
     """As build_manifest, from a manifest file: (rows sorted by clip_id, report)."""
-    rows, skipped = read_manifest_file(path, label_map)
+    rows, skipped = read_manifest_file(path, label_map, speaker_column)
     report = ManifestReport(n_files_seen=len(rows) + len(skipped), n_rows=len(rows), skipped=skipped)
     if not rows:
         raise ConfigError(f"parameter manifest={path}: no usable row ({len(skipped)} skipped; first: {skipped[0][1]})")
-    manifest = pd.DataFrame(sorted(rows, key=lambda r: r["clip_id"]), columns=list(COLUMNS))
+    has_split = any(row["split"] for row in rows)
+    columns = [*COLUMNS, "split"] if has_split else list(COLUMNS)  # a published split, for split=manifest
+    manifest = pd.DataFrame(sorted(rows, key=lambda r: r["clip_id"]), columns=columns)
     for column in NULLABLE_COLUMNS:
         manifest[column] = manifest[column].astype(object).where(manifest[column].notna(), None)
     return manifest, report

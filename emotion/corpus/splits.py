@@ -217,6 +217,32 @@ def random_split_leaky(
     return _finish({"train": train, "val": val, "test": test}, y, groups, f"random split (seed={seed})")
 
 
+def manifest_split(
+    manifest: pd.DataFrame, val_fraction: float = SPLIT.val_fraction, seed: int = SPLIT.split_seed
+) -> dict[str, np.ndarray]:
+    """The split a manifest file's `split` column names (a published one). Validation, when the column
+    names none, is carved from the training speakers as speaker_split does. Rows with an empty value are
+    in no set. A speaker in test and in train or val is refused: the evaluation stays speaker-independent."""
+    what = "parameter split=manifest"
+    if "split" not in manifest.columns:
+        raise ConfigError(f"{what}: the clips have no split column (give manifest=FILE with a train/val/test column)")
+    y, groups = _labels_and_groups(manifest)
+    sets = manifest["split"].fillna("").to_numpy(dtype=str)
+    split = {name: np.flatnonzero(sets == name) for name in SETS}
+    for name in ("train", "test"):
+        if not len(split[name]):
+            raise ConfigError(f"{what}: no clip has split {name!r} (values: {', '.join(sorted(set(sets))) or 'none'})")
+    if not len(split["val"]):
+        split["train"], split["val"] = _carve_val(split["train"], y, groups, val_fraction, seed, what)
+    shared = sorted(map(str, set(groups[split["test"]]) & set(groups[np.concatenate([split["train"], split["val"]])])))
+    if shared:
+        raise ConfigError(
+            f"{what}: speaker {shared[0]!r} has clips in test and in train or val ({len(shared)} such speakers); "
+            "a published split must keep each speaker in one set"
+        )
+    return _finish(split, y, groups, what)
+
+
 def make_split(manifest: pd.DataFrame, split_config: SplitConfig) -> dict[str, np.ndarray]:
     """The split a run's SplitConfig asks for."""
     args = (manifest, split_config.test_fraction, split_config.val_fraction, split_config.split_seed)
@@ -224,7 +250,9 @@ def make_split(manifest: pd.DataFrame, split_config: SplitConfig) -> dict[str, n
         return speaker_split(*args)
     if split_config.split == "random_leaky":
         return random_split_leaky(*args)
-    raise ConfigError(f"parameter split={split_config.split!r}: expected one of speaker, random_leaky")
+    if split_config.split == "manifest":
+        return manifest_split(manifest, split_config.val_fraction, split_config.split_seed)
+    raise ConfigError(f"parameter split={split_config.split!r}: expected one of speaker, random_leaky, manifest")
 
 
 def describe_split(manifest: pd.DataFrame, split: dict[str, np.ndarray]) -> dict:

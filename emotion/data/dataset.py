@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from emotion.config import DataConfig, FeatureConfig, feature_kind
-from emotion.corpus.labels import EMOTIONS
+from emotion.corpus.labels import EMOTIONS, run_classes
 from emotion.corpus.manifest_file import manifest_from_file
 from emotion.corpus.manifest import VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.data.synthetic import ensure_builtin_corpus
@@ -32,9 +32,10 @@ class PreparedCorpus:
     root: Path
     name: str  # "builtin" or the folder's name
     manifest: pd.DataFrame  # usable clips only, index 0..n-1
-    labels: np.ndarray  # (n,) class indices into EMOTIONS
+    labels: np.ndarray  # (n,) class indices into classes
     features: dict[str, list[np.ndarray]]  # modality -> n arrays (T_i, F)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), manifest + features
+    classes: tuple[str, ...] = EMOTIONS  # the run's labels= in class-index order
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -55,12 +56,15 @@ def prepare_corpus(
     """
     if data.manifest:  # the clips a file lists, wherever they are
         root = Path(data.manifest).expanduser().resolve().parent
-        manifest, report = manifest_from_file(data.manifest, data.label_map)
+        manifest, report = manifest_from_file(data.manifest, data.label_map, data.speaker_column)
     else:
         root = Path(data.data_dir).expanduser() if data.data_dir else ensure_builtin_corpus(cache_root)
         manifest, report = build_manifest(root, data.corpus)
     skipped = list(report.skipped)
-    manifest = _leave_out_other_labels(manifest, skipped)
+    classes = run_classes(data.labels)
+    manifest = _leave_out_other_labels(manifest, skipped, classes)
+    if data.labels:  # before any feature is made; again below, when failed clips have gone
+        _require_every_class(manifest, classes, data.labels, root)
     if data.max_actors > 0:
         keep = sorted(manifest["actor"].unique())[: data.max_actors]
         manifest = manifest[manifest["actor"].isin(keep)]
@@ -116,18 +120,31 @@ def prepare_corpus(
         )
     features_by_modality = {m: [a for a, good in zip(arrays, ok) if good] for m, (arrays, _) in extracted.items()}
     manifest = manifest[ok].reset_index(drop=True)
-    labels = np.array([EMOTIONS.index(e) for e in manifest["emotion"]], dtype=np.int64)
+    if data.labels:  # named classes must each be learnt from (not RAVDESS's 8 by default: CREMA-D has 6)
+        _require_every_class(manifest, classes, data.labels, root)
+    labels = np.array([classes.index(e) for e in manifest["emotion"]], dtype=np.int64)
     name = Path(data.manifest).stem if data.manifest else corpus_label(data.data_dir)
-    return PreparedCorpus(root, name, manifest, labels, features_by_modality, sorted(skipped))
+    return PreparedCorpus(root, name, manifest, labels, features_by_modality, sorted(skipped), classes)
 
 
-def _leave_out_other_labels(manifest: pd.DataFrame, skipped: list) -> pd.DataFrame:
-    """Clips whose label the models do not learn (EmoDB's `bored`) are reported and left out."""
-    other = ~manifest["emotion"].isin(EMOTIONS)
+def _leave_out_other_labels(manifest: pd.DataFrame, skipped: list, classes: tuple[str, ...]) -> pd.DataFrame:
+    """Clips whose label is not one of the run's classes (EmoDB's `bored` by default) are reported and left out."""
+    other = ~manifest["emotion"].isin(classes)
     for row in manifest[other].itertuples():
         path = row.audio_path if isinstance(row.audio_path, str) else row.video_path
-        skipped.append((str(path), f"label {row.emotion!r} is not one of the model's: {', '.join(EMOTIONS)}"))
+        skipped.append((str(path), f"label {row.emotion!r} is not one of the run's labels: {', '.join(classes)}"))
     return manifest[~other].reset_index(drop=True)
+
+
+def _require_every_class(manifest: pd.DataFrame, classes: tuple[str, ...], labels: str, root: Path) -> None:
+    """One line naming a class of labels= that no usable clip has (a typo, or a label the map misses)."""
+    missing = [name for name in classes if not (manifest["emotion"] == name).any()]
+    if missing:
+        found = sorted(manifest["emotion"].unique())
+        raise ConfigError(
+            f"parameter labels={labels}: no usable clip of {root} is labelled {missing[0]!r} "
+            f"(its usable clips' labels: {', '.join(found) or 'none'})"
+        )
 
 
 def audio_features(

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+from sklearn.metrics import balanced_accuracy_score
 
 from emotion.config import RunConfig
 from emotion.data.dataset import PreparedCorpus, voiced_features
-from emotion.corpus.labels import EMOTIONS
-from emotion.metrics import classification_metrics
 from emotion.features.cnn import extra_groups, extra_width
 from emotion.models.clip_svm import ClipSVM, blend
 
@@ -44,7 +43,7 @@ def fit_val_test_heads(
 
 
 def _ua(truth: np.ndarray, proba: np.ndarray) -> float:
-    return classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS)["ua"]
+    return float(balanced_accuracy_score(truth, np.argmax(proba, axis=1)))
 
 
 def blend_clip_head(
@@ -96,7 +95,7 @@ def fit_clip_head(
         corpus.labels[positions],
         actors[positions],
         per_speaker=config.features.normalisation == "speaker",
-        n_classes=len(EMOTIONS),
+        n_classes=len(corpus.classes),
         seed=config.train.seed,
         kind=m.clip_head,
         global_head=m.global_head,

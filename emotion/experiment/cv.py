@@ -18,7 +18,6 @@ import pandas as pd
 
 from emotion.serving import plots
 from emotion.config import RunConfig, uses_video
-from emotion.corpus.labels import EMOTIONS
 from emotion.corpus.splits import actor_kfold, published_kfold, rotated_validation
 from emotion.data.dataset import prepare_corpus
 from emotion.tracking.run_notes import NOTE_TAG, cv_note, run_name
@@ -90,7 +89,7 @@ def _fold(
     assert all(np.array_equal(r.test_true, truth) for r in results), "test sets must line up across seeds"
     proba = np.mean([r.test_proba for r in results], axis=0)  # (n_test, classes)
     test = {
-        **classification_metrics(truth, np.argmax(proba, axis=1), EMOTIONS),
+        **classification_metrics(truth, np.argmax(proba, axis=1), corpus.classes),
         VAL_METRIC: float(np.mean([r.val["ua"] for r in results])),
     }
     return test, float(np.mean([r.epochs_run for r in results])), proba, float(np.mean([r.best_epoch for r in results]))
@@ -136,11 +135,12 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
     cache_root = Path(cache_root) if cache_root else default_cache_dir()
     corpus = prepare_corpus(config.data, config.features, cache_root, allow_video=uses_video(config.variant))
     folds, numbers, published = make_folds(corpus.manifest, config)
-    rows, predictions, confusion = [], [], np.zeros((len(EMOTIONS), len(EMOTIONS)), dtype=int)
+    rows, predictions, confusion = [], [], np.zeros((len(corpus.classes), len(corpus.classes)), dtype=int)
     with mlflow.start_run(
         run_name=run_name("cv", config.variant, corpus.name), nested=mlflow.active_run() is not None
     ) as parent:
-        log_params_once(config.flat())
+        classes = {"classes": ",".join(corpus.classes), "n_classes": len(corpus.classes)}  # what register compares
+        log_params_once({**config.flat(), **classes})
         mlflow.set_tags({"entry_point": "cv", "variant": config.variant})
         if published is not None:
             mlflow.log_text("\n".join(published.lines()) + "\n", "published_folds.txt")
@@ -178,12 +178,16 @@ def cross_validate(config: RunConfig, cache_root: Path | None = None) -> CvResul
         # to compare or ensemble cv runs later
         mlflow.log_table(pd.concat(predictions, ignore_index=True), "test_predictions.json")
         mlflow.log_text(table.to_markdown(index=False, floatfmt=".3f"), "folds.md")
-        summed = pd.DataFrame(confusion, index=list(EMOTIONS), columns=list(EMOTIONS)).rename_axis("true").reset_index()
+        summed = (
+            pd.DataFrame(confusion, index=list(corpus.classes), columns=list(corpus.classes))
+            .rename_axis("true")
+            .reset_index()
+        )
         mlflow.log_table(summed, "summed_confusion_matrix.json")
         for name, fig in (
             (
                 "figures/summed_confusion_matrix.png",
-                plots.confusion_figure(confusion, EMOTIONS, f"{len(folds)} folds summed"),
+                plots.confusion_figure(confusion, corpus.classes, f"{len(folds)} folds summed"),
             ),
             ("figures/folds.png", fold_figure(table)),
         ):

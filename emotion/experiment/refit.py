@@ -23,7 +23,6 @@ import numpy as np
 
 from emotion.config import RunConfig, has_network
 from emotion.data.dataset import PreparedCorpus
-from emotion.corpus.labels import EMOTIONS
 from emotion.experiment.clip_head import refit_clip_head
 from emotion.data.epoch_order import EpochOrder
 from emotion.experiment.epoch_seeds import EpochSeeds
@@ -87,7 +86,7 @@ def refit_on_every_actor(
     mlflow.log_figure(figure, "figures/refit_learning_curves.png")
     plt.close(figure)
     mlflow.log_metrics({"refit_train_accuracy": history["accuracy"][-1], "refit_seconds": seconds})
-    run_logging.log_trained_model(model, data.normaliser, config, corpus, len(EMOTIONS), clip_svm)
+    run_logging.log_trained_model(model, data.normaliser, config, corpus, clip_svm)
     return RefitResult(epochs, actors, len(everyone), seconds)
 
 
@@ -100,5 +99,5 @@ def _refit_heads(config: RunConfig, cache_root: Path, corpus: PreparedCorpus, st
     mlflow.set_tag(REFIT_TAG, "true")
     mlflow.log_params({"refit_epochs": 0, "refit_actors": ",".join(actors), "refit_clips": len(corpus.labels)})
     mlflow.log_metric("refit_seconds", seconds)
-    run_logging.log_trained_model(None, None, config, corpus, len(EMOTIONS), head)
+    run_logging.log_trained_model(None, None, config, corpus, head)
     return RefitResult(0, actors, len(corpus.labels), seconds)

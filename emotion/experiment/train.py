@@ -21,7 +21,6 @@ from emotion.data.epoch_order import EpochOrder
 from emotion.experiment.epoch_seeds import EpochSeeds
 from emotion.experiment.train_result import TrainResult
 from emotion.errors import ConfigError
-from emotion.corpus.labels import EMOTIONS
 from emotion.corpus.splits import describe_split, make_split
 from emotion.data.dataset import PreparedCorpus, prepare_corpus
 from emotion.features.cache import default_cache_dir
@@ -143,7 +142,7 @@ def dataset_maker(config: RunConfig, data: RunData, order: EpochOrder):
         return make_dataset(
             _normalised(data.corpus, data.normaliser, positions),
             data.corpus.labels[positions],
-            len(EMOTIONS),
+            len(data.corpus.classes),
             pipeline,
             train_lengths=data.train_lengths,
             shuffle=training,
@@ -164,7 +163,7 @@ def built_or_resumed_model(config: RunConfig, data: RunData, xla: bool, checkpoi
         print(f"Resuming run {resume.run_id} at epoch {resume.next_epoch + 1} from {resume.folder}")
         return resume.load_model(), resume
     input_dims = {m: data.corpus.features[m][0].shape[1] for m in data.corpus.modalities}
-    model = build_model(config, len(EMOTIONS), input_dims)
+    model = build_model(config, len(data.corpus.classes), input_dims)
     model.compile(
         optimizer=keras.optimizers.Adam(config.train.learning_rate),
         loss=make_loss(config),
@@ -190,8 +189,8 @@ def evaluate_model(
         clip_svm, val_proba, test_proba = blend_clip_head(
             config, data.corpus, data.raw_audio, data.split, data.cache_root, val_proba, test_proba
         )
-    val = classification_metrics(val_true, np.argmax(val_proba, axis=1), EMOTIONS)
-    test = classification_metrics(test_true, np.argmax(test_proba, axis=1), EMOTIONS)
+    val = classification_metrics(val_true, np.argmax(val_proba, axis=1), data.corpus.classes)
+    test = classification_metrics(test_true, np.argmax(test_proba, axis=1), data.corpus.classes)
     return val, test, test_true, test_proba, clip_svm
 
 
@@ -219,8 +218,8 @@ def _evaluate_and_log(config: RunConfig, model, data: RunData, dataset, history,
     predictions = run_logging.test_predictions(corpus, split["test"], test_proba)
     mlflow.log_text(predictions.to_csv(index=False), "test_predictions.csv")
     mlflow.set_tag(run_notes.NOTE_TAG, run_notes.training_note(config.variant, corpus, split_summary, test))
-    run_logging.log_attention(model, dataset(split["test"], False), config)
-    run_logging.log_trained_model(model, data.normaliser, config, corpus, len(EMOTIONS), clip_svm)
+    run_logging.log_attention(model, dataset(split["test"], False), config, corpus.classes)
+    run_logging.log_trained_model(model, data.normaliser, config, corpus, clip_svm)
     return val, test, test_true, test_proba
 
 

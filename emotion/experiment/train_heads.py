@@ -17,7 +17,6 @@ import numpy as np
 
 from emotion.config import RunConfig
 from emotion.data.dataset import PreparedCorpus, prepare_corpus
-from emotion.corpus.labels import EMOTIONS
 from emotion.corpus.splits import describe_split, make_split
 from emotion.experiment.clip_head import fit_val_test_heads
 from emotion.metrics import classification_metrics
@@ -54,13 +53,13 @@ def train_heads(
         run_logging.log_setup(config, corpus, split, split_summary, None, None, Path(tmp))
         raw_audio = corpus.features["audio"]
         head, val_proba, test_proba = fit_val_test_heads(config, corpus, raw_audio, split, cache_root)
-        val = classification_metrics(corpus.labels[split["val"]], np.argmax(val_proba, axis=1), EMOTIONS)
-        test = classification_metrics(corpus.labels[split["test"]], np.argmax(test_proba, axis=1), EMOTIONS)
+        val = classification_metrics(corpus.labels[split["val"]], np.argmax(val_proba, axis=1), corpus.classes)
+        test = classification_metrics(corpus.labels[split["test"]], np.argmax(test_proba, axis=1), corpus.classes)
         run_logging.log_results({}, val, test, Path(tmp))
         predictions = run_logging.test_predictions(corpus, split["test"], test_proba)
         mlflow.log_text(predictions.to_csv(index=False), "test_predictions.csv")
         mlflow.set_tag(run_notes.NOTE_TAG, run_notes.training_note(config.variant, corpus, split_summary, test))
-        run_logging.log_trained_model(None, None, config, corpus, len(EMOTIONS), head)
+        run_logging.log_trained_model(None, None, config, corpus, head)
         seconds = time.time() - started
         mlflow.log_metric("train_seconds", seconds)
     test_true = corpus.labels[split["test"]]

@@ -35,8 +35,8 @@ from mlflow.models.utils import _save_example  # what every built-in flavour's s
 from mlflow.types.schema import ColSpec, DataType, Schema, TensorSpec
 
 from emotion.config import FeatureConfig
-from emotion.corpus.labels import EMOTIONS
 from emotion.errors import BadInputError
+from emotion.corpus.labels import EMOTIONS
 from emotion.features.audio import require_min_duration
 from emotion.features.normalise import Normaliser, per_speaker
 from emotion.models.clip_svm import ClipSVM, blend
@@ -56,7 +56,7 @@ def keras_signature(input_dims: dict[str, int], n_classes: int) -> ModelSignatur
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
-def media_signature(modalities: list[str]) -> ModelSignature:
+def media_signature(modalities: list[str], classes: list[str]) -> ModelSignature:
     """The pyfunc's (what serving enforces): raw media bytes in, label and probabilities out. Every input
     is optional to MLflow's enforcement, "audio" too: EmotionModel.predict checks it, with a message a
     client developer can act on (MLflow's own is "Model is missing inputs ['audio']" after the payload)."""
@@ -67,7 +67,7 @@ def media_signature(modalities: list[str]) -> ModelSignature:
     )
     outputs = Schema(
         [ColSpec(DataType.string, "label")]
-        + [ColSpec(DataType.double, f"p_{e}") for e in EMOTIONS]
+        + [ColSpec(DataType.double, f"p_{e}") for e in classes]
         + [ColSpec(DataType.string, "error", required=False)]
     )
     return ModelSignature(inputs=inputs, outputs=outputs)
@@ -102,7 +102,7 @@ def save_model(
         mlflow_model.metadata = {**(mlflow_model.metadata or {}), "keras_signature": signature.to_dict()}
     else:  # the clip heads alone: the environment files the keras flavour would have written
         write_environment(Path(path), requirements)
-    mlflow_model.signature = media_signature(model_metadata["modalities"])
+    mlflow_model.signature = media_signature(model_metadata["modalities"], model_metadata["labels"])
     if input_example is not None:
         _save_example(mlflow_model, input_example, str(path))  # input_example.json + serving_input_example.json
     data_dir = Path(path) / "data"
@@ -186,6 +186,8 @@ class EmotionModel:
         self.normaliser = normaliser
         self.metadata = model_metadata
         self.modalities = list(model_metadata["modalities"])
+        # class-index order, the p_<label> columns (metadata written before labels were recorded: RAVDESS's 8)
+        self.classes = tuple(model_metadata.get("labels", EMOTIONS))
         self.feature_config = FeatureConfig(**model_metadata["features"])
         self._audio_extractor = None  # built on first use: a CNN / wav2vec loads once
 
@@ -251,7 +253,7 @@ class EmotionModel:
             # predict_on_batch runs Keras' compiled (tf.function, relaxed-shape) step: an eager call
             # walks the LSTM time loop op by op, ~1 s a request on 2 CPU cores.
             probabilities.append(np.asarray(self.keras_model.predict_on_batch(batch), dtype=np.float64))
-        return np.concatenate(probabilities) if probabilities else np.zeros((0, len(EMOTIONS)))
+        return np.concatenate(probabilities) if probabilities else np.zeros((0, len(self.classes)))
 
     def _global_head_rows(self, speakers: list[str]) -> np.ndarray:
         """(n,) True where the clip head's global head answers alone (a single clip, no speaker column)."""
@@ -294,7 +296,7 @@ class EmotionModel:
         # too few clips of a speaker for speaker statistics: the network's per-speaker input would be the
         # clip against itself, so the global head answers alone and the network is not run for that row
         few = self._global_head_rows(kept_speakers)  # (n kept,) bool
-        probabilities = np.full((len(kept), len(EMOTIONS)), np.nan)  # (n kept, classes)
+        probabilities = np.full((len(kept), len(self.classes)), np.nan)  # (n kept, classes)
         if self.keras_model is not None:
             good = self._standardise([clips[i] for i in kept], kept_speakers)
             probabilities[~few] = self.predict_features([clip for clip, alone in zip(good, few) if not alone])
@@ -312,9 +314,9 @@ class EmotionModel:
                 rows.append({"label": "", "error": error})  # probabilities left out: None in the frame
                 continue
             p = next(probabilities)  # (classes,)
-            probability = {f"p_{e}": float(v) for e, v in zip(EMOTIONS, p)}
-            rows.append({"label": EMOTIONS[int(np.argmax(p))], **probability, "error": error})
-        return prediction_frame(rows)
+            probability = {f"p_{e}": float(v) for e, v in zip(self.classes, p)}
+            rows.append({"label": self.classes[int(np.argmax(p))], **probability, "error": error})
+        return prediction_frame(rows, self.classes)
 
 
 def _load_pyfunc(data_path: str) -> EmotionModel:

@@ -1,6 +1,6 @@
 """What the logged model answers: its output rows, and the one error that refuses a whole request.
 
-Output columns: "label", "p_<emotion>" for every emotion, "error". An error row's probabilities are
+Output columns: "label", "p_<label>" for each of the model's classes, "error". An error row's probabilities are
 None: pandas would hold NaN in a float column, which MLflow's scoring server writes as a bare NaN
 token that strict JSON parsers (a browser's JSON.parse) reject, so one bad clip would make the whole
 answer unreadable to them.
@@ -14,7 +14,6 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
-from emotion.corpus.labels import EMOTIONS
 
 EXAMPLE_REQUEST = '{"dataframe_records": [{"audio": "<base64 of a WAV, FLAC, OGG or MP3 file>"}]}'
 
@@ -32,9 +31,10 @@ class RequestError(MlflowException):
         return json.dumps({"error_code": self.error_code, "message": self.client_message})
 
 
-def prediction_frame(rows: list[dict]) -> pd.DataFrame:
-    """Rows -> the output frame; an error row's probabilities stay None (object columns, see above)."""
-    columns = ["label", *[f"p_{e}" for e in EMOTIONS], "error"]
+def prediction_frame(rows: list[dict], classes) -> pd.DataFrame:
+    """Rows -> the output frame (classes: the model's, in its order); an error row's probabilities stay
+    None (object columns, see above)."""
+    columns = ["label", *[f"p_{e}" for e in classes], "error"]
     frame = pd.DataFrame(rows, columns=columns)
     probability = columns[1:-1]
     if frame[probability].isna().any().any():

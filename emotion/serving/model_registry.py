@@ -3,8 +3,8 @@
 Best = highest `metric` (default test UA) among finished runs with a logged model, ties broken by
 lower validation loss. A cv parent with a refit model (`cv refit=true`) competes with its folds' mean
 (`test_ua` -> `cv_ua_mean`), and its fold runs stand aside: the refit learned from every actor, a fold
-run from some. The alias moves only to a strictly better run, unless forced; a run that does not beat
-the champion is not registered at all (no clutter of losing versions).
+run from some. The alias moves only to a strictly better run that predicts the champion's classes, unless
+forced; a run that does not beat the champion is not registered at all (no clutter of losing versions).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from emotion.corpus.labels import EMOTIONS
 from emotion.errors import EmotionError
 
 ALIAS = "champion"
@@ -52,6 +53,11 @@ def run_figure(run, metric: str) -> float | None:
     if run.data.tags.get(REFIT_TAG) == "true" and metric.startswith("test_"):
         return run.data.metrics.get(f"cv_{metric.removeprefix('test_')}_mean")
     return None
+
+
+def run_classes(run) -> str:
+    """The classes a run's model predicts, comma-separated (runs logged before labels= learnt RAVDESS's 8)."""
+    return run.data.params.get("classes", ",".join(EMOTIONS))
 
 
 def best_run(client: MlflowClient, experiment_id: str, metric: str, parent_run_id: str | None = None):
@@ -110,7 +116,19 @@ def register_best(
                 False,
                 f"run {run.info.run_id} is already {ALIAS}",
             )
-        held = run_figure(client.get_run(current.run_id), metric)
+        champion_run = client.get_run(current.run_id)
+        if run_classes(champion_run) != run_classes(run) and not force:  # a UA over other classes does not compare
+            return Promotion(
+                model_name,
+                None,
+                run.info.run_id,
+                value,
+                False,
+                f"best run {run.info.run_id} predicts {run_classes(run)}, {ALIAS} v{current.version} predicts "
+                f"{run_classes(champion_run)}: their {metric} do not compare; nothing registered (register under "
+                "another model_name, or force=true to replace it)",
+            )
+        held = run_figure(champion_run, metric)
         held = float("-inf") if held is None else held
         if value <= held and not force:
             return Promotion(
@@ -127,6 +145,7 @@ def register_best(
     train_digests = [i.dataset.digest for i in run.inputs.dataset_inputs if any(t.value == "train" for t in i.tags)]
     tags = {
         "variant": params.get("variant", ""),
+        "classes": run_classes(run),
         "run_id": run.info.run_id,
         "data_digest": train_digests[0] if train_digests else "",
         **{

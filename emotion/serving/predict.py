@@ -14,7 +14,6 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from emotion.serving import plots
-from emotion.corpus.labels import EMOTIONS
 from emotion.corpus.manifest import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS, VIDEO_FEATURE_SUFFIX, build_manifest
 from emotion.errors import BadInputError, EmotionError
 from emotion.metrics import classification_metrics
@@ -50,6 +49,12 @@ def serve_command(model_uri: str, port: int, workers: int = 1) -> list[str]:
 
 def model_inputs(model) -> list[str]:
     return model.metadata.get_input_schema().input_names()
+
+
+def model_classes(model) -> tuple[str, ...]:
+    """The classes a loaded model predicts, in its order: its output schema's p_<label> columns."""
+    names = model.metadata.get_output_schema().input_names()
+    return tuple(name.removeprefix("p_") for name in names if name.startswith("p_"))
 
 
 def audio_files(paths: list[str]) -> list[Path]:
@@ -123,7 +128,7 @@ def predict_files(model, files: list[Path], speakers: list[str] | None = None) -
             errors[i] = str(error)
     predicted = iter(model.predict(pd.DataFrame(rows)).to_dict("records")) if rows else iter(())
     out = [{"label": "", "error": errors[i]} if i in errors else next(predicted) for i in range(len(files))]
-    predictions = prediction_frame(out)  # an error row's probabilities: None, null in JSON
+    predictions = prediction_frame(out, model_classes(model))  # an error row's probabilities: None, null in JSON
     predictions.insert(0, "path", [str(p) for p in files])
     return predictions
 
@@ -147,25 +152,25 @@ def write_predictions(predictions: pd.DataFrame, output: str | None) -> None:
         raise
 
 
-def evaluation_labels(labels: str) -> tuple[str, ...]:
+def evaluation_labels(labels: str, model_classes: tuple[str, ...]) -> tuple[str, ...]:
     """--labels angry,happy,neutral,sad -> those of the model's classes; one line for any other."""
     chosen = tuple(dict.fromkeys(name.strip().lower() for name in labels.split(",") if name.strip()))
-    unknown = [name for name in chosen if name not in EMOTIONS]
+    unknown = [name for name in chosen if name not in model_classes]
     if unknown:
         raise EmotionError(
-            f"--labels {','.join(unknown)}: not a class of the model (its classes: {', '.join(EMOTIONS)})"
+            f"--labels {','.join(unknown)}: not a class of the model (its classes: {', '.join(model_classes)})"
         )
     if len(chosen) < 2:
         raise EmotionError(f"--labels {labels}: needs at least two classes to score")
     return chosen
 
 
-def _labelled_clips(data: str, corpus: str, label_map: str, labels: tuple[str, ...]):
+def _labelled_clips(data: str, corpus: str, label_map: str, labels: tuple[str, ...], speaker_column: str = ""):
     """(manifest of the clips with audio whose label is scored, report with the rest and why)."""
     if Path(data).is_file():  # a manifest file (CSV / JSONL) rather than a corpus folder
         from emotion.corpus.manifest_file import manifest_from_file
 
-        manifest, report = manifest_from_file(data, label_map)
+        manifest, report = manifest_from_file(data, label_map, speaker_column)
     else:
         manifest, report = build_manifest(data, corpus)
     manifest = manifest[manifest["has_audio"]].reset_index(drop=True)
@@ -177,13 +182,16 @@ def _labelled_clips(data: str, corpus: str, label_map: str, labels: tuple[str, .
     return manifest[~other].reset_index(drop=True), report
 
 
-def evaluate(model_uri: str, data_dir: str, corpus: str = "auto", labels: str = "", label_map: str = "") -> dict:
+def evaluate(
+    model_uri: str, data_dir: str, corpus: str = "auto", labels: str = "", label_map: str = "", speaker_column: str = ""
+) -> dict:
     """Score a model on a labelled folder or manifest file (any supported corpus and sample rate); logs a
     run. labels ("angry,happy,neutral,sad"): only clips of those classes, each predicted as the most
     probable of them (a cross-corpus evaluation over the classes two corpora share)."""
-    classes = evaluation_labels(labels) if labels else EMOTIONS
-    manifest, report = _labelled_clips(data_dir, corpus, label_map, classes)
     model = load_model(model_uri)
+    trained = model_classes(model)
+    classes = evaluation_labels(labels, trained) if labels else trained
+    manifest, report = _labelled_clips(data_dir, corpus, label_map, classes, speaker_column)
     started = time.perf_counter()
     predictions = predict_files(model, [Path(p) for p in manifest["audio_path"]], list(manifest["actor"].astype(str)))
     seconds = time.perf_counter() - started
@@ -194,7 +202,7 @@ def evaluate(model_uri: str, data_dir: str, corpus: str = "auto", labels: str = 
     scores = predictions.loc[ok, [f"p_{e}" for e in classes]].to_numpy(dtype=float)  # (n ok, len(classes))
     y_pred = np.argmax(scores, axis=1)  # arg-max over the evaluated classes only
     metrics = classification_metrics(y_true, y_pred, classes)
-    unmatched = [e for e in EMOTIONS if e not in classes]  # the model's classes with no counterpart here
+    unmatched = [e for e in trained if e not in classes]  # the model's classes with no counterpart here
     with mlflow.start_run(run_name="evaluate") as run:
         mlflow.set_tags({"entry_point": "evaluate", "model_uri": model_uri})
         mlflow.log_params(

@@ -29,7 +29,6 @@ from emotion.serving.model_registry import RegisterSettings
 
 METRICS = ("test_ua", "test_wa", "test_macro_f1", "val_ua", "epochs_run")
 CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")  # per-epoch metrics, step = Keras epoch (0-based)
-CHANCE_UA = 1 / len(EMOTIONS)  # UA of a constant or uniformly random classifier
 NOT_FOUND = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")  # no such model / no such alias
 
 
@@ -90,6 +89,8 @@ def experiment_runs(experiment_name: str, tracking_uri: str | None = None) -> pd
             "run_name": r.info.run_name,
             "variant": r.data.tags.get("variant", r.data.params.get("variant")),
             "parent_run_id": r.data.tags.get("mlflow.parentRunId"),
+            # runs logged before labels= learnt RAVDESS's 8
+            "n_classes": int(r.data.params.get("n_classes", len(EMOTIONS))),
             **{m: r.data.metrics.get(m, np.nan) for m in METRICS},
             "start_time": pd.to_datetime(r.info.start_time, unit="ms", utc=True),
         }
@@ -180,7 +181,8 @@ def leaderboard_figure(runs: pd.DataFrame, top: int = 20) -> Figure:
     x = np.arange(len(board))
     for i, metric in enumerate(("test_ua", "test_wa", "test_macro_f1")):
         ax.bar(x + (i - 1) * 0.27, board[metric], width=0.27, label=metric.removeprefix("test_"))
-    ax.axhline(CHANCE_UA, color="grey", linestyle="--", linewidth=1, label="chance UA")
+    # chance UA (a constant or uniformly random classifier) is 1 / the run's number of classes
+    ax.hlines(1 / board["n_classes"], x - 0.45, x + 0.45, color="grey", linestyle="--", linewidth=1, label="chance UA")
     ax.set_xticks(x, [labels[r] for r in board["run_id"]], rotation=20, ha="right")
     ax.set_ylim(0, 1)
     ax.set_ylabel("held-out speakers")

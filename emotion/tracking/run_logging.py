@@ -17,7 +17,6 @@ from mlflow.keras import MlflowCallback
 
 from emotion.serving import mlflow_model, plots
 from emotion.config import RunConfig, feature_kind
-from emotion.corpus.labels import EMOTIONS
 from emotion.data.dataset import PreparedCorpus
 from emotion.data.example_clip import example_media, typical_clip
 from emotion.corpus.manifest import VIDEO_FEATURE_SUFFIX
@@ -85,14 +84,16 @@ def log_setup(
         "corpus_root": str(corpus.root),
         "modalities_used": "+".join(corpus.modalities),
         "n_clips": len(corpus.labels),
+        "n_classes": len(corpus.classes),
+        "classes": ",".join(corpus.classes),
         "n_skipped": len(corpus.skipped),
         **{f"n_{name}": len(idx) for name, idx in split.items()},
         **{f"{name}_actors": ",".join(split_summary[name]["actors"]) for name in split},
         **{f"{m}_dim": corpus.features[m][0].shape[1] for m in corpus.modalities},
     }
     if class_weights:
-        derived.update({f"class_weight_{EMOTIONS[c]}": round(w, 4) for c, w in class_weights.items()})
-        mlflow.log_dict({EMOTIONS[c]: w for c, w in class_weights.items()}, "class_weights.json")
+        derived.update({f"class_weight_{corpus.classes[c]}": round(w, 4) for c, w in class_weights.items()})
+        mlflow.log_dict({corpus.classes[c]: w for c, w in class_weights.items()}, "class_weights.json")
     log_params_once({**config.flat(), **derived})
     mlflow.set_tags({"variant": config.variant, "corpus": corpus.name})
 
@@ -122,9 +123,10 @@ def log_results(history: dict, val: dict, test: dict, workdir: Path) -> None:
     mlflow.log_metrics({**_metric_dict("val", val), **_metric_dict("test", test)})
     mlflow.log_metric("epochs_run", len(history.get("loss", [])))
     for name, metrics in (("test", test), ("val", val)):
-        confusion = pd.DataFrame(metrics["confusion"], index=list(EMOTIONS), columns=list(EMOTIONS))
+        classes = list(metrics["recall"])  # the run's classes, in class-index order
+        confusion = pd.DataFrame(metrics["confusion"], index=classes, columns=classes)
         mlflow.log_table(confusion.rename_axis("true").reset_index(), f"{name}_confusion_matrix.json")
-        figure = plots.confusion_figure(metrics["confusion"], EMOTIONS, f"{name}: UA {metrics['ua']:.3f}")
+        figure = plots.confusion_figure(metrics["confusion"], classes, f"{name}: UA {metrics['ua']:.3f}")
         mlflow.log_figure(figure, f"figures/{name}_confusion_matrix.png")
         plt.close(figure)
     if history:  # a variant without a network has no epochs
@@ -145,14 +147,14 @@ def test_predictions(corpus: PreparedCorpus, positions: np.ndarray, proba: np.nd
             "clip_id": part["clip_id"].to_numpy(),
             "path": part["audio_path"].to_numpy(),
             "speaker": part["actor"].to_numpy(),
-            "true": [EMOTIONS[c] for c in corpus.labels[positions]],
-            "predicted": [EMOTIONS[c] for c in np.argmax(proba, axis=1)],
+            "true": [corpus.classes[c] for c in corpus.labels[positions]],
+            "predicted": [corpus.classes[c] for c in np.argmax(proba, axis=1)],
         }
     )
-    return frame.join(pd.DataFrame(proba, columns=[f"p_{e}" for e in EMOTIONS]))
+    return frame.join(pd.DataFrame(proba, columns=[f"p_{e}" for e in corpus.classes]))
 
 
-def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
+def log_attention(model, dataset, config: RunConfig, classes: tuple[str, ...], n_clips: int = 4) -> None:
     """Attention weights over time for the first test clips (variants with attention layers only)."""
     from emotion.tracking.interpret import attention_figure, attention_weights
 
@@ -163,9 +165,7 @@ def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
         return
     predicted = np.argmax(model(inputs, training=False).numpy(), axis=1)
     truth = np.argmax(onehot.numpy()[:n_clips], axis=1)
-    titles = [
-        f"clip {i}: true {EMOTIONS[t]}, predicted {EMOTIONS[p]}" for i, (t, p) in enumerate(zip(truth, predicted))
-    ]
+    titles = [f"clip {i}: true {classes[t]}, predicted {classes[p]}" for i, (t, p) in enumerate(zip(truth, predicted))]
     audio_seconds = feature_kind(config.features.feature_kind).frame_seconds or config.features.hop_ms / 1000
     seconds = {"audio": audio_seconds * getattr(config.model, "frame_pool", 1), "video": 1 / VIDEO_FPS}
     figure = attention_figure(weights, seconds, titles)
@@ -173,16 +173,14 @@ def log_attention(model, dataset, config: RunConfig, n_clips: int = 4) -> None:
     plt.close(figure)
 
 
-def log_trained_model(
-    model, normaliser: Normaliser, config: RunConfig, corpus: PreparedCorpus, n_classes: int, clip_svm=None
-):
+def log_trained_model(model, normaliser: Normaliser, config: RunConfig, corpus: PreparedCorpus, clip_svm=None):
     """The model (keras flavour + self-contained pyfunc) with a variable-length signature; a clip-functional
     SVM, when given, is blended into the pyfunc's probabilities by the config's svm_weight. model None (a
     variant without a network): the pyfunc alone, the clip heads' probabilities."""
     input_dims = {m: corpus.features[m][0].shape[1] for m in corpus.modalities}
     metadata = {
         "variant": config.variant,
-        "labels": list(EMOTIONS),
+        "labels": list(corpus.classes),
         "modalities": list(corpus.modalities),
         "features": json.loads(json.dumps(config.features.__dict__)),
         "video_fps": VIDEO_FPS,
@@ -192,7 +190,7 @@ def log_trained_model(
         model,
         normaliser,
         metadata,
-        mlflow_model.keras_signature(input_dims, n_classes) if model is not None else None,
+        mlflow_model.keras_signature(input_dims, len(corpus.classes)) if model is not None else None,
         name="model",
         clip_svm=clip_svm,
         input_example=input_example(corpus),
