@@ -81,6 +81,27 @@ def best_run(client: MlflowClient, experiment_id: str, metric: str, parent_run_i
     return runs[0], with_models[runs[0].info.run_id]
 
 
+def _why_the_champion_stays(client: MlflowClient, current, run, value: float, metric: str, force: bool) -> str:
+    """Why `run` may not take the alias from the current champion ("" when it may)."""
+    if force:
+        return ""
+    champion_run = client.get_run(current.run_id)
+    if run_classes(champion_run) != run_classes(run):  # a UA over other classes does not compare
+        return (
+            f"best run {run.info.run_id} predicts {run_classes(run)}, {ALIAS} v{current.version} predicts "
+            f"{run_classes(champion_run)}: their {metric} do not compare; nothing registered (register under "
+            "another model_name, or force=true to replace it)"
+        )
+    held = run_figure(champion_run, metric)
+    held = float("-inf") if held is None else held
+    if value <= held:
+        return (
+            f"best run {run.info.run_id} has {metric}={value:.4f}, not better than {ALIAS} v{current.version} "
+            f"({held:.4f}); nothing registered (force=true to promote anyway)"
+        )
+    return ""
+
+
 def _champion(client: MlflowClient, model_name: str):
     try:
         return client.get_model_version_by_alias(model_name, ALIAS)
@@ -116,30 +137,9 @@ def register_best(
                 False,
                 f"run {run.info.run_id} is already {ALIAS}",
             )
-        champion_run = client.get_run(current.run_id)
-        if run_classes(champion_run) != run_classes(run) and not force:  # a UA over other classes does not compare
-            return Promotion(
-                model_name,
-                None,
-                run.info.run_id,
-                value,
-                False,
-                f"best run {run.info.run_id} predicts {run_classes(run)}, {ALIAS} v{current.version} predicts "
-                f"{run_classes(champion_run)}: their {metric} do not compare; nothing registered (register under "
-                "another model_name, or force=true to replace it)",
-            )
-        held = run_figure(champion_run, metric)
-        held = float("-inf") if held is None else held
-        if value <= held and not force:
-            return Promotion(
-                model_name,
-                None,
-                run.info.run_id,
-                value,
-                False,
-                f"best run {run.info.run_id} has {metric}={value:.4f}, not better than {ALIAS} v{current.version} "
-                f"({held:.4f}); nothing registered (force=true to promote anyway)",
-            )
+        kept = _why_the_champion_stays(client, current, run, value, metric, force)
+        if kept:
+            return Promotion(model_name, None, run.info.run_id, value, False, kept)
     number = str(mlflow.register_model(f"models:/{logged.model_id}", model_name).version)  # int here, str elsewhere
     params = run.data.params
     train_digests = [i.dataset.digest for i in run.inputs.dataset_inputs if any(t.value == "train" for t in i.tags)]
