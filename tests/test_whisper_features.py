@@ -113,6 +113,9 @@ def test_whisper_segments_encode_their_frames_in_a_parallel_pass_then_read_them_
     assert passes == [("whisper frames", os.cpu_count()), ("audio features", 1)] and failures == []
     assert len(list((tmp_path / "cache").rglob("*.npy"))) == 4  # 2 clips x (frames, segments)
     assert all(a.shape[0] == config.features.n_segments for a in arrays)
+    passes.clear()  # again, warm: the segments are read, the frames are not (nor the clips encoded)
+    again, _ = dataset.audio_features(sorted(folder.glob("*.wav")), config.features, cache)
+    assert passes == [("audio features", 1)] and all(np.array_equal(a, b) for a, b in zip(arrays, again))
     served, _ = audio_extractor(config.features)  # no cache: the single-clip layout encodes again
     for array, path in zip(arrays, sorted(folder.glob("*.wav"))):
         np.testing.assert_allclose(array, served(str(path)), atol=1e-4)  # the same features either way

@@ -151,21 +151,31 @@ def audio_features(
     paths, features: FeatureConfig, cache: FeatureCache, unmeasured: tuple[str, ...] = ()
 ) -> tuple[list, list]:
     """extract_many over the clips; the Whisper encoder runs on all its replicas at once. For
-    whisper_segments the frames are encoded (and cached) in that parallel pass first, then the serial
-    pass adds the prosody columns (Praat is not thread-safe) and reads the frames back.
+    whisper_segments the frames of the clips whose segments are not cached yet are encoded (and cached)
+    in that parallel pass first, then the serial pass adds the prosody columns (Praat is not thread-safe)
+    and reads the frames back; a clip whose segments are cached never reads its frames (~1 MB each).
     unmeasured ("hnr", "prosody"; segment kinds): those columns are 0, for a head that never reads them."""
     paths = list(paths)
     kind = feature_kind(features.feature_kind)
-    if kind.whisper:
+    if kind.whisper and not kind.segments:  # the frames are the features
         frames, frame_params, replicas = whisper_frame_extractor(features, many_clips=True)
-        whisper = extract_many(paths, frames, frame_params, cache, desc="whisper frames", workers=replicas)
-        if not kind.segments:  # the frames are the features
-            return whisper
+        return extract_many(paths, frames, frame_params, cache, desc="whisper frames", workers=replicas)
+    compute, params = _extractor(features, cache, unmeasured)
+    todo = [p for p in paths if not cache.has(p, params)] if kind.whisper else []  # whisper_segments to compute
+    if todo:
+        frames, frame_params, replicas = whisper_frame_extractor(features, many_clips=True)
+        extract_many(todo, frames, frame_params, cache, desc="whisper frames", workers=replicas)
+    return extract_many(paths, compute, params, cache, desc="audio features")
+
+
+def _extractor(features: FeatureConfig, cache: FeatureCache, unmeasured: tuple[str, ...]):
+    """audio_extractor's (compute, params), with zeros where Praat's unmeasured columns would be, cached
+    under a key of their own."""
     compute, params = audio_extractor(features, cache)
-    if unmeasured:  # zeros where Praat's columns would be: cached under a key of their own
+    if unmeasured:
         compute = partial(compute, **{name: False for name in unmeasured})
         params = {**params, "unmeasured": sorted(unmeasured)}
-    return extract_many(paths, compute, params, cache, desc="audio features")
+    return compute, params
 
 
 def voiced_features(

@@ -56,6 +56,13 @@ class FeatureCache:
     def path_for(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.npy"
 
+    def has(self, path, params: dict) -> bool:
+        """Whether an entry for the file and parameters is stored (not whether it loads)."""
+        try:
+            return self.path_for(self.key(path, params)).is_file()
+        except OSError:
+            return False
+
     def get(self, key: str) -> np.ndarray | None:
         """The stored array, or None when absent or unloadable (a corrupt entry is a miss, then overwritten)."""
         try:
