@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_own_corpus")]
 # RAVDESS's labels as a call-centre team might name them: none of them is a RAVDESS class name
 RENAMED = {"angry": "irritated", "happy": "cheerful", "sad": "low", "neutral": "flat"}
 LABELS = "irritated,cheerful,low,flat"  # the class-index order the run is asked for
-ACTORS = ("01", "02", "03", "04", "05", "06")
+ACTORS = ("01", "02", "03", "04")  # one each for test and validation, two to train on
 # small for CI: tiny.en at the clip window, no synthetic voices (tests/test_voices.py covers them)
 SMALL = "whisper_model=tiny.en whisper_window=clip global_voices=false"
 
@@ -102,4 +102,4 @@ def test_a_csv_with_labels_of_its_own_trains_registers_serves_and_evaluates(call
     assert (
         evaluation.data.params["eval_labels"] == LABELS and evaluation.data.params["model_classes_unmatched"] == "none"
     )
-    assert evaluation.data.metrics["eval_ua"] > 0.5  # the 6 speakers it trained on: well above chance (0.25)
+    assert evaluation.data.metrics["eval_ua"] > 0.5  # 2 of its 4 speakers trained it: well above chance (0.25)
