@@ -7,6 +7,8 @@
   read from the cache, then its segment features (what the heads read) are: what `audio_features` did
   until it learned to skip the frames of clips whose segments are cached.
 - "segments only": `emotion.data.dataset.audio_features` now.
+- "each synthetic voice's copies, segments only": the same for the copies the global head also reads
+  (emotion/corpus/voices.py), featurised without Praat, as every cv fold reads them.
 
 Run it on a warm cache (any whisper_heads run over the same clips fills it); the clips are read from
 the shared data, never copied. Prints seconds per pass (median of the repeats) and their ratio. Both
@@ -36,6 +38,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from emotion.config import build_config
+    from emotion.corpus.voices import voiced_copies
     from emotion.corpus.manifest import build_manifest
     from emotion.data.dataset import _extractor, audio_features
     from emotion.features.cache import FeatureCache, default_cache_dir, extract_many
@@ -52,6 +55,14 @@ def main() -> int:
             f"{cold} of {len(paths)} clips have no cached segment features: run whisper_heads on them first"
         )
     frames, frame_params, replicas = whisper_frame_extractor(features, many_clips=True)
+    unread = ("hnr", "prosody")  # whisper_heads' global head reads neither: its voices skip Praat
+    voice_params = _extractor(features, cache, unread)[1]
+    copies, _ = voiced_copies(paths, default_cache_dir() / "voices")  # made here (Praat) if never made
+    voice_paths = [c for copy in copies.values() for c in copy if c is not None]
+    if not voice_paths or not all(cache.has(c, voice_params) for c in voice_paths):
+        raise SystemExit(
+            "the voices' copies have no cached features: run whisper_heads (global_voices) on these clips first"
+        )
 
     def frames_then_segments():
         extract_many(paths, frames, frame_params, cache, desc="whisper frames", workers=replicas)
@@ -60,8 +71,16 @@ def main() -> int:
     def segments_only():
         return audio_features(paths, features, cache)
 
+    def voices_segments_only():
+        return audio_features(voice_paths, features, cache, unread)
+
     seconds = {}
-    for name, read in (("frames, then segments", frames_then_segments), ("segments only", segments_only)):
+    passes = (
+        ("frames, then segments", frames_then_segments),
+        ("segments only", segments_only),
+        (f"each synthetic voice's copies ({len(copies)} voices), segments only", voices_segments_only),
+    )
+    for name, read in passes:
         times = []
         for _ in range(args.repeats):
             if args.drop_page_cache:
