@@ -32,10 +32,11 @@ COMMON = [
 ]
 # What a variant without a network (whisper_heads) has no use for
 NETWORK_ONLY = ["batch_size", "length_mode", "epochs", "learning_rate", "loss", "dropout", "l2"]
+WHISPER_PARAMETERS = ["whisper_model", "whisper_window", "whisper_layers", "whisper_compute"]
 EXTRA_BY_VARIANT = {
-    "wav2vec_attention": ["wav2vec_model", "wav2vec_layer", "whisper_model", "whisper_window"],
-    "whisper_lstm": ["whisper_model", "whisper_window", "svm_weight"],
-    "whisper_heads": ["whisper_model", "whisper_window"],
+    "wav2vec_attention": ["wav2vec_model", "wav2vec_layer", *WHISPER_PARAMETERS],
+    "whisper_lstm": [*WHISPER_PARAMETERS, "svm_weight"],
+    "whisper_heads": WHISPER_PARAMETERS,
 }
 COMPARE_SHARED = ["data_dir", "corpus", "manifest", "label_map", "labels", "max_actors", "split_seed", "seed"]
 COMPARISONS = {

@@ -10,11 +10,13 @@ The names below are the package's interface: `from emotion.config import build_c
 
 from emotion.config.feature_kinds import FEATURE_KINDS, FeatureKind, feature_kind
 from emotion.config.build import (
+    WHISPER_COMPUTE,
     WHISPER_WINDOW_SECONDS,
     build_config,
     cast_parameter,
     label_names,
     parse_assignments,
+    whisper_layer_parts,
     window_seconds,
 )
 from emotion.config.sections import (
@@ -76,6 +78,8 @@ __all__ = [
     "parse_assignments",
     "has_network",
     "uses_video",
+    "whisper_layer_parts",
     "window_seconds",
+    "WHISPER_COMPUTE",
     "WHISPER_WINDOW_SECONDS",
 ]

@@ -43,6 +43,27 @@ def label_names(labels: str) -> tuple[str, ...]:
     return names
 
 
+WHISPER_COMPUTE = ("float32", "int8")  # CTranslate2 compute types offered (int8: int8 weights, float32 activations)
+
+
+def whisper_layer_parts(spec: str, n_models: int) -> list[str]:
+    """whisper_layers per model of `whisper_model=a+b`: "last", "all" or "2,3", one for all or one per
+    model joined by "+" ("2+3,4"). Syntax only; the layer count is checked against each model when it loads."""
+    parts = [part.strip() for part in spec.split("+")]
+    if len(parts) not in (1, n_models):
+        raise ConfigError(
+            f"parameter whisper_layers={spec!r}: {len(parts)} parts for {n_models} models; give one for all or one per model"
+        )
+    for part in parts:
+        numbers = [item.strip() for item in part.split(",")]
+        if part not in ("last", "all") and not all(item.isdigit() and int(item) >= 1 for item in numbers):
+            raise ConfigError(
+                f"parameter whisper_layers={spec!r}: expected 'last', 'all' or layer numbers from 1 such as '2,3'"
+                f" (per model of whisper_model=a+b: '2+3,4')"
+            )
+    return parts * n_models if len(parts) == 1 else parts
+
+
 def window_seconds(window: str) -> float | None:
     """ "clip" -> None (no padding); "Ns" -> N; anything else a one-line ConfigError."""
     if window == "clip":
@@ -179,6 +200,11 @@ def _check_features(flat: dict) -> None:
         )
     if kind.whisper:
         window_seconds(flat["whisper_window"])  # a bad window fails here, before the model loads
+        whisper_layer_parts(flat["whisper_layers"], len(flat["whisper_model"].split("+")))
+        if flat["whisper_compute"] not in WHISPER_COMPUTE:
+            raise ConfigError(
+                f"parameter whisper_compute={flat['whisper_compute']!r}: expected one of {', '.join(WHISPER_COMPUTE)}"
+            )
     if flat.get("clip_functionals") == "frames" and (not kind.mean_std_segments or flat["clip_std"]):
         raise ConfigError(
             "parameter clip_functionals=frames: needs mean/std segments (feature_kind logmel_stats or whisper_segments, "

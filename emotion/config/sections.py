@@ -68,6 +68,12 @@ class FeatureConfig:
     whisper_window: str = (
         "clip"  # "clip": the clip's own frames; "30s": padded to Whisper's training window; "Ns": to N s
     )
+    # which encoder layers make the frames (emotion/features/whisper_keras.py numbers them 1..n_layers):
+    # "last" (the encoder's output), "all", or numbers such as "2,3", each layer's frames side by side;
+    # per model of "a+b" joined by "+" ("2+3,4"). One layer runs on CTranslate2, cut after it; several in Keras
+    whisper_layers: str = "last"
+    # CTranslate2's compute type: "float32", or "int8" (int8 weights, ~1.8x faster on these CPUs)
+    whisper_compute: str = "float32"
     # "train": one standardisation fitted on the training speakers. "speaker": first each speaker's clips
     # by that speaker's own statistics (no labels used), which removes voice and microphone differences;
     # the logged model then normalises the clips of one request per `speaker` column value.

@@ -180,7 +180,12 @@ class CnnFeatureExtractor:
                 raise ConfigError(
                     f"parameter sample_rate={self.config.sample_rate}: Whisper takes {WHISPER_SAMPLE_RATE} Hz audio"
                 )
-            self.encoder = load_encoder(self.config.whisper_model, self.config.whisper_window)
+            self.encoder = load_encoder(
+                self.config.whisper_model,
+                self.config.whisper_window,
+                layers=self.config.whisper_layers,
+                compute=self.config.whisper_compute,
+            )
 
     @classmethod
     def from_config(cls, config: FeatureConfig, frame_cache=None) -> "CnnFeatureExtractor":

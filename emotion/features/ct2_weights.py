@@ -69,6 +69,21 @@ class ModelBin:
         return value.astype(np.float32)
 
 
+def whisper_encoder_shape(weights: ModelBin) -> dict:
+    """n_mels, d_model, n_heads, n_layers and max_frames, read off the variables."""
+    conv1 = weights.variables["encoder/conv1/weight"].shape  # (d, n_mels, 3)
+    n_layers = 0
+    while f"encoder/layer_{n_layers}/ffn/linear_0/weight" in weights.variables:
+        n_layers += 1
+    return {
+        "n_mels": conv1[1],
+        "d_model": conv1[0],
+        "n_heads": int(weights.array("encoder/num_heads")),
+        "n_layers": n_layers,
+        "max_frames": weights.variables["encoder/position_encodings/encodings"].shape[0],
+    }
+
+
 def _string(handle) -> str:
     (length,) = struct.unpack("<H", handle.read(2))
     return handle.read(length)[:-1].decode("utf-8")  # drop the NUL

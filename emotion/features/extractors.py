@@ -45,5 +45,11 @@ def whisper_frame_extractor(
     clip (serving) keeps the window's own layout, which answers it soonest."""
     from emotion.features.whisper import load_encoder
 
-    encoder = load_encoder(config.whisper_model, config.whisper_window, 1 if many_clips else 0)
+    encoder = load_encoder(
+        config.whisper_model,
+        config.whisper_window,
+        1 if many_clips else 0,
+        config.whisper_layers,
+        config.whisper_compute,
+    )
     return partial(encoder, max_seconds=config.max_clip_seconds), encoder.params(), encoder.replicas

@@ -27,10 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from emotion.config import WHISPER_WINDOW_SECONDS as WINDOW_SECONDS
-from emotion.config import window_seconds
+from emotion.config import whisper_layer_parts, window_seconds
 from emotion.errors import BadInputError, ConfigError
 from emotion.features import whisper_base
 from emotion.features.audio import load_audio
+from emotion.features.ct2_weights import read_model_bin, whisper_encoder_shape
+from emotion.features.whisper_truncated import truncated_model_dir
 
 WHISPER_SAMPLE_RATE = 16_000  # every Whisper model takes 16 kHz audio
 MEL_HOP = 160  # 10 ms at 16 kHz: the log-mel frame rate the encoder expects
@@ -126,23 +128,71 @@ def window_mel_frames(window: str) -> int | None:
 
 
 class WhisperEncoder:
-    """Loaded once, then called per clip: `encoder(path) -> (T, d_model)` frames (50 a second)."""
+    """Loaded once, then called per clip: `encoder(path) -> (T, d_model)` frames (50 a second).
 
-    def __init__(self, source: str = BUNDLED_NAME, window: str = "clip", threads: int = 0, replicas: int = 0):
+    `layers` (whisper_layers' part for this model): "last", "all" or "2,3". One layer runs on CTranslate2
+    (cut after that block when it is not the last: only the blocks needed run); several run in Keras, one
+    pass, each layer's frames side by side (d_model = d x layers). `compute`: CTranslate2's compute type."""
+
+    def __init__(
+        self,
+        source: str = BUNDLED_NAME,
+        window: str = "clip",
+        threads: int = 0,
+        replicas: int = 0,
+        layers: str = "last",
+        compute: str = "float32",
+    ):
         self.window_frames = window_mel_frames(window)  # padded window in mel frames, None for "clip"
         threads = threads or encoder_threads(self.window_frames)  # 0: the measured best for this window
-        self.replicas = replicas or encoder_replicas(threads)  # calls from this many threads run at once
-        import ctranslate2
         from faster_whisper.feature_extractor import FeatureExtractor
 
-        self.source, self.window = source, window
+        self.source, self.window, self.compute = source, window, compute
         self.folder = resolve_model(source)
+        self.identity = model_identity(self.folder)
+        weights = read_model_bin(self.folder / "model.bin")
+        self.n_layers = whisper_encoder_shape(weights)["n_layers"]
+        self.layers = chosen_layers(layers, self.n_layers, source)  # e.g. (2, 3)
+        if len(self.layers) == 1:
+            self.keras_model = None
+            self.replicas = replicas or encoder_replicas(threads)  # calls from this many threads run at once
+            self.model = self._ctranslate2_model(threads, weights)
+            self.n_mels = int(getattr(self.model, "n_mels", 80))  # large-v3 takes 128 bands
+        else:
+            if compute != "float32":
+                raise ConfigError(
+                    f"parameter whisper_compute={compute}: runs on CTranslate2, which returns one layer; "
+                    f"whisper_layers={layers} ({len(self.layers)} layers) runs in Keras, float32"
+                )
+            self.model = None
+            from emotion.features.whisper_keras import build_encoder  # TensorFlow loads only on this path
+
+            self.replicas = 1  # TensorFlow spreads one call over the cores itself
+            self.keras_model = build_encoder(weights, self.layers)
+            self.n_mels = whisper_encoder_shape(weights)["n_mels"]
+        self.mel = FeatureExtractor(feature_size=self.n_mels)
+        self.d_model = int(self.encode_signal(np.zeros(WHISPER_SAMPLE_RATE // 10, np.float32)).shape[1])  # 384 for tiny
+
+    def _ctranslate2_model(self, threads: int, weights):
+        import ctranslate2
+
+        if self.compute not in ctranslate2.get_supported_compute_types("cpu"):
+            raise ConfigError(
+                f"parameter whisper_compute={self.compute}: this CPU has no CTranslate2 kernels for it "
+                f"(it offers {', '.join(sorted(ctranslate2.get_supported_compute_types('cpu')))}); use float32"
+            )
+        folder = self.folder  # the folder CTranslate2 loads: the model's own, or a copy cut after a middle layer
+        if self.layers[0] < self.n_layers:  # a middle layer: CTranslate2 runs only the blocks up to it
+            from emotion.features.cache import default_cache_dir
+
+            folder = truncated_model_dir(self.folder, self.layers[0], self.identity, default_cache_dir())
+        self.model_path = folder
         try:
-            # float32: the bundled weights are float16, which CPUs run as float32 anyway (explicit, so no warning)
-            self.model = ctranslate2.models.Whisper(
-                str(self.folder),
+            # float32 by default: the bundled weights are float16, which CPUs run as float32 anyway (explicit, so no warning)
+            return ctranslate2.models.Whisper(
+                str(folder),
                 device="cpu",
-                compute_type="float32",
+                compute_type=self.compute,
                 intra_threads=threads,
                 inter_threads=self.replicas,
             )
@@ -150,14 +200,15 @@ class WhisperEncoder:
             raise BadInputError(
                 self.folder, f"cannot load the Whisper model ({' '.join(str(err).split())[:200]})"
             ) from None
-        self.n_mels = int(getattr(self.model, "n_mels", 80))  # large-v3 takes 128 bands
-        self.mel = FeatureExtractor(feature_size=self.n_mels)
-        self.identity = model_identity(self.folder)
-        self.d_model = int(self.encode_signal(np.zeros(WHISPER_SAMPLE_RATE // 10, np.float32)).shape[1])  # 384 for tiny
 
     def params(self) -> dict:
         """Everything that decides the numbers: the cache key and features.json parameters."""
-        return {"kind": "whisper", "model": self.identity, "window": self.window, "sample_rate": WHISPER_SAMPLE_RATE}
+        out = {"kind": "whisper", "model": self.identity, "window": self.window, "sample_rate": WHISPER_SAMPLE_RATE}
+        if self.layers != (self.n_layers,):  # only when not the default: earlier caches keep their keys
+            out["layers"] = ",".join(map(str, self.layers))
+        if self.compute != "float32":
+            out["compute"] = self.compute
+        return out
 
     def encode_signal(self, signal: np.ndarray) -> np.ndarray:
         """16 kHz mono clip -> encoder frames.  # (N,) -> (ceil(N / 320), d_model) float32"""
@@ -185,9 +236,13 @@ class WhisperEncoder:
 
         frames = []
         for chunk, clip_mel in windows:
-            encoded = np.asarray(
-                self.model.encode(ctranslate2.StorageView.from_array(chunk), to_cpu=True)
-            )  # (1, t/2, d)
+            if self.keras_model is not None:
+                hidden = self.keras_model.predict_on_batch(np.transpose(chunk, (0, 2, 1)))  # each (1, t/2, d)
+                encoded = np.concatenate([np.asarray(h) for h in hidden], axis=-1)  # (1, t/2, d x layers)
+            else:
+                encoded = np.asarray(
+                    self.model.encode(ctranslate2.StorageView.from_array(chunk), to_cpu=True)
+                )  # (1, t/2, d)
             frames.append(encoded[0, : (clip_mel + 1) // 2])  # the clip's frames only, not the padding's
         return np.concatenate(frames).astype(np.float32, copy=False)
 
@@ -206,8 +261,11 @@ class WhisperStack:
         self.d_model = sum(e.d_model for e in encoders)  # 384 + 512 for tiny.en+base
 
     def params(self) -> dict:
-        first = self.encoders[0].params()
-        return {**first, "model": "+".join(e.params()["model"] for e in self.encoders)}
+        each = [e.params() for e in self.encoders]
+        out = {**each[0], "model": "+".join(p["model"] for p in each)}
+        if any("layers" in p for p in each):  # per model, as whisper_layers spells it ("2+3,4")
+            out["layers"] = "+".join(",".join(map(str, e.layers)) for e in self.encoders)
+        return out
 
     def mel_windows(self, signal: np.ndarray) -> list:
         return [e.mel_windows(signal) for e in self.encoders]  # large-v3's 128 bands differ from the others' 80
@@ -237,17 +295,35 @@ def clip_frames(encoder: WhisperEncoder | WhisperStack, path, max_seconds: float
     return frames
 
 
-def load_encoder(source: str, window: str, threads: int = 0) -> WhisperEncoder | WhisperStack:
-    """One encoder per (model, window, threads per call) per process: training, serving and `cv` share
-    it. threads=0: the window's measured best for one clip (encoder_threads), resolved before the
-    lookup so a corpus pass and a single clip that want the same layout share one loaded model.
-    `a+b`: the models' frames concatenated per time step (WhisperStack)."""
+def chosen_layers(part: str, n_layers: int, source: str) -> tuple[int, ...]:
+    """One model's whisper_layers part -> its layer numbers; a layer the model lacks is one line."""
+    if part == "last":
+        return (n_layers,)
+    if part == "all":
+        return tuple(range(1, n_layers + 1))
+    layers = tuple(sorted({int(item) for item in part.split(",")}))
+    if layers[-1] > n_layers:
+        raise ConfigError(
+            f"parameter whisper_layers={part}: {source} has {n_layers} layers (1-{n_layers}), so no layer {layers[-1]}"
+        )
+    return layers
+
+
+def load_encoder(
+    source: str, window: str, threads: int = 0, layers: str = "last", compute: str = "float32"
+) -> WhisperEncoder | WhisperStack:
+    """One encoder per (model, window, threads per call, layers, compute) per process: training, serving
+    and `cv` share it. threads=0: the window's measured best for one clip (encoder_threads), resolved
+    before the lookup so a corpus pass and a single clip that want the same layout share one loaded model.
+    `a+b`: the models' frames concatenated per time step (WhisperStack); `layers` per model as
+    whisper_layer_parts splits it."""
     threads = threads or encoder_threads(window_mel_frames(window))
-    if "+" in source:
-        return WhisperStack([_cached_encoder(part.strip(), window, threads) for part in source.split("+")])
-    return _cached_encoder(source, window, threads)
+    sources = [part.strip() for part in source.split("+")]
+    parts = whisper_layer_parts(layers, len(sources))
+    encoders = [_cached_encoder(name, window, threads, part, compute) for name, part in zip(sources, parts)]
+    return WhisperStack(encoders) if len(encoders) > 1 else encoders[0]
 
 
 @lru_cache(maxsize=4)
-def _cached_encoder(source: str, window: str, threads: int) -> WhisperEncoder:
-    return WhisperEncoder(source, window, threads=threads)
+def _cached_encoder(source: str, window: str, threads: int, layers: str, compute: str) -> WhisperEncoder:
+    return WhisperEncoder(source, window, threads=threads, layers=layers, compute=compute)

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from emotion.features.ct2_weights import ModelBin
+from emotion.features.ct2_weights import ModelBin, whisper_encoder_shape
 
 LN_EPSILON = 1e-5  # Whisper's nn.LayerNorm default, and CTranslate2's
 
@@ -79,25 +79,10 @@ class AddPositions(keras.layers.Layer):
         return {**super().get_config(), "max_frames": self.max_frames, "d_model": self.d_model}
 
 
-def encoder_shape(weights: ModelBin) -> dict:
-    """n_mels, d_model, n_heads, n_layers and max_frames, read off the variables."""
-    conv1 = weights.variables["encoder/conv1/weight"].shape  # (d, n_mels, 3)
-    n_layers = 0
-    while f"encoder/layer_{n_layers}/ffn/linear_0/weight" in weights.variables:
-        n_layers += 1
-    return {
-        "n_mels": conv1[1],
-        "d_model": conv1[0],
-        "n_heads": int(weights.array("encoder/num_heads")),
-        "n_layers": n_layers,
-        "max_frames": weights.variables["encoder/position_encodings/encodings"].shape[0],
-    }
-
-
 def build_encoder(weights: ModelBin, layers: tuple[int, ...], name: str = "whisper_encoder") -> keras.Model:
     """A Keras model: log-mel (B, T_mel, n_mels) -> the chosen layers, each (B, T_mel / 2, d), in `layers`
     order (one tensor when one layer is asked). Only the blocks up to the deepest asked layer are built."""
-    shape = encoder_shape(weights)
+    shape = whisper_encoder_shape(weights)
     d, deepest = shape["d_model"], max(layers)
     mel = keras.Input((None, shape["n_mels"]), name="mel")  # (B, T_mel, n_mels)
     x = keras.layers.ZeroPadding1D(1)(mel)  # PyTorch's padding=1 on both sides (Keras "same" differs at stride 2)
