@@ -180,7 +180,6 @@ def layers_stage(args) -> int:
 
 
 def int8_stage(args) -> int:
-    import numpy as np
 
     from emotion.corpus.splits import published_kfold
     from emotion.models.clip_svm import clip_functionals
