@@ -37,6 +37,7 @@ EXTRA_BY_VARIANT = {
     "wav2vec_attention": ["wav2vec_model", "wav2vec_layer", *WHISPER_PARAMETERS],
     "whisper_lstm": [*WHISPER_PARAMETERS, "svm_weight"],
     "whisper_heads": WHISPER_PARAMETERS,
+    "whisper_finetune": [*WHISPER_PARAMETERS, "lora_rank"],
 }
 COMPARE_SHARED = ["data_dir", "corpus", "manifest", "label_map", "labels", "max_actors", "split_seed", "seed"]
 COMPARISONS = {

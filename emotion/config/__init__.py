@@ -34,6 +34,7 @@ from emotion.config.sections import (
     SplitConfig,
     TrainConfig,
     Wav2VecAttentionConfig,
+    WhisperFinetuneConfig,
 )
 from emotion.config.variants import (
     MODEL_CONFIGS,
@@ -73,6 +74,7 @@ __all__ = [
     "SplitConfig",
     "TrainConfig",
     "Wav2VecAttentionConfig",
+    "WhisperFinetuneConfig",
     "build_config",
     "label_names",
     "parse_assignments",

@@ -108,7 +108,7 @@ _CHOICES = {
     "modalities": ("auto", "audio", "audio+video"),
     "video_source": ("auto", "files"),
     "feature_kind": tuple(FEATURE_KINDS),
-    "normalisation": ("train", "speaker"),
+    "normalisation": ("train", "speaker", "none"),
     "split": ("speaker", "random_leaky", "manifest"),
     "length_mode": ("bucket", "batch_max", "fixed", "percentile"),
     "loss": ("focal", "crossentropy"),

@@ -25,6 +25,8 @@ FEATURE_KINDS: dict[str, FeatureKind] = {
         FeatureKind("cnn", None, spectral=False, whisper=False, segments=True, mean_std_segments=False),
         FeatureKind("wav2vec", 0.02, spectral=False, whisper=False, segments=False, mean_std_segments=False),
         FeatureKind("whisper", 0.02, spectral=False, whisper=True, segments=False, mean_std_segments=False),
+        # one block's raw output over the whole window + a clip-frame column: whisper_finetune's input
+        FeatureKind("whisper_hidden", 0.02, spectral=False, whisper=True, segments=False, mean_std_segments=False),
         FeatureKind("whisper_segments", None, spectral=False, whisper=True, segments=True, mean_std_segments=True),
     )
 }

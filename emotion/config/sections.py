@@ -76,7 +76,8 @@ class FeatureConfig:
     whisper_compute: str = "float32"
     # "train": one standardisation fitted on the training speakers. "speaker": first each speaker's clips
     # by that speaker's own statistics (no labels used), which removes voice and microphone differences;
-    # the logged model then normalises the clips of one request per `speaker` column value.
+    # the logged model then normalises the clips of one request per `speaker` column value. "none": the
+    # features as extracted (whisper_finetune: its Whisper blocks take the encoder's residual stream as it is).
     normalisation: str = "train"
     # Longer files are skipped before decoding: emotion corpora's clips last 1-10 s, and a whole session
     # recording (a two-hour file is 460 MB of float32 at 16 kHz) is a wrong file, not a clip.
@@ -278,6 +279,17 @@ class Wav2VecAttentionConfig:
     l2: float = 1e-4
     frame_pool: int = 1  # average every N input frames before the BiLSTM; 1 = the frames as extracted
     lstm_kernel: str = "auto"  # "cudnn" needs recurrent_dropout=0 (emotion/models/lstm_kernel.py)
+
+
+@dataclass(frozen=True)
+class WhisperFinetuneConfig:
+    """`whisper_finetune`: Whisper's encoder blocks above whisper_layers, trained, + a pooled dense head
+    (emotion/models/whisper_finetune.py)."""
+
+    dropout: float = 0.2  # on the pooled vector; the blocks keep Whisper's own (none)
+    l2: float = 1e-4  # on the head only: the blocks start from pretrained weights
+    lora_rank: int = 0  # 0: the blocks' every weight trains; r > 0: rank-r adapters on their Dense layers only
+    mixed_precision: str = "auto"  # "auto": float16 compute where a GPU is present (float32 on CPUs); "off"
 
 
 @dataclass(frozen=True)

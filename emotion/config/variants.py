@@ -9,6 +9,7 @@ from emotion.config.sections import (
     MultimodalConfig,
     SimplifiedLSTMConfig,
     Wav2VecAttentionConfig,
+    WhisperFinetuneConfig,
 )
 
 MODEL_CONFIGS: dict[str, type] = {
@@ -21,6 +22,7 @@ MODEL_CONFIGS: dict[str, type] = {
     "whisper_heads": ClipHeadsConfig,  # whisper_lstm's clip heads without its network
     "cnn_pooling": CNNPoolingConfig,
     "wav2vec_attention": Wav2VecAttentionConfig,
+    "whisper_finetune": WhisperFinetuneConfig,  # Whisper's top blocks trained with a pooled head
 }
 VARIANTS = tuple(MODEL_CONFIGS)
 MULTIMODAL_VARIANTS = ("no_aug", "aug", "sync_aug")  # audio + video branches; the rest are audio-only
@@ -125,6 +127,22 @@ VARIANT_DEFAULTS: dict[str, dict[str, object]] = {
         "prosody": True,
         "segment_deltas": True,
         "voice_quality": False,
+    },
+    # tiny.en frozen up to layer 2 (cached once), its blocks 3-4 trained with the head: a CPU trains it in
+    # minutes a fold; whisper_layers=1 trains three. Whisper's window of 10 s, as the champion's encoder.
+    "whisper_finetune": {
+        "feature_kind": "whisper_hidden",
+        "whisper_model": "tiny.en",
+        "whisper_window": "10s",
+        "whisper_layers": "2",
+        "normalisation": "none",  # the blocks take the residual stream as the frozen blocks left it
+        "loss": "crossentropy",
+        "learning_rate": 1e-4,  # fine-tuning: pretrained blocks move little; the head learns at the same rate
+        "batch_size": 16,
+        "epochs": 8,
+        "early_stopping_patience": 3,
+        "reduce_lr_patience": 2,
+        "length_mode": "batch_max",  # every clip is one 10-s window (500 frames): nothing to bucket
     },
     "cnn_pooling": {"feature_kind": "logmel_stats", "loss": "crossentropy", "lr_schedule": "exponential"},
     # length at the 98th percentile; warm-up 5e-6 -> 3e-4 over 8 epochs, plateau x0.3 patience 5,

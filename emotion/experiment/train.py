@@ -128,7 +128,8 @@ def prepare_run_data(config: RunConfig, cache_root: Path, corpus: PreparedCorpus
             corpus, features={m: per_speaker(corpus.features[m], speakers) for m in corpus.modalities}
         )
     train_idx = split["train"]
-    normaliser = Normaliser.fit({m: [corpus.features[m][i] for i in train_idx] for m in corpus.modalities})
+    fit = Normaliser.identity if config.features.normalisation == "none" else Normaliser.fit
+    normaliser = fit({m: [corpus.features[m][i] for i in train_idx] for m in corpus.modalities})
     train_lengths = np.array([len(corpus.features["audio"][i]) for i in train_idx])
     return RunData(corpus, split, raw_audio, normaliser, train_lengths, Path(cache_root))
 

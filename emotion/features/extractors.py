@@ -18,7 +18,7 @@ def audio_extractor(config: FeatureConfig, cache=None) -> tuple[Callable[[str], 
     kind = config.feature_kind
     if kind in ("logmel", "mfcc"):
         return partial(extract_audio_features, config=config), feature_params(config)
-    if kind == "whisper":
+    if kind in ("whisper", "whisper_hidden"):
         return whisper_frame_extractor(config)[:2]
     if kind in ("logmel_stats", "cnn", "whisper_segments"):
         from emotion.features.cnn import CnnFeatureExtractor
@@ -51,5 +51,6 @@ def whisper_frame_extractor(
         1 if many_clips else 0,
         config.whisper_layers,
         config.whisper_compute,
+        residual=config.feature_kind == "whisper_hidden",
     )
     return partial(encoder, max_seconds=config.max_clip_seconds), encoder.params(), encoder.replicas

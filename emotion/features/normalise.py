@@ -47,6 +47,15 @@ class Normaliser:
             std[modality] = np.maximum(frames.std(axis=0), MIN_STD).astype(np.float32)
         return cls(mean, std)
 
+    @classmethod
+    def identity(cls, sequences: dict[str, list[np.ndarray]]) -> "Normaliser":
+        """mean 0, std 1 for every column (normalisation=none): transform leaves the features as they are."""
+        widths = {m: arrays[0].shape[1] for m, arrays in sequences.items()}
+        return cls(
+            {m: np.zeros(w, np.float32) for m, w in widths.items()},
+            {m: np.ones(w, np.float32) for m, w in widths.items()},
+        )
+
     def check(self, modality: str, sequence: np.ndarray) -> None:
         """A (T, F) sequence this normaliser can take, or a ValueError naming the modality."""
         if sequence.ndim != 2 or sequence.shape[1] != self.mean[modality].shape[0]:

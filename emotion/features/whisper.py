@@ -132,7 +132,10 @@ class WhisperEncoder:
 
     `layers` (whisper_layers' part for this model): "last", "all" or "2,3". One layer runs on CTranslate2
     (cut after that block when it is not the last: only the blocks needed run); several run in Keras, one
-    pass, each layer's frames side by side (d_model = d x layers). `compute`: CTranslate2's compute type."""
+    pass, each layer's frames side by side (d_model = d x layers). `compute`: CTranslate2's compute type.
+    residual=True (feature_kind=whisper_hidden, what whisper_finetune's trainable blocks take in): one
+    layer's raw block output (no final norm) over the whole window, padding included, as the blocks above
+    it saw it, + a last column that is 1 on the clip's frames and 0 on the padding (d_model = d + 1)."""
 
     def __init__(
         self,
@@ -142,18 +145,21 @@ class WhisperEncoder:
         replicas: int = 0,
         layers: str = "last",
         compute: str = "float32",
+        residual: bool = False,
     ):
         self.window_frames = window_mel_frames(window)  # padded window in mel frames, None for "clip"
         threads = threads or encoder_threads(self.window_frames)  # 0: the measured best for this window
         from faster_whisper.feature_extractor import FeatureExtractor
 
-        self.source, self.window, self.compute = source, window, compute
+        self.source, self.window, self.compute, self.residual = source, window, compute, residual
         self.folder = resolve_model(source)
         self.identity = model_identity(self.folder)
         weights = read_model_bin(self.folder / "model.bin")
         self.n_layers = whisper_encoder_shape(weights)["n_layers"]
         self.layers = chosen_layers(layers, self.n_layers, source)  # e.g. (2, 3)
-        if len(self.layers) == 1:
+        if residual and len(self.layers) != 1:
+            raise ConfigError(f"parameter whisper_layers={layers}: feature_kind=whisper_hidden takes one layer")
+        if len(self.layers) == 1 and not residual:
             self.keras_model = None
             self.replicas = replicas or encoder_replicas(threads)  # calls from this many threads run at once
             self.model = self._ctranslate2_model(threads, weights)
@@ -168,7 +174,7 @@ class WhisperEncoder:
             from emotion.features.whisper_keras import build_encoder  # TensorFlow loads only on this path
 
             self.replicas = 1  # TensorFlow spreads one call over the cores itself
-            self.keras_model = build_encoder(weights, self.layers)
+            self.keras_model = build_encoder(weights, self.layers, normed=not residual)
             self.n_mels = whisper_encoder_shape(weights)["n_mels"]
         self.mel = FeatureExtractor(feature_size=self.n_mels)
         self.d_model = int(self.encode_signal(np.zeros(WHISPER_SAMPLE_RATE // 10, np.float32)).shape[1])  # 384 for tiny
@@ -208,6 +214,8 @@ class WhisperEncoder:
             out["layers"] = ",".join(map(str, self.layers))
         if self.compute != "float32":
             out["compute"] = self.compute
+        if self.residual:
+            out["residual"] = True
         return out
 
     def encode_signal(self, signal: np.ndarray) -> np.ndarray:
@@ -238,12 +246,17 @@ class WhisperEncoder:
         for chunk, clip_mel in windows:
             if self.keras_model is not None:
                 hidden = self.keras_model.predict_on_batch(np.transpose(chunk, (0, 2, 1)))  # each (1, t/2, d)
+                hidden = [hidden] if len(self.layers) == 1 else hidden
                 encoded = np.concatenate([np.asarray(h) for h in hidden], axis=-1)  # (1, t/2, d x layers)
             else:
                 encoded = np.asarray(
                     self.model.encode(ctranslate2.StorageView.from_array(chunk), to_cpu=True)
                 )  # (1, t/2, d)
-            frames.append(encoded[0, : (clip_mel + 1) // 2])  # the clip's frames only, not the padding's
+            if self.residual:  # every frame of the window, and which of them are the clip's
+                valid = (np.arange(encoded.shape[1]) < (clip_mel + 1) // 2).astype(np.float32)[:, None]
+                frames.append(np.concatenate([encoded[0], valid], axis=1))  # (t/2, d + 1)
+            else:
+                frames.append(encoded[0, : (clip_mel + 1) // 2])  # the clip's frames only, not the padding's
         return np.concatenate(frames).astype(np.float32, copy=False)
 
     def __call__(self, path, max_seconds: float | None = None) -> np.ndarray:
@@ -310,7 +323,7 @@ def chosen_layers(part: str, n_layers: int, source: str) -> tuple[int, ...]:
 
 
 def load_encoder(
-    source: str, window: str, threads: int = 0, layers: str = "last", compute: str = "float32"
+    source: str, window: str, threads: int = 0, layers: str = "last", compute: str = "float32", residual: bool = False
 ) -> WhisperEncoder | WhisperStack:
     """One encoder per (model, window, threads per call, layers, compute) per process: training, serving
     and `cv` share it. threads=0: the window's measured best for one clip (encoder_threads), resolved
@@ -320,10 +333,14 @@ def load_encoder(
     threads = threads or encoder_threads(window_mel_frames(window))
     sources = [part.strip() for part in source.split("+")]
     parts = whisper_layer_parts(layers, len(sources))
-    encoders = [_cached_encoder(name, window, threads, part, compute) for name, part in zip(sources, parts)]
+    if residual and len(sources) > 1:
+        raise ConfigError(f"parameter whisper_model={source}: feature_kind=whisper_hidden takes one model")
+    encoders = [_cached_encoder(name, window, threads, part, compute, residual) for name, part in zip(sources, parts)]
     return WhisperStack(encoders) if len(encoders) > 1 else encoders[0]
 
 
 @lru_cache(maxsize=4)
-def _cached_encoder(source: str, window: str, threads: int, layers: str, compute: str) -> WhisperEncoder:
-    return WhisperEncoder(source, window, threads=threads, layers=layers, compute=compute)
+def _cached_encoder(
+    source: str, window: str, threads: int, layers: str, compute: str, residual: bool
+) -> WhisperEncoder:
+    return WhisperEncoder(source, window, threads=threads, layers=layers, compute=compute, residual=residual)

@@ -79,9 +79,12 @@ class AddPositions(keras.layers.Layer):
         return {**super().get_config(), "max_frames": self.max_frames, "d_model": self.d_model}
 
 
-def build_encoder(weights: ModelBin, layers: tuple[int, ...], name: str = "whisper_encoder") -> keras.Model:
+def build_encoder(
+    weights: ModelBin, layers: tuple[int, ...], name: str = "whisper_encoder", normed: bool = True
+) -> keras.Model:
     """A Keras model: log-mel (B, T_mel, n_mels) -> the chosen layers, each (B, T_mel / 2, d), in `layers`
-    order (one tensor when one layer is asked). Only the blocks up to the deepest asked layer are built."""
+    order (one tensor when one layer is asked). Only the blocks up to the deepest asked layer are built.
+    normed=False: the blocks' raw outputs (the residual stream), what a block above takes in."""
     shape = whisper_encoder_shape(weights)
     d, deepest = shape["d_model"], max(layers)
     mel = keras.Input((None, shape["n_mels"]), name="mel")  # (B, T_mel, n_mels)
@@ -95,7 +98,7 @@ def build_encoder(weights: ModelBin, layers: tuple[int, ...], name: str = "whisp
     for index in range(deepest):
         x = WhisperBlock(d, shape["n_heads"], name=f"block_{index}")(x)
         if index + 1 in layers:
-            hidden[index + 1] = final_norm(x)  # (B, T, d); one norm shared by every layer read
+            hidden[index + 1] = final_norm(x) if normed else x  # (B, T, d); one norm shared by every layer read
     outputs = [hidden[k] for k in layers]
     model = keras.Model(mel, outputs[0] if len(outputs) == 1 else outputs, name=name)
     load_weights(model, weights, deepest)
@@ -114,6 +117,10 @@ def _norm(weights: ModelBin, scope: str) -> list[np.ndarray]:
     return [weights.float32(f"{scope}/gamma"), weights.float32(f"{scope}/beta")]
 
 
+def load_final_norm(norm: keras.layers.LayerNormalization, weights: ModelBin) -> None:
+    norm.set_weights(_norm(weights, "encoder/layer_norm"))
+
+
 def load_weights(model: keras.Model, weights: ModelBin, n_blocks: int) -> None:
     """Every weight of the model from the file, float16 / int8 widened to float32."""
     for conv in ("conv1", "conv2"):
@@ -121,13 +128,18 @@ def load_weights(model: keras.Model, weights: ModelBin, n_blocks: int) -> None:
             [_conv_kernel(weights, f"encoder/{conv}/weight"), weights.float32(f"encoder/{conv}/bias")]
         )
     model.get_layer("positions").set_weights([weights.float32("encoder/position_encodings/encodings")])
-    model.get_layer("final_norm").set_weights(_norm(weights, "encoder/layer_norm"))
+    if any(layer.name == "final_norm" for layer in model.layers):  # normed=False builds none
+        load_final_norm(model.get_layer("final_norm"), weights)
     for index in range(n_blocks):
-        scope = f"encoder/layer_{index}"
-        block = model.get_layer(f"block_{index}")
-        block.attn_norm.set_weights(_norm(weights, f"{scope}/self_attention/layer_norm"))
-        block.qkv.set_weights(_dense(weights, f"{scope}/self_attention/linear_0"))
-        block.attn_out.set_weights(_dense(weights, f"{scope}/self_attention/linear_1"))
-        block.mlp_norm.set_weights(_norm(weights, f"{scope}/ffn/layer_norm"))
-        block.fc1.set_weights(_dense(weights, f"{scope}/ffn/linear_0"))
-        block.fc2.set_weights(_dense(weights, f"{scope}/ffn/linear_1"))
+        load_block(model.get_layer(f"block_{index}"), weights, index)
+
+
+def load_block(block: WhisperBlock, weights: ModelBin, index: int) -> None:
+    """Encoder block `index`'s weights (CTranslate2's encoder/layer_<index>) into a built WhisperBlock."""
+    scope = f"encoder/layer_{index}"
+    block.attn_norm.set_weights(_norm(weights, f"{scope}/self_attention/layer_norm"))
+    block.qkv.set_weights(_dense(weights, f"{scope}/self_attention/linear_0"))
+    block.attn_out.set_weights(_dense(weights, f"{scope}/self_attention/linear_1"))
+    block.mlp_norm.set_weights(_norm(weights, f"{scope}/ffn/layer_norm"))
+    block.fc1.set_weights(_dense(weights, f"{scope}/ffn/linear_0"))
+    block.fc2.set_weights(_dense(weights, f"{scope}/ffn/linear_1"))
