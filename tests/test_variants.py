@@ -28,6 +28,8 @@ IDS = [variant + "".join(f"-{k}{v}" for k, v in options.items()) for variant, op
 def _model(variant, options=None):
     small = SMALL.get(variant, SMALL["no_aug"] if uses_video(variant) else {})
     dims = {"audio": 6, "video": 3} if uses_video(variant) else {"audio": 6}
+    if variant == "whisper_finetune":  # tiny.en's blocks 3-4 (384 wide) + the clip-frame column
+        dims = {"audio": 385}
     return build_model(build_config(variant, {**small, **(options or {})}), N_CLASSES, dims), dims
 
 

@@ -65,8 +65,22 @@ def _epoch_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.glob(f"{EPOCH_PREFIX}*") if p.is_dir() and (p / STATE_FILE).exists())
 
 
-def latest_state(root: Path, digest: str) -> TrainingState | None:
-    """The newest complete epoch folder under root, or None; one for another configuration is an error."""
+def checkpointed_parameters(config) -> dict:
+    """The flat parameters a checkpoint records, so a refusal can say which differ (not where it goes)."""
+    return {k: v for k, v in config.flat().items() if k != "checkpoint_dir"}
+
+
+def _differences(saved: dict | None, current: dict | None, most: int = 3) -> str:
+    if not saved or not current:
+        return "its digest differs"
+    names = [k for k in sorted(set(saved) | set(current)) if str(saved.get(k)) != str(current.get(k))]
+    shown = ", ".join(f"{k}: {saved.get(k)!r} there, {current.get(k)!r} here" for k in names[:most])
+    return shown + (f", and {len(names) - most} more" if len(names) > most else "") if names else "its digest differs"
+
+
+def latest_state(root: Path, digest: str, parameters: dict | None = None) -> TrainingState | None:
+    """The newest complete epoch folder under root, or None; one for another configuration (another
+    encoder, say) is a one-line error naming the parameters that differ (`parameters`: this run's)."""
     folders = _epoch_folders(Path(root)) if Path(root).is_dir() else []
     if not folders:
         return None
@@ -74,8 +88,8 @@ def latest_state(root: Path, digest: str) -> TrainingState | None:
     saved = json.loads((folder / STATE_FILE).read_text())
     if saved["config_digest"] != digest:
         raise EmotionError(
-            f"checkpoint_dir {root}: holds a checkpoint of a different configuration "
-            f"(digest {saved['config_digest']}, this run {digest}); use another folder or delete it"
+            f"checkpoint_dir {root}: holds a checkpoint of another configuration "
+            f"({_differences(saved.get('parameters'), parameters)}); use another folder or delete it"
         )
     return TrainingState(
         saved["run_id"],
@@ -102,9 +116,18 @@ class EpochCheckpoint(keras.callbacks.Callback):
     Put it last in the callback list: its on_train_begin runs after the others have reset themselves.
     """
 
-    def __init__(self, root: Path, run_id: str, digest: str, callbacks: list, resume: TrainingState | None = None):
+    def __init__(
+        self,
+        root: Path,
+        run_id: str,
+        digest: str,
+        callbacks: list,
+        resume: TrainingState | None = None,
+        parameters: dict | None = None,
+    ):
         super().__init__()
         self.root, self.run_id, self.digest = Path(root), run_id, digest
+        self.parameters = parameters or {}  # checkpointed_parameters: named when another config finds this
         self.tracked = callbacks
         self.resume = resume
         self.history: dict[str, list[float]] = {k: list(v) for k, v in (resume.history if resume else {}).items()}
@@ -138,6 +161,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             "history": self.history,
             "callbacks": counters,
             "config_digest": self.digest,
+            "parameters": {k: _jsonable(v) for k, v in self.parameters.items()},
             "stopped": bool(self.model.stop_training),
         }
         self.root.mkdir(parents=True, exist_ok=True)

@@ -159,7 +159,8 @@ def dataset_maker(config: RunConfig, data: RunData, order: EpochOrder):
 def built_or_resumed_model(config: RunConfig, data: RunData, xla: bool, checkpoint_root: Path | None):
     """(model, resume state or None): the last epoch's state of an interrupted run with this config
     (weights, optimizer moments, learning rate) in checkpoint_root, else a new compiled model."""
-    resume = checkpoint.latest_state(checkpoint_root, checkpoint.config_digest(config)) if checkpoint_root else None
+    digest, parameters = checkpoint.config_digest(config), checkpoint.checkpointed_parameters(config)
+    resume = checkpoint.latest_state(checkpoint_root, digest, parameters) if checkpoint_root else None
     if resume is not None:
         print(f"Resuming run {resume.run_id} at epoch {resume.next_epoch + 1} from {resume.folder}")
         return resume.load_model(), resume
@@ -288,7 +289,12 @@ def _train_network(
         saver = None
         if checkpoint_root is not None:  # last: it restores the others' counters after they reset
             saver = checkpoint.EpochCheckpoint(
-                checkpoint_root, run.info.run_id, checkpoint.config_digest(config), list(callbacks), resume
+                checkpoint_root,
+                run.info.run_id,
+                checkpoint.config_digest(config),
+                list(callbacks),
+                resume,
+                checkpoint.checkpointed_parameters(config),
             )
             callbacks.append(saver)
         fitted = _fit(config, model, dataset, split, weights, callbacks, resume)

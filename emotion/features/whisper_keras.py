@@ -25,7 +25,7 @@ LN_EPSILON = 1e-5  # Whisper's nn.LayerNorm default, and CTranslate2's
 
 @keras.saving.register_keras_serializable(package="emotion")
 class WhisperBlock(keras.layers.Layer):
-    """One pre-norm transformer block, no mask (Whisper pads with silence, never masks).
+    """One pre-norm transformer block (Whisper pads with silence and attends to it; see call's key_mask).
     (B, T, d) -> (B, T, d). Its Dense layers take Keras' own `enable_lora(rank)` for adapters."""
 
     def __init__(self, d_model: int, n_heads: int, **kwargs):
@@ -46,12 +46,15 @@ class WhisperBlock(keras.layers.Layer):
         self.fc1.build(input_shape)
         self.fc2.build((*input_shape[:-1], 4 * self.d_model))
 
-    def call(self, inputs):
+    def call(self, inputs, key_mask=None):
+        """key_mask (B, T), True on frames to attend to: a batch's zero padding is left out (whisper_finetune);
+        None attends to every frame, as Whisper does over its window."""
         batch, steps = ops.shape(inputs)[0], ops.shape(inputs)[1]
         head = self.d_model // self.n_heads
         qkv = ops.reshape(self.qkv(self.attn_norm(inputs)), (batch, steps, 3, self.n_heads, head))  # (B, T, 3, H, hd)
         q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]  # each (B, T, H, hd)
-        attended = ops.dot_product_attention(q, k, v)  # softmax(q k^T / sqrt(hd)) v: (B, T, H, hd)
+        mask = None if key_mask is None else ops.cast(key_mask, "bool")[:, None, None, :]  # (B, 1, 1, T)
+        attended = ops.dot_product_attention(q, k, v, mask=mask)  # softmax(q k^T / sqrt(hd)) v: (B, T, H, hd)
         x = inputs + self.attn_out(ops.reshape(attended, (batch, steps, self.d_model)))
         return x + self.fc2(self.fc1(self.mlp_norm(x)))  # (B, T, d)
 

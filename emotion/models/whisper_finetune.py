@@ -26,13 +26,16 @@ from emotion.features.whisper_keras import LN_EPSILON, WhisperBlock, load_block,
 
 @keras.saving.register_keras_serializable(package="emotion")
 class SplitClipFrames(keras.layers.Layer):
-    """(B, T, d + 1) -> [(B, T, d) the hidden frames, (B, T) 1 on the clip's frames, 0 on padding]."""
+    """(B, T, d + 1) -> [(B, T, d) the hidden frames, (B, T) 1 on the clip's frames and 0 on the window's
+    padding, (B, T) True on every frame but a batch's zero padding (which the blocks do not attend to)]."""
 
     def call(self, inputs):
-        return [inputs[..., :-1], inputs[..., -1]]
+        frames = inputs[..., :-1]
+        return [frames, inputs[..., -1], ops.any(ops.not_equal(frames, 0.0), axis=-1)]
 
     def compute_output_shape(self, input_shape):
-        return [(*input_shape[:-1], input_shape[-1] - 1), tuple(input_shape[:-1])]
+        steps = tuple(input_shape[:-1])
+        return [(*steps, input_shape[-1] - 1), steps, steps]
 
 
 @keras.saving.register_keras_serializable(package="emotion")
@@ -87,11 +90,11 @@ def build_whisper_finetune(
     try:
         l2 = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
         inputs = keras.Input(shape=(None, d + 1), name="audio")
-        x, valid = SplitClipFrames(name="clip_frames")(inputs)  # (B, T, d), (B, T)
+        x, valid, keys = SplitClipFrames(name="clip_frames")(inputs)  # (B, T, d), (B, T), (B, T)
         blocks = []
         for index in range(first, shape["n_layers"]):
             blocks.append(WhisperBlock(d, shape["n_heads"], name=f"block_{index}"))
-            x = blocks[-1](x)  # (B, T, d)
+            x = blocks[-1](x, key_mask=keys)  # (B, T, d)
         norm = keras.layers.LayerNormalization(epsilon=LN_EPSILON, name="final_norm")
         x = ClipFrameMean(name="clip_mean")([norm(x), valid])  # (B, d)
         x = keras.layers.Dropout(config.dropout)(x)
