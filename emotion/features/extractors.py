@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from emotion.config import FeatureConfig
+from emotion.config import FeatureConfig, feature_kind
 from emotion.features.audio import extract_audio_features, feature_params
 
 
@@ -51,6 +51,6 @@ def whisper_frame_extractor(
         1 if many_clips else 0,
         config.whisper_layers,
         config.whisper_compute,
-        residual=config.feature_kind == "whisper_hidden",
+        residual=feature_kind(config.feature_kind).residual,
     )
     return partial(encoder, max_seconds=config.max_clip_seconds), encoder.params(), encoder.replicas
