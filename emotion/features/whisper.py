@@ -154,7 +154,10 @@ class WhisperEncoder:
         self.source, self.window, self.compute, self.residual = source, window, compute, residual
         self.folder = resolve_model(source)
         self.identity = model_identity(self.folder)
-        weights = read_model_bin(self.folder / "model.bin")
+        try:
+            weights = read_model_bin(self.folder / "model.bin")
+        except BadInputError as err:  # truncated, foreign or altered: named as every load failure is
+            raise BadInputError(self.folder, f"cannot load the Whisper model ({err.reason})") from None
         self.n_layers = whisper_encoder_shape(weights)["n_layers"]
         self.layers = chosen_layers(layers, self.n_layers, source)  # e.g. (2, 3)
         if residual and len(self.layers) != 1:
