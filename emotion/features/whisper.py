@@ -158,14 +158,15 @@ class WhisperEncoder:
             weights = read_model_bin(self.folder / "model.bin")
         except BadInputError as err:  # truncated, foreign or altered: named as every load failure is
             raise BadInputError(self.folder, f"cannot load the Whisper model ({err.reason})") from None
-        self.n_layers = whisper_encoder_shape(weights)["n_layers"]
+        shape = whisper_encoder_shape(weights)  # n_layers, n_mels, d_model, read off the file's variables
+        self.n_layers = shape["n_layers"]
         self.layers = chosen_layers(layers, self.n_layers, source)  # e.g. (2, 3)
         if residual and len(self.layers) != 1:
             raise ConfigError(f"parameter whisper_layers={layers}: feature_kind=whisper_hidden takes one layer")
         if len(self.layers) == 1 and not residual:
             self.keras_model = None
             self.replicas = replicas or encoder_replicas(threads)  # calls from this many threads run at once
-            self.model = self._ctranslate2_model(threads, weights)
+            self.model = self._ctranslate2_model(threads)
             self.n_mels = int(getattr(self.model, "n_mels", 80))  # large-v3 takes 128 bands
         else:
             if compute != "float32":
@@ -178,11 +179,11 @@ class WhisperEncoder:
 
             self.replicas = 1  # TensorFlow spreads one call over the cores itself
             self.keras_model = build_encoder(weights, self.layers, normed=not residual)
-            self.n_mels = whisper_encoder_shape(weights)["n_mels"]
+            self.n_mels = shape["n_mels"]
         self.mel = FeatureExtractor(feature_size=self.n_mels)
         self.d_model = int(self.encode_signal(np.zeros(WHISPER_SAMPLE_RATE // 10, np.float32)).shape[1])  # 384 for tiny
 
-    def _ctranslate2_model(self, threads: int, weights):
+    def _ctranslate2_model(self, threads: int):
         import ctranslate2
 
         if self.compute not in ctranslate2.get_supported_compute_types("cpu"):
